@@ -1,0 +1,70 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "feature-density",
+    platforms: [.macOS(.v15)],  // only matters off Linux (Synchronization.Mutex)
+    products: [
+        .library(name: "DensityMetric", targets: ["DensityMetric"]),
+        .library(name: "DensityFormats", targets: ["DensityFormats"]),
+        .library(name: "DensityStore", targets: ["DensityStore"]),
+        .executable(name: "density", targets: ["DensityCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The system SQLite (Debian: libsqlite3-dev), through a module map.
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
+        // The metric engine: exact counts, no storage.
+        .target(name: "DensityMetric"),
+        // Readers and writers of the files users bring: .npy, .safetensors.
+        .target(name: "DensityFormats", dependencies: ["DensityMetric"]),
+        // The SQLite store: schema (Migrations/), codecs, queries.
+        .target(
+            name: "DensityStore",
+            dependencies: ["DensityMetric", "CSQLite"],
+            plugins: ["EmbedMigrations"]
+        ),
+        // Compiles Migrations/*.sql into the store, so the binary needs no resource bundle.
+        .executableTarget(name: "MigrationEmbedder"),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["MigrationEmbedder"]
+        ),
+        // The `density` command-line tool.
+        .executableTarget(
+            name: "DensityCLI",
+            dependencies: [
+                "DensityMetric", "DensityFormats", "DensityStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "DensityBench",
+            dependencies: ["DensityMetric", "DensityStore"],
+            path: "Benchmarks/DensityBench"
+        ),
+        .testTarget(name: "DensityMetricTests", dependencies: ["DensityMetric"]),
+        .testTarget(
+            name: "DensityFormatsTests",
+            dependencies: ["DensityFormats", "DensityMetric"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "DensityStoreTests", dependencies: ["DensityStore", "DensityMetric"]),
+        .testTarget(
+            name: "DensityCLITests",
+            dependencies: ["DensityCLI", "DensityStore", "DensityMetric"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where target.type != .system && target.type != .plugin {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ]
+}

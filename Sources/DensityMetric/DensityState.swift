@@ -1,0 +1,167 @@
+/// The exact state of the feature density metric: how many activation vectors were seen, and on
+/// how many of them each (component, feature) fired.
+///
+/// This is torchmetrics' `FeatureDensityMetric` state (`num_activation_vectors`,
+/// `neuron_fired_count`), with exact 64-bit counts instead of float32.
+public struct DensityState: Sendable, Hashable, Codable {
+    /// The number of learned features (the last axis).
+    public let features: Int
+    /// The number of components, or `nil` when the activations have no component axis.
+    public let components: Int?
+    /// `neuron_fired_count`, row-major `[components ?? 1][features]`.
+    public internal(set) var counts: [Int64]
+    /// `num_activation_vectors`: how many activation vectors were seen.
+    public internal(set) var vectors: Int64
+    /// How many NaN, +inf and -inf activations were seen (they never change whether a value fired
+    /// beyond the rule `value > threshold`; a non-zero count warns of a diverging run).
+    public internal(set) var nonFinite: Int64
+
+    /// The empty state of a metric of this width.
+    /// - Parameters:
+    ///   - features: The number of learned features, positive.
+    ///   - components: The number of components, positive, or `nil`.
+    /// - Throws: ``DensityError/nonPositiveSize(name:value:)``.
+    public init(features: Int, components: Int? = nil) throws {
+        try Self.validate(features: features, components: components)
+        self.features = features
+        self.components = components
+        self.counts = Array(repeating: 0, count: (components ?? 1) * features)
+        self.vectors = 0
+        self.nonFinite = 0
+    }
+
+    /// A state from stored values, checked for consistency.
+    /// - Parameters:
+    ///   - features: The number of learned features.
+    ///   - components: The number of components, or `nil`.
+    ///   - counts: Row-major `[components ?? 1][features]` counts, each in `0...vectors`.
+    ///   - vectors: The number of vectors seen.
+    ///   - nonFinite: The number of non-finite activations seen.
+    /// - Throws: ``DensityError`` when a size is wrong or a count is negative or above `vectors`.
+    public init(features: Int, components: Int?, counts: [Int64], vectors: Int64, nonFinite: Int64 = 0) throws {
+        try Self.validate(features: features, components: components)
+        let expected = (components ?? 1) * features
+        guard counts.count == expected else {
+            throw DensityError.bufferSizeMismatch(
+                shape: components.map { [$0, features] } ?? [features], expected: expected, actual: counts.count)
+        }
+        guard vectors >= 0, nonFinite >= 0 else {
+            throw DensityError.countsDecreased(detail: "vectors (\(vectors)) and non-finite (\(nonFinite)) must be >= 0")
+        }
+        if let bad = counts.firstIndex(where: { $0 < 0 || $0 > vectors }) {
+            throw DensityError.incompatibleStates(
+                expected: "every count in 0...\(vectors) (the vectors seen)",
+                actual: "count \(counts[bad]) at \(Self.describeIndex(bad, features: features, components: components))")
+        }
+        self.features = features
+        self.components = components
+        self.counts = counts
+        self.vectors = vectors
+        self.nonFinite = nonFinite
+    }
+
+    /// The shape of ``counts``: `[features]` or `[components, features]`.
+    public var shape: [Int] { components.map { [$0, features] } ?? [features] }
+
+    /// The count of one (component, feature), 0-based.
+    /// - Parameters:
+    ///   - feature: The feature index.
+    ///   - component: The component index; 0 when the metric has none.
+    public func count(feature: Int, component: Int = 0) -> Int64 {
+        counts[component * features + feature]
+    }
+
+    /// `compute()`: every count divided by ``vectors``, as float64, row-major like ``counts``.
+    ///
+    /// With no vectors seen every density is NaN (0/0), as in the reference.
+    public func densities() -> [Double] {
+        let n = Double(vectors)
+        return counts.map { Double($0) / n }
+    }
+
+    /// The sum of every count: the number of (vector, component, feature) firings.
+    public var firedTotal: Int64 { counts.reduce(0, &+) }
+
+    /// Whether `other` has the same width.
+    public func hasSameShape(as other: DensityState) -> Bool {
+        features == other.features && components == other.components
+    }
+
+    /// The sum of two states, as a distributed reduction (`dist_reduce_fx="sum"`) computes it.
+    /// - Parameter other: A state of the same width.
+    /// - Returns: The merged state.
+    /// - Throws: ``DensityError/incompatibleStates(expected:actual:)`` or
+    ///   ``DensityError/countOverflow(detail:)``.
+    public func merged(with other: DensityState) throws -> DensityState {
+        try requireSameShape(other)
+        var result = self
+        result.vectors = try Self.add(vectors, other.vectors, "vectors")
+        result.nonFinite = try Self.add(nonFinite, other.nonFinite, "non-finite count")
+        for i in result.counts.indices {
+            result.counts[i] = try Self.add(counts[i], other.counts[i], "count")
+        }
+        return result
+    }
+
+    /// The window between an earlier state and this one: counts and vectors over (earlier, self].
+    /// - Parameter earlier: A state of the same run at an earlier step.
+    /// - Returns: The difference, a valid state whose densities are the window's densities.
+    /// - Throws: ``DensityError/countsDecreased(detail:)`` when `earlier` is not below `self`.
+    public func subtracting(_ earlier: DensityState) throws -> DensityState {
+        try requireSameShape(earlier)
+        try requireNotBelow(earlier)
+        var result = self
+        result.vectors = vectors - earlier.vectors
+        result.nonFinite = nonFinite - earlier.nonFinite
+        for i in counts.indices { result.counts[i] = counts[i] - earlier.counts[i] }
+        return result
+    }
+
+    /// Checks that no value of this state is below `earlier`'s (counts only grow).
+    /// - Parameter earlier: The state this one must not be below.
+    /// - Throws: ``DensityError/countsDecreased(detail:)`` naming the first value that decreased.
+    public func requireNotBelow(_ earlier: DensityState) throws {
+        try requireSameShape(earlier)
+        if vectors < earlier.vectors {
+            throw DensityError.countsDecreased(detail: "vectors went from \(earlier.vectors) to \(vectors)")
+        }
+        if nonFinite < earlier.nonFinite {
+            throw DensityError.countsDecreased(
+                detail: "the non-finite count went from \(earlier.nonFinite) to \(nonFinite)")
+        }
+        for i in counts.indices where counts[i] < earlier.counts[i] {
+            throw DensityError.countsDecreased(detail:
+                "the count at \(Self.describeIndex(i, features: features, components: components)) went from \(earlier.counts[i]) to \(counts[i])")
+        }
+    }
+
+    func requireSameShape(_ other: DensityState) throws {
+        guard hasSameShape(as: other) else {
+            throw DensityError.incompatibleStates(expected: describeShape, actual: other.describeShape)
+        }
+    }
+
+    /// The width in words: "features=F" or "components=C, features=F".
+    public var describeShape: String {
+        components.map { "components=\($0), features=\(features)" } ?? "features=\(features), no components"
+    }
+
+    static func validate(features: Int, components: Int?) throws {
+        guard features > 0 else { throw DensityError.nonPositiveSize(name: "features", value: features) }
+        if let components, components <= 0 {
+            throw DensityError.nonPositiveSize(name: "components", value: components)
+        }
+        let (_, overflow) = (components ?? 1).multipliedReportingOverflow(by: features)
+        if overflow { throw DensityError.countOverflow(detail: "components x features is too large") }
+    }
+
+    static func describeIndex(_ flat: Int, features: Int, components: Int?) -> String {
+        components == nil ? "feature \(flat)" : "component \(flat / features), feature \(flat % features)"
+    }
+
+    static func add(_ a: Int64, _ b: Int64, _ what: String) throws -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        if overflow { throw DensityError.countOverflow(detail: "\(what) \(a) + \(b) passes Int64.max") }
+        return sum
+    }
+}

@@ -1,0 +1,313 @@
+public import DensityMetric
+internal import Foundation
+internal import Synchronization
+
+/// A FeatureDensity store: one SQLite file holding runs and their per-step checkpoints.
+///
+/// Open it for writing (the default) to create runs and add checkpoints, or read-only for queries,
+/// which then never change, lock out or wait on a run being written by another process.
+///
+/// Settings (see the README's schema section): WAL journal so a reader and a writer work at once;
+/// `synchronous = FULL` so a checkpoint that returned survives a power loss, not only a crash;
+/// foreign keys on; a busy timeout so a brief lock from another process is waited out.
+public final class DensityStore: Sendable {
+    /// The file's path.
+    public let path: String
+    /// Whether this store was opened read-only.
+    public let isReadOnly: Bool
+    let connection: Mutex<Connection>
+
+    /// Opens (and, for writing, creates and migrates) a store.
+    /// - Parameters:
+    ///   - path: The SQLite file.
+    ///   - readOnly: Open for queries only; the file must exist and be at this build's schema.
+    ///   - migrator: The schema migrator; this build's ``Migration/all`` by default.
+    /// - Throws: ``StoreError`` when the file is not a store, is too new, or was changed;
+    ///   ``SQLiteError`` on I/O errors.
+    public init(path: String, readOnly: Bool = false, migrator: Migrator = Migrator()) throws {
+        if readOnly, !FileManager.default.fileExists(atPath: path) {
+            throw StoreError.notADatabase(path: path, detail: "no such file")
+        }
+        let connection: Connection
+        do {
+            connection = try Connection(path: path, mode: readOnly ? .readOnly : .readWriteCreate)
+            // The first read of the schema is where a non-database file is found out.
+            _ = try connection.query("SELECT count(*) FROM sqlite_schema") { $0.int(0) }
+        } catch let error as SQLiteError {
+            throw StoreError.notADatabase(path: path, detail: error.message)
+        }
+        try connection.execute("PRAGMA foreign_keys = ON")
+        if readOnly {
+            let status = try migrator.status(of: connection)
+            guard status.pending.isEmpty else {
+                throw StoreError.needsMigration(path: path, pending: status.pending)
+            }
+        } else {
+            // Check before any write, so a refused file is left exactly as it was.
+            _ = try migrator.status(of: connection)
+            if path != ":memory:" && !path.isEmpty {
+                let mode = try connection.queryFirst("PRAGMA journal_mode = WAL") { $0.string(0) }
+                if mode?.lowercased() != "wal" {
+                    throw StoreError.notADatabase(path: path, detail: "cannot switch the journal to WAL (got \(mode ?? "nothing"))")
+                }
+            }
+            try connection.execute("PRAGMA synchronous = FULL")
+            try migrator.migrate(connection)
+        }
+        self.path = path
+        self.isReadOnly = readOnly
+        self.connection = Mutex(connection)
+    }
+
+    /// Runs `body` with the connection, one caller at a time.
+    func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
+        try connection.withLock { connection in try body(connection) }
+    }
+
+    // MARK: - Runs
+
+    /// Creates a run.
+    /// - Parameters:
+    ///   - name: A unique name, 1 to 256 characters.
+    ///   - features: The number of learned features, positive.
+    ///   - components: The number of components, or `nil` for `[batch, features]` activations.
+    ///   - fireThreshold: An activation fires when `> fireThreshold` (finite).
+    ///   - chunkFeatures: Features per stored chunk, positive.
+    ///   - metadata: Optional JSON text, such as the hyperparameters.
+    /// - Returns: The new run.
+    /// - Throws: ``StoreError/duplicateRun(name:)`` or ``StoreError/invalidRunSetting(_:)``.
+    @discardableResult
+    public func createRun(
+        name: String, features: Int, components: Int? = nil, fireThreshold: Double = 0,
+        chunkFeatures: Int = 4096, metadata: String? = nil
+    ) throws -> Run {
+        guard (1...256).contains(name.count) else {
+            throw StoreError.invalidRunSetting("a run name must have 1 to 256 characters, got \(name.count)")
+        }
+        guard features > 0 else {
+            throw StoreError.invalidRunSetting("--features must be a positive integer, got \(features)")
+        }
+        if let components, components <= 0 {
+            throw StoreError.invalidRunSetting("--components must be a positive integer, got \(components)")
+        }
+        guard fireThreshold.isFinite else {
+            throw StoreError.invalidRunSetting("--fire-threshold must be a finite number, got \(fireThreshold)")
+        }
+        guard chunkFeatures > 0 else {
+            throw StoreError.invalidRunSetting("--chunk-features must be a positive integer, got \(chunkFeatures)")
+        }
+        if let metadata {
+            guard let data = metadata.data(using: .utf8),
+                  (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
+            else { throw StoreError.invalidRunSetting("--meta must be valid JSON, e.g. '{\"l1\": 0.001}'") }
+        }
+        return try withConnection { db in
+            try db.inTransaction {
+                if try Self.findRun(db, name) != nil { throw StoreError.duplicateRun(name: name) }
+                try db.execute("""
+                    INSERT INTO runs (name, features, components, fire_threshold, chunk_features, metadata)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """, [.text(name), .integer(Int64(features)), components.map { .integer(Int64($0)) } ?? .null,
+                          .real(fireThreshold), .integer(Int64(chunkFeatures)), metadata.map { .text($0) } ?? .null])
+                return try Self.findRun(db, name)!
+            }
+        }
+    }
+
+    /// The run of this name.
+    /// - Parameter name: The run's name.
+    /// - Returns: The run.
+    /// - Throws: ``StoreError/unknownRun(name:known:)`` listing the runs that exist.
+    public func run(named name: String) throws -> Run {
+        try withConnection { db in try Self.requireRun(db, name) }
+    }
+
+    /// Every run with its checkpoint count and latest checkpoint, by name.
+    /// - Returns: One summary per run.
+    /// - Throws: ``SQLiteError``.
+    public func runs() throws -> [RunSummary] {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let runs = try db.query("SELECT \(Self.runColumns) FROM runs ORDER BY name", row: Self.readRun)
+                return try runs.map { run in
+                    let count = try db.queryFirst(
+                        "SELECT count(*) FROM checkpoints WHERE run_id = ?", [.integer(run.id)]) { $0.int(0) } ?? 0
+                    return RunSummary(run: run, checkpointCount: count, latest: try Self.checkpoint(db, run, atOrBefore: nil))
+                }
+            }
+        }
+    }
+
+    // MARK: - Checkpoints
+
+    /// Adds a checkpoint: the run's cumulative state at a training step, in one transaction.
+    ///
+    /// Either the whole checkpoint is stored, or, after a crash or an error, none of it.
+    /// - Parameters:
+    ///   - run: The run's name.
+    ///   - step: The training step; must be after the run's latest checkpoint.
+    ///   - state: The cumulative state; no value may be below the previous checkpoint's.
+    /// - Returns: The stored checkpoint.
+    /// - Throws: ``StoreError/stepNotIncreasing(run:step:latest:)``,
+    ///   ``StoreError/countsDecreased(run:step:previousStep:detail:)``,
+    ///   ``StoreError/shapeMismatch(run:expected:actual:)``, or ``SQLiteError`` (disk full, I/O).
+    @discardableResult
+    public func appendCheckpoint(run name: String, step: Int64, state: DensityState) throws -> Checkpoint {
+        guard step >= 0 else { throw StoreError.invalidRunSetting("a step must be >= 0, got \(step)") }
+        return try withConnection { db in
+            try db.inTransaction(.immediate) {
+                let run = try Self.requireRun(db, name)
+                guard state.features == run.features, state.components == run.components else {
+                    throw StoreError.shapeMismatch(run: name, expected: run.describeShape, actual: state.describeShape)
+                }
+                if let latest = try Self.checkpoint(db, run, atOrBefore: nil) {
+                    guard step > latest.step else {
+                        throw StoreError.stepNotIncreasing(run: name, step: step, latest: latest.step)
+                    }
+                    let previous = try Self.readState(db, run, latest)
+                    do {
+                        try state.requireNotBelow(previous)
+                    } catch let error as DensityError {
+                        guard case .countsDecreased(let detail) = error else { throw error }
+                        throw StoreError.countsDecreased(run: name, step: step, previousStep: latest.step, detail: detail)
+                    }
+                }
+                try db.execute(
+                    "INSERT INTO checkpoints (run_id, step, vectors, non_finite) VALUES (?, ?, ?, ?)",
+                    [.integer(run.id), .integer(step), .integer(state.vectors), .integer(state.nonFinite)])
+                let checkpointID = db.lastInsertedRowID
+                try Self.writeChunks(db, run, checkpointID: checkpointID, state: state)
+                return try Self.checkpoint(db, run, atOrBefore: step)!
+            }
+        }
+    }
+
+    /// The run's checkpoints, oldest first.
+    /// - Parameter name: The run's name.
+    /// - Returns: Every checkpoint.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``.
+    public func checkpoints(run name: String) throws -> [Checkpoint] {
+        try withConnection { db in
+            let run = try Self.requireRun(db, name)
+            return try db.query("SELECT \(Self.checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
+                                [.integer(run.id)], row: Self.readCheckpoint)
+        }
+    }
+
+    /// The latest checkpoint at or before a step, with its exact state.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - step: A step, or `nil` for the latest checkpoint.
+    /// - Returns: The checkpoint and its state, or `nil` when the run has none at or before `step`.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, ``StoreError/corruptChunk(run:step:component:chunk:reason:)``.
+    public func state(run name: String, atOrBefore step: Int64? = nil) throws -> (checkpoint: Checkpoint, state: DensityState)? {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                guard let checkpoint = try Self.checkpoint(db, run, atOrBefore: step) else { return nil }
+                return (checkpoint, try Self.readState(db, run, checkpoint))
+            }
+        }
+    }
+
+    /// Where a resumed training run continues from: its latest checkpoint at or before a step.
+    ///
+    /// With `discardLater`, the checkpoints after it are deleted in the same transaction, so a run
+    /// restarted from an older model checkpoint can record those steps again.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - step: Resume at or before this step; `nil` for the latest checkpoint.
+    ///   - discardLater: Delete the checkpoints after the resume point.
+    /// - Returns: The checkpoint, its state, and how many later checkpoints exist (or were discarded).
+    /// - Throws: ``StoreError/noCheckpoint(run:atOrBefore:)`` when there is nothing to resume from.
+    public func resume(run name: String, at step: Int64? = nil, discardLater: Bool = false) throws
+        -> (checkpoint: Checkpoint, state: DensityState, later: Int)
+    {
+        try withConnection { db in
+            try db.inTransaction(discardLater ? .immediate : .deferred) {
+                let run = try Self.requireRun(db, name)
+                guard let checkpoint = try Self.checkpoint(db, run, atOrBefore: step) else {
+                    throw StoreError.noCheckpoint(run: name, atOrBefore: step)
+                }
+                let state = try Self.readState(db, run, checkpoint)
+                let later = try db.queryFirst("SELECT count(*) FROM checkpoints WHERE run_id = ? AND step > ?",
+                                              [.integer(run.id), .integer(checkpoint.step)]) { $0.int(0) } ?? 0
+                if discardLater, later > 0 {
+                    try db.execute("DELETE FROM checkpoints WHERE run_id = ? AND step > ?",
+                                   [.integer(run.id), .integer(checkpoint.step)])
+                }
+                return (checkpoint, state, later)
+            }
+        }
+    }
+
+    /// The exact counts over a window (from, to] of checkpoint steps.
+    ///
+    /// Each bound resolves to the latest checkpoint at or before it; `from: nil` is the empty state
+    /// before the first checkpoint, so `window(from: nil, to: s)` is the cumulative state at `s`.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - from: The window starts after this step; `nil` for the start of the run.
+    ///   - to: The window ends at this step.
+    /// - Returns: The window, with the checkpoint steps actually used.
+    /// - Throws: ``StoreError/invalidWindow(run:from:to:)`` when `from >= to`,
+    ///   ``StoreError/noCheckpoint(run:atOrBefore:)`` when a bound precedes every checkpoint.
+    public func window(run name: String, from: Int64?, to: Int64) throws -> DensityWindow {
+        if let from, from >= to { throw StoreError.invalidWindow(run: name, from: from, to: to) }
+        return try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                guard let end = try Self.checkpoint(db, run, atOrBefore: to) else {
+                    throw StoreError.noCheckpoint(run: name, atOrBefore: to)
+                }
+                let endState = try Self.readState(db, run, end)
+                guard let from else { return DensityWindow(run: name, from: nil, to: end.step, state: endState) }
+                guard let start = try Self.checkpoint(db, run, atOrBefore: from) else {
+                    throw StoreError.noCheckpoint(run: name, atOrBefore: from)
+                }
+                if start.step == end.step { throw StoreError.invalidWindow(run: name, from: start.step, to: end.step) }
+                let startState = try Self.readState(db, run, start)
+                return DensityWindow(run: name, from: start.step, to: end.step, state: try endState.subtracting(startState))
+            }
+        }
+    }
+
+    /// One feature's cumulative count at every checkpoint, reading only that feature's chunk.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - feature: The 0-based feature index.
+    ///   - component: The 0-based component index (0 when the run has none).
+    /// - Returns: One point per checkpoint, oldest first.
+    /// - Throws: ``StoreError/indexOutOfRange(run:what:index:size:)``, ``StoreError/corruptChunk(run:step:component:chunk:reason:)``.
+    public func trend(run name: String, feature: Int, component: Int = 0) throws -> [TrendPoint] {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                guard (0..<run.features).contains(feature) else {
+                    throw StoreError.indexOutOfRange(run: name, what: "feature", index: feature, size: run.features)
+                }
+                guard (0..<(run.components ?? 1)).contains(component) else {
+                    throw StoreError.indexOutOfRange(run: name, what: "component", index: component, size: run.components ?? 1)
+                }
+                let chunk = feature / run.chunkFeatures
+                let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
+                var decoded = [Int64](repeating: 0, count: width)
+                let statement = try db.prepare("""
+                    SELECT c.step, c.vectors, k.encoding, k.checksum, k.data
+                    FROM checkpoints c JOIN chunks k ON k.checkpoint_id = c.id AND k.component = ? AND k.chunk = ?
+                    WHERE c.run_id = ? ORDER BY c.step
+                    """)
+                try statement.bind([.integer(Int64(component)), .integer(Int64(chunk)), .integer(run.id)])
+                var points: [TrendPoint] = []
+                while try statement.step() {
+                    let step = statement.int64(0)
+                    try decoded.withUnsafeMutableBufferPointer { output in
+                        try Self.decodeChunk(statement, run: run, step: step, component: component, chunk: chunk, into: output)
+                    }
+                    points.append(TrendPoint(step: step, vectors: statement.int64(1), count: decoded[feature - chunk * run.chunkFeatures]))
+                }
+                return points
+            }
+        }
+    }
+}

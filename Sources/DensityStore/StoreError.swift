@@ -1,0 +1,77 @@
+/// Why the store refused a request. Each message says what was wrong and how to fix it; nothing
+/// already stored is changed when one is thrown.
+public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The file is not an SQLite database, or cannot be read.
+    case notADatabase(path: String, detail: String)
+    /// The file is an SQLite database, but not a FeatureDensity store.
+    case notAStore(path: String, reason: String)
+    /// The store was written by a newer `density`: it holds a schema version this build lacks.
+    case schemaTooNew(path: String, unknown: String, latestKnown: String)
+    /// An applied migration's SQL differs from this build's file of the same version.
+    case migrationChanged(path: String, version: String, name: String)
+    /// A read-only open found a schema older than this build's.
+    case needsMigration(path: String, pending: [String])
+    /// No run has this name.
+    case unknownRun(name: String, known: [String])
+    /// A run of this name exists already.
+    case duplicateRun(name: String)
+    /// A run setting is not valid.
+    case invalidRunSetting(String)
+    /// The state's width does not match the run's.
+    case shapeMismatch(run: String, expected: String, actual: String)
+    /// Steps must strictly increase within a run.
+    case stepNotIncreasing(run: String, step: Int64, latest: Int64)
+    /// A checkpoint's counts or vectors are below the previous checkpoint's.
+    case countsDecreased(run: String, step: Int64, previousStep: Int64, detail: String)
+    /// The run has no checkpoint at or before the step asked for.
+    case noCheckpoint(run: String, atOrBefore: Int64?)
+    /// A window's start is not before its end.
+    case invalidWindow(run: String, from: Int64, to: Int64)
+    /// A window holds no activation vectors, so its densities are undefined.
+    case emptyWindow(run: String, from: Int64?, to: Int64)
+    /// A feature or component index is outside the run.
+    case indexOutOfRange(run: String, what: String, index: Int, size: Int)
+    /// A stored chunk fails its checksum or does not decode.
+    case corruptChunk(run: String, step: Int64, component: Int, chunk: Int, reason: String)
+
+    /// A one-line account of the problem and its fix.
+    public var description: String {
+        switch self {
+        case let .notADatabase(path, detail):
+            return "'\(path)' is not a readable SQLite database (\(detail)); pass --db with a store made by `density create`, or a new path"
+        case let .notAStore(path, reason):
+            return "'\(path)' is not a FeatureDensity store: \(reason); pass --db with another path"
+        case let .schemaTooNew(path, unknown, latestKnown):
+            return "'\(path)' was written by a newer density (schema \(unknown); this build knows up to \(latestKnown)); upgrade density to read it. Nothing was changed"
+        case let .migrationChanged(path, version, name):
+            return "'\(path)' applied migration \(version)_\(name), whose SQL differs from this build's Migrations/\(version)_\(name).sql; migrations must never be edited once released. Nothing was changed"
+        case let .needsMigration(path, pending):
+            return "'\(path)' has an older schema (missing \(pending.joined(separator: ", "))); run any writing command (e.g. `density migrate`) once to upgrade it"
+        case let .unknownRun(name, known):
+            let list = known.isEmpty ? "the store has no runs; create one with `density create`"
+                : "runs in the store: \(known.prefix(10).joined(separator: ", "))\(known.count > 10 ? ", …" : "")"
+            return "no run named '\(name)' (\(list))"
+        case let .duplicateRun(name):
+            return "a run named '\(name)' exists already; choose another name, or add checkpoints to it with `density ingest`"
+        case let .invalidRunSetting(text):
+            return text
+        case let .shapeMismatch(run, expected, actual):
+            return "run '\(run)' has \(expected), but the state has \(actual)"
+        case let .stepNotIncreasing(run, step, latest):
+            return "step \(step) is not after run '\(run)''s latest checkpoint (step \(latest)); steps must strictly increase. To restart training from an earlier step, use `density resume \(run) --at STEP --discard-later` first"
+        case let .countsDecreased(run, step, previousStep, detail):
+            return "checkpoint at step \(step) of run '\(run)' is below the previous checkpoint (step \(previousStep)): \(detail). Counts are cumulative and only grow; pass the cumulative state, not a per-window one"
+        case let .noCheckpoint(run, step):
+            return step.map { "run '\(run)' has no checkpoint at or before step \($0)" }
+                ?? "run '\(run)' has no checkpoints yet; add one with `density ingest`"
+        case let .invalidWindow(run, from, to):
+            return "window of run '\(run)' must have --from before --to, got from \(from) to \(to)"
+        case let .emptyWindow(run, from, to):
+            return "window (\(from.map(String.init) ?? "start"), \(to)] of run '\(run)' holds no activation vectors; its densities are undefined. Choose steps further apart"
+        case let .indexOutOfRange(run, what, index, size):
+            return "\(what) \(index) is out of range for run '\(run)', which has \(size) (indexes are 0-based: 0...\(size - 1))"
+        case let .corruptChunk(run, step, component, chunk, reason):
+            return "run '\(run)', step \(step), component \(component), chunk \(chunk) is damaged: \(reason)"
+        }
+    }
+}
