@@ -60,7 +60,7 @@ public final class DensityStore: Sendable {
     }
 
     /// Runs `body` with the connection, one caller at a time.
-    func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
+    func withConnection<T>(_ body: sending (Connection) throws -> sending T) throws -> sending T {
         try connection.withLock { connection in try body(connection) }
     }
 
