@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "DensityMetric", targets: ["DensityMetric"]),
         .library(name: "DensityFormats", targets: ["DensityFormats"]),
         .library(name: "DensityStore", targets: ["DensityStore"]),
+        .library(name: "DensityWorkload", targets: ["DensityWorkload"]),
         .executable(name: "density", targets: ["DensityCLI"]),
     ],
     dependencies: [
@@ -18,6 +19,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
         // The metric engine: exact counts, no storage.
         .target(name: "DensityMetric"),
+        // Deterministic synthetic SAE activations, for the demo, the benchmark and tests.
+        .target(name: "DensityWorkload"),
         // Readers and writers of the files users bring: .npy, .safetensors.
         .target(name: "DensityFormats", dependencies: ["DensityMetric"]),
         // The SQLite store: schema (Migrations/), codecs, queries.
@@ -37,13 +40,13 @@ let package = Package(
         .executableTarget(
             name: "DensityCLI",
             dependencies: [
-                "DensityMetric", "DensityFormats", "DensityStore",
+                "DensityMetric", "DensityFormats", "DensityStore", "DensityWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "DensityBench",
-            dependencies: ["DensityMetric", "DensityStore"],
+            dependencies: ["DensityMetric", "DensityStore", "DensityWorkload"],
             path: "Benchmarks/DensityBench"
         ),
         .testTarget(name: "DensityMetricTests", dependencies: ["DensityMetric"]),
@@ -55,7 +58,7 @@ let package = Package(
         .testTarget(name: "DensityStoreTests", dependencies: ["DensityStore", "DensityMetric"]),
         .testTarget(
             name: "DensityCLITests",
-            dependencies: ["DensityCLI", "DensityStore", "DensityMetric"]
+            dependencies: ["DensityCLI", "DensityStore", "DensityMetric", "DensityWorkload"]
         ),
     ],
     swiftLanguageModes: [.v6]

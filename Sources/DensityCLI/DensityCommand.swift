@@ -1,4 +1,28 @@
 import ArgumentParser
 
+/// `density`: the full history of SAE feature density, kept in SQLite.
 @main
-struct DensityCommand: ParsableCommand {}
+struct DensityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "density",
+        abstract: "Keep the full history of sparse-autoencoder feature density in SQLite.",
+        discussion: """
+            A run's state is two numbers that only grow: per (component, feature) how many \
+            activation vectors it fired on (> the run's fire threshold, 0 by default), and how many \
+            vectors were seen. density checkpoints that state per training step, exactly, so a \
+            crashed run resumes with its exact metric and any window of steps can be diffed.
+
+            Start with `density demo`, then try the commands it suggests.
+            The store is --db PATH, else $DENSITY_DB, else ./density.sqlite.
+            Feature and component indexes are 0-based, as in PyTorch.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            DemoCommand.self, CreateCommand.self, RunsCommand.self, IngestCommand.self,
+            ShowCommand.self, DiffCommand.self, TrendCommand.self, ResumeCommand.self,
+            MigrateCommand.self,
+        ]
+    )
+
+    @OptionGroup var store: StoreOptions
+}

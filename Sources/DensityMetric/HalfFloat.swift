@@ -30,6 +30,6 @@ package enum HalfFloat {
         let exponent = magnitude < 0x1p-14 ? -14 : Int(magnitude.exponent)
         let ulp = Float(sign: .plus, exponent: exponent - 10, significand: 1)
         let rounded = (magnitude / ulp).rounded(.toNearestOrEven) * ulp
-        return value < 0 ? -rounded : rounded
+        return value.sign == .minus ? -rounded : rounded  // -0 stays -0
     }
 }

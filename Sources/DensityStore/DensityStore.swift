@@ -81,8 +81,8 @@ public final class DensityStore: Sendable {
         name: String, features: Int, components: Int? = nil, fireThreshold: Double = 0,
         chunkFeatures: Int = 4096, metadata: String? = nil
     ) throws -> Run {
-        guard (1...256).contains(name.count) else {
-            throw StoreError.invalidRunSetting("a run name must have 1 to 256 characters, got \(name.count)")
+        guard (1...256).contains(name.unicodeScalars.count) else {  // what the schema's length(name) counts
+            throw StoreError.invalidRunSetting("a run name must have 1 to 256 characters, got \(name.unicodeScalars.count)")
         }
         guard features > 0 else {
             throw StoreError.invalidRunSetting("--features must be a positive integer, got \(features)")
@@ -110,6 +110,23 @@ public final class DensityStore: Sendable {
                     """, [.text(name), .integer(Int64(features)), components.map { .integer(Int64($0)) } ?? .null,
                           .real(fireThreshold), .integer(Int64(chunkFeatures)), metadata.map { .text($0) } ?? .null])
                 return try Self.findRun(db, name)!
+            }
+        }
+    }
+
+    /// Deletes a run with all its checkpoints, in one transaction.
+    /// - Parameter name: The run's name.
+    /// - Returns: How many checkpoints were deleted with it.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``.
+    @discardableResult
+    public func deleteRun(named name: String) throws -> Int {
+        try withConnection { db in
+            try db.inTransaction {
+                let run = try Self.requireRun(db, name)
+                let count = try db.queryFirst("SELECT count(*) FROM checkpoints WHERE run_id = ?",
+                                              [.integer(run.id)]) { $0.int(0) } ?? 0
+                try db.execute("DELETE FROM runs WHERE id = ?", [.integer(run.id)])
+                return count
             }
         }
     }

@@ -38,6 +38,14 @@ public struct Migrator: Sendable {
             }
             return Status(applied: [], pending: migrations.map(\.version))
         }
+        // Another tool's table of the same name (Rails has one) is not ours: refuse, don't fail on it.
+        let columns = Set(try connection.query(
+            "SELECT name FROM pragma_table_info('schema_migrations')") { $0.string(0) })
+        guard columns.isSuperset(of: ["version", "name", "checksum"]) else {
+            throw StoreError.notAStore(
+                path: connection.path,
+                reason: "its schema_migrations table has other columns (\(columns.sorted().joined(separator: ", "))) than FeatureDensity's")
+        }
         let applied = try connection.query(
             "SELECT version, name, checksum FROM schema_migrations ORDER BY version") {
                 (version: $0.string(0), name: $0.string(1), checksum: $0.string(2))

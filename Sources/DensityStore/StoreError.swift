@@ -58,7 +58,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .shapeMismatch(run, expected, actual):
             return "run '\(run)' has \(expected), but the state has \(actual)"
         case let .stepNotIncreasing(run, step, latest):
-            return "step \(step) is not after run '\(run)''s latest checkpoint (step \(latest)); steps must strictly increase. To restart training from an earlier step, use `density resume \(run) --at STEP --discard-later` first"
+            return "step \(step) is not after the latest checkpoint of run '\(run)' (step \(latest)); steps must strictly increase. To restart training from an earlier step, use `density resume \(run) --at STEP --discard-later` first"
         case let .countsDecreased(run, step, previousStep, detail):
             return "checkpoint at step \(step) of run '\(run)' is below the previous checkpoint (step \(previousStep)): \(detail). Counts are cumulative and only grow; pass the cumulative state, not a per-window one"
         case let .noCheckpoint(run, step):

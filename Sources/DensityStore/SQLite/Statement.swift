@@ -45,7 +45,10 @@ public final class Statement {
             case .null: code = sqlite3_bind_null(handle, index)
             case .integer(let v): code = sqlite3_bind_int64(handle, index, v)
             case .real(let v): code = sqlite3_bind_double(handle, index, v)
-            case .text(let v): code = sqlite3_bind_text(handle, index, v, -1, csqlite_transient())
+            case .text(let v):
+                // The explicit byte length keeps a NUL inside the text (with -1 SQLite stops at it).
+                code = sqlite3_bind_text64(handle, index, v, sqlite3_uint64(v.utf8.count), csqlite_transient(),
+                                           UInt8(SQLITE_UTF8))
             case .blob(let v):
                 code = v.withUnsafeBytes { raw in
                     // A zero-length blob must still be a blob, not NULL: bind an empty one explicitly.
@@ -88,7 +91,9 @@ public final class Statement {
     /// Column `index` of the current row as text (empty when NULL).
     public func string(_ index: Int32) -> String {
         guard let text = sqlite3_column_text(handle, index) else { return "" }
-        return String(cString: text)
+        // By byte count, not up to the first NUL, so text with a NUL inside reads back whole.
+        let count = Int(sqlite3_column_bytes(handle, index))
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
     /// Column `index` of the current row as text, or `nil` when NULL.

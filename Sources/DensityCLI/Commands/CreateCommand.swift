@@ -1,0 +1,56 @@
+import ArgumentParser
+import DensityStore
+
+/// `density create`: a new run.
+struct CreateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a run: its name, width and settings.",
+        discussion: """
+            Example (a 16k-feature SAE on one layer; fired means activation > 0):
+              density create l1-1e-3 --features 16384 --meta '{"l1": 0.001, "lr": 3e-4}'
+
+            With components (activations [batch, components, features]):
+              density create multi --features 4096 --components 2
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("The run's unique name.", valueName: "run"))
+    var runName: String
+
+    @Option(help: "The number of learned features (the last axis of the activations).")
+    var features: Int
+
+    @Option(help: "The number of components, when activations are [batch, components, features].")
+    var components: Int?
+
+    @Option(help: "An activation fires when it is strictly greater than this (torch.gt).")
+    var fireThreshold: Double = 0
+
+    @Option(help: "Features per stored chunk: a trend query reads one chunk per checkpoint.")
+    var chunkFeatures: Int = 4096
+
+    @Option(help: ArgumentHelp("JSON metadata kept with the run, e.g. the hyperparameters.", valueName: "json"))
+    var meta: String?
+
+    func validate() throws {
+        guard features > 0 else { throw ValidationError("--features must be a positive integer, got \(features)") }
+        if let components, components <= 0 {
+            throw ValidationError("--components must be a positive integer, got \(components)")
+        }
+        guard chunkFeatures > 0 else {
+            throw ValidationError("--chunk-features must be a positive integer, got \(chunkFeatures)")
+        }
+        guard fireThreshold.isFinite else { throw ValidationError("--fire-threshold must be a finite number") }
+    }
+
+    func run() throws {
+        let store = try store.openForWriting()
+        let created = try store.createRun(
+            name: runName, features: features, components: components, fireThreshold: fireThreshold,
+            chunkFeatures: chunkFeatures, metadata: meta)
+        Console.message("created run '\(created.name)' (\(created.describeShape), fire threshold \(created.fireThreshold)) in \(store.path)")
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import DensityFormats
+import DensityMetric
+import DensityStore
+import Foundation
+
+/// `density ingest`: update a run from `.npy` activations and checkpoint it.
+struct IngestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Update a run's metric with .npy activations and write one checkpoint at a step.",
+        discussion: """
+            Continues from the run's latest checkpoint, adds every file (float16, float32 or float64; \
+            shape [batch, features], or [batch, components, features] for runs with components; C or \
+            Fortran order; either byte order), then writes one checkpoint at --step, atomically: if \
+            any file is bad, nothing is written.
+              python -c "import numpy as np; np.save('acts.npy', acts.astype(np.float32))"
+              density ingest demo --step 10250 acts.npy
+              density ingest l1-1e-3 --step 500 batch-0.npy batch-1.npy
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
+    var runName: String
+
+    @Option(help: "The training step of the checkpoint; after the run's latest checkpoint.")
+    var step: Int64
+
+    @Argument(help: ArgumentHelp("Activation files (.npy).", valueName: "file.npy"))
+    var files: [String]
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give at least one .npy file of activations") }
+        guard step >= 0 else { throw ValidationError("--step must be >= 0, got \(step)") }
+    }
+
+    func run() throws {
+        let store = try store.openForWriting()
+        let run = try store.run(named: runName)
+        let latest = try store.state(run: runName)
+        if let latest, step <= latest.checkpoint.step {
+            throw StoreError.stepNotIncreasing(run: runName, step: step, latest: latest.checkpoint.step)
+        }
+        var metric = try FeatureDensityMetric(
+            state: latest?.state ?? DensityState(features: run.features, components: run.components),
+            fireThreshold: run.fireThreshold)
+        // Every header and shape is checked before any data is read.
+        let opened = try files.map { path in
+            let file = try NpyFile(path: path)
+            do {
+                _ = try metric.batchSize(ofShape: file.shape, valueCount: file.header.elementCount)
+            } catch let error as DensityError {
+                throw CLIError("\(path): \(error) (run '\(runName)')")
+            }
+            return file
+        }
+        let before = metric.state
+        for (index, file) in opened.enumerated() {
+            if Console.stderrIsTerminal {
+                FileHandle.standardError.write(Data("\r  reading \(index + 1)/\(opened.count): \(file.path)\u{1B}[K".utf8))
+            }
+            try metric.update(contentsOf: file)
+        }
+        if Console.stderrIsTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let checkpoint = try store.appendCheckpoint(run: runName, step: step, state: metric.state)
+        var message = "run '\(runName)': checkpoint at step \(checkpoint.step), +\(metric.state.vectors - before.vectors) vectors from \(opened.count) file(s), \(checkpoint.vectors) in all"
+        let nonFinite = metric.state.nonFinite - before.nonFinite
+        if nonFinite > 0 { message += "; warning: \(nonFinite) NaN/inf activations (they never fire except +inf)" }
+        Console.message(message)
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import DensityMetric
+import DensityStore
+
+/// `density resume`: where a restarted training run continues from.
+struct ResumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Print the step a restarted run resumes its metric state from.",
+        discussion: """
+            Prints the checkpoint step on stdout (for scripts) and an account on stderr. When training \
+            restarts from an older model checkpoint, pass --at with its step and --discard-later to \
+            delete the metric checkpoints after it (atomically), so those steps can be recorded again.
+              density resume demo
+              density resume demo --at 3000 --discard-later
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
+    var runName: String
+
+    @Option(help: ArgumentHelp("Resume from the latest checkpoint at or before this step.", valueName: "step"))
+    var at: Int64?
+
+    @Flag(help: "Delete the checkpoints after the resume point.")
+    var discardLater = false
+
+    func run() throws {
+        let store = discardLater ? try store.openForWriting() : try store.openForReading()
+        let resumed = try store.resume(run: runName, at: at, discardLater: discardLater)
+        Console.out("\(resumed.checkpoint.step)\n")
+        var message = "run '\(runName)' resumes from step \(resumed.checkpoint.step) (vectors \(resumed.state.vectors))"
+        if discardLater {
+            message += resumed.later == 0 ? "; no later checkpoints to discard" : "; discarded \(resumed.later) later checkpoint(s)"
+        } else if resumed.later > 0 {
+            message += "; \(resumed.later) later checkpoint(s) kept — pass --discard-later to delete them before recording those steps again"
+        }
+        Console.message(message)
+    }
+}

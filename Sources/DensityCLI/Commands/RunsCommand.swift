@@ -1,0 +1,57 @@
+import ArgumentParser
+import DensityStore
+
+/// `density runs`: list the runs.
+struct RunsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runs",
+        abstract: "List the runs in the store, with their checkpoints and vectors seen.",
+        discussion: """
+            Example:
+              density runs
+              density runs --format json   # [{"name","features","components","checkpoints","latest_step","vectors"}]
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "table, json or csv.")
+    var format: OutputFormat = .table
+
+    func run() throws {
+        let summaries = try store.openForReading().runs()
+        switch format {
+        case .json:
+            Console.out(JSONValue.array(summaries.map { summary in
+                .object([
+                    ("name", .string(summary.run.name)),
+                    ("features", .int(summary.run.features)),
+                    ("components", .int(summary.run.components)),
+                    ("checkpoints", .int(summary.checkpointCount)),
+                    ("latest_step", summary.latest.map { .int($0.step) } ?? .null),
+                    ("vectors", .int(summary.latest?.vectors ?? 0)),
+                ])
+            }).text + "\n")
+        case .csv:
+            var text = "name,features,components,checkpoints,latest_step,vectors\n"
+            for s in summaries {
+                text += [Console.csvField(s.run.name), String(s.run.features), s.run.components.map(String.init) ?? "",
+                         String(s.checkpointCount), s.latest.map { String($0.step) } ?? "",
+                         String(s.latest?.vectors ?? 0)].joined(separator: ",") + "\n"
+            }
+            Console.out(text)
+        case .table:
+            if summaries.isEmpty {
+                Console.message("no runs yet; create one with `density create RUN --features F`, or run `density demo`")
+                return
+            }
+            Console.out(Console.table(
+                ["run", "features", "components", "checkpoints", "latest step", "vectors"],
+                summaries.map { s in
+                    [s.run.name, String(s.run.features), s.run.components.map(String.init) ?? "-",
+                     String(s.checkpointCount), s.latest.map { String($0.step) } ?? "-",
+                     String(s.latest?.vectors ?? 0)]
+                }))
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import DensityMetric
+import DensityStore
+
+/// `density show`: a run's health at one checkpoint.
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Summarize a run at a checkpoint: vectors, mean density, dead and dense features.",
+        discussion: """
+            Dead: count 0 since the start. Dense: cumulative density >= 1e-2. A step that is not a \
+            checkpoint resolves to the latest checkpoint at or before it; the output says which.
+              density show demo
+              density show demo --step 2500 --format json
+            JSON: {"run","step","vectors","features","components","mean_density","dead","dense","non_finite"}
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
+    var runName: String
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("A step, latest, first, or -K (K checkpoints before the latest).", valueName: "step"))
+    var step: StepSpec = .latest
+
+    @Option(help: "table, json or csv.")
+    var format: OutputFormat = .table
+
+    func validate() throws {
+        if step == .start { throw ValidationError("--step start names no checkpoint; use first, latest, or a step") }
+    }
+
+    func run() throws {
+        let store = try store.openForReading()
+        let runInfo = try store.run(named: runName)
+        let steps = try store.checkpoints(run: runName).map(\.step)
+        let resolved = try step.resolve(in: steps, run: runName)!
+        guard let (checkpoint, state) = try store.state(run: runName, atOrBefore: resolved) else {
+            throw StoreError.noCheckpoint(run: runName, atOrBefore: resolved)
+        }
+        let summary = DensitySummary(state)
+        switch format {
+        case .json:
+            Console.out(JSONValue.object([
+                ("run", .string(runName)), ("step", .int(checkpoint.step)), ("vectors", .int(state.vectors)),
+                ("features", .int(runInfo.features)), ("components", .int(runInfo.components)),
+                ("mean_density", .double(summary.meanDensity)), ("dead", .int(summary.dead)),
+                ("dense", .int(summary.dense)), ("non_finite", .int(state.nonFinite)),
+            ]).text + "\n")
+        case .csv:
+            Console.out("run,step,vectors,features,components,mean_density,dead,dense,non_finite\n"
+                + [Console.csvField(runName), String(checkpoint.step), String(state.vectors), String(runInfo.features),
+                   runInfo.components.map(String.init) ?? "", "\(summary.meanDensity)", String(summary.dead),
+                   String(summary.dense), String(state.nonFinite)].joined(separator: ",") + "\n")
+        case .table:
+            let width = Double(summary.width)
+            var rows: [[String]] = [
+                ["run", runName],
+                ["step", "\(checkpoint.step)\(Self.resolution(step, checkpoint.step))"],
+                ["vectors", String(state.vectors)],
+                ["features", runInfo.components.map { "\(runInfo.features) x \($0) components" } ?? String(runInfo.features)],
+                ["fire threshold", "\(runInfo.fireThreshold)"],
+                ["mean density", Console.format(summary.meanDensity)],
+                ["dead (count 0)", "\(summary.dead) (\(Console.format(100 * Double(summary.dead) / width))%)"],
+                ["dense (>= 1e-2)", "\(summary.dense) (\(Console.format(100 * Double(summary.dense) / width))%)"],
+                ["non-finite", String(state.nonFinite)],
+            ]
+            if state.nonFinite > 0 { rows.append(["warning", "NaN/inf activations were seen: the run may be diverging"]) }
+            Console.out(rows.map { $0[0].padding(toLength: 17, withPad: " ", startingAt: 0) + $0[1] }
+                .joined(separator: "\n") + "\n")
+        }
+    }
+
+    /// How a step spec resolved, when it was not the exact step.
+    static func resolution(_ spec: StepSpec, _ step: Int64) -> String {
+        switch spec {
+        case .exact(let asked) where asked == step: ""
+        case .exact(let asked): " (latest checkpoint at or before \(asked))"
+        default: " (\(spec))"
+        }
+    }
+}

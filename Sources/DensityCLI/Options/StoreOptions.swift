@@ -1,0 +1,33 @@
+import ArgumentParser
+import DensityStore
+import Foundation
+
+/// `--db PATH`: which store file a command uses.
+struct StoreOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The store file. Default: $DENSITY_DB if set, else ./density.sqlite.",
+            valueName: "path"))
+    var db: String?
+
+    /// The path in effect: `--db`, else `$DENSITY_DB`, else `density.sqlite`.
+    var path: String {
+        if let db { return db }
+        if let env = ProcessInfo.processInfo.environment["DENSITY_DB"], !env.isEmpty { return env }
+        return "density.sqlite"
+    }
+
+    /// Opens the store for writing, creating and migrating it when needed.
+    func openForWriting() throws -> DensityStore {
+        try DensityStore(path: path)
+    }
+
+    /// Opens the store read-only, for queries: never writes, never blocks a writer.
+    func openForReading() throws -> DensityStore {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIError("no store at '\(path)': create a run first with `density create RUN --features F`, run `density demo`, or pass --db PATH (or set DENSITY_DB)")
+        }
+        return try DensityStore(path: path, readOnly: true)
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Where output goes: data to stdout, messages to stderr.
+enum Console {
+    /// Writes text to stdout as is.
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    /// Writes a line to stderr.
+    static func message(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Whether stderr is a terminal (progress is shown only then).
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    /// A number in a compact, readable form: 6 significant digits.
+    static func format(_ value: Double) -> String {
+        value.isNaN ? "nan" : String(format: "%.6g", value)
+    }
+
+    /// Aligns rows into columns (right-aligned numbers, left-aligned first column).
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        var text = ""
+        for (index, row) in all.enumerated() {
+            let cells = row.enumerated().map { column, cell in
+                let pad = String(repeating: " ", count: widths[column] - cell.count)
+                return column == 0 ? cell + pad : pad + cell
+            }
+            text += cells.joined(separator: "  ") + "\n"
+            if index == 0 {
+                text += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+            }
+        }
+        return text
+    }
+
+    /// A CSV field, quoted when it needs to be.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#else
+internal import Darwin
+#endif
+
+/// The few numbers that say whether a run is healthy, computed from one state (cumulative or a
+/// window): vectors, mean density, dead and dense feature counts, and the log10-density histogram.
+public struct DensitySummary: Sendable, Hashable, Codable {
+    /// A feature is dense when its density is at least this (log10 density >= -2), as in the field.
+    public static let defaultDenseThreshold = 1e-2
+    /// `log10(density + histogramEpsilon)` is what the histogram bins (SAELens' convention).
+    public static let histogramEpsilon = 1e-10
+    /// The histogram's range: bins of equal width over `[histogramLow, histogramHigh]`.
+    public static let histogramLow = -10.0
+    /// The upper end of the histogram's range: log10 of density 1.
+    public static let histogramHigh = 0.0
+
+    /// Activation vectors seen.
+    public let vectors: Int64
+    /// (component, feature) pairs counted: components x features.
+    public let width: Int
+    /// The sum of every count.
+    public let firedTotal: Int64
+    /// Features (per component) whose count is 0.
+    public let dead: Int
+    /// Features (per component) whose density is at least the dense threshold.
+    public let dense: Int
+    /// Non-finite activations seen.
+    public let nonFinite: Int64
+    /// Counts of `log10(density + 1e-10)` in ``histogramBins`` equal bins over [-10, 0]; the first
+    /// bin holds the dead features.
+    public let histogram: [Int]
+
+    /// The mean of every feature's density: firedTotal / (vectors x width); NaN with no vectors.
+    public var meanDensity: Double { Double(firedTotal) / (Double(vectors) * Double(width)) }
+
+    /// The number of histogram bins.
+    public var histogramBins: Int { histogram.count }
+
+    /// Summarizes a state.
+    /// - Parameters:
+    ///   - state: A cumulative or window state.
+    ///   - denseThreshold: The density at which a feature counts as dense.
+    ///   - bins: The number of histogram bins over [-10, 0].
+    public init(_ state: DensityState, denseThreshold: Double = defaultDenseThreshold, bins: Int = 50) {
+        let bins = max(1, bins)
+        var histogram = [Int](repeating: 0, count: bins)
+        var dead = 0, dense = 0
+        var fired: Int64 = 0
+        let n = Double(state.vectors)
+        // count >= denseThreshold * vectors, decided in exact integers where possible.
+        for count in state.counts {
+            fired &+= count
+            if count == 0 { dead += 1 }
+            let density = Double(count) / n
+            if density >= denseThreshold { dense += 1 }
+            histogram[Self.bin(ofDensity: density, bins: bins)] += 1
+        }
+        self.vectors = state.vectors
+        self.width = state.counts.count
+        self.firedTotal = fired
+        self.dead = dead
+        self.dense = dense
+        self.nonFinite = state.nonFinite
+        self.histogram = histogram
+    }
+
+    /// The histogram bin of a density: `log10(density + 1e-10)` clamped into [-10, 0].
+    /// - Parameters:
+    ///   - density: A density in [0, 1] (NaN goes to the first bin).
+    ///   - bins: The number of bins.
+    /// - Returns: The bin index in `0..<bins`.
+    public static func bin(ofDensity density: Double, bins: Int) -> Int {
+        let value = log10(density + histogramEpsilon)
+        guard value.isFinite else { return 0 }
+        let position = (value - histogramLow) / (histogramHigh - histogramLow) * Double(bins)
+        return min(bins - 1, max(0, Int(position.rounded(.down))))
+    }
+
+    /// The lower edge of a histogram bin, in log10 density.
+    /// - Parameters:
+    ///   - index: The bin.
+    ///   - bins: The number of bins.
+    public static func binLowerEdge(_ index: Int, bins: Int) -> Double {
+        histogramLow + (histogramHigh - histogramLow) * Double(index) / Double(bins)
+    }
+}
