@@ -60,6 +60,23 @@ public struct DensityState: Sendable, Hashable, Codable {
         self.nonFinite = nonFinite
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case features, components, counts, vectors, nonFinite
+    }
+
+    /// Decodes a state and checks it as ``init(features:components:counts:vectors:nonFinite:)`` does.
+    /// - Parameter decoder: The decoder.
+    /// - Throws: A decoding error, or ``DensityError`` when the values are inconsistent.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(
+            features: container.decode(Int.self, forKey: .features),
+            components: container.decodeIfPresent(Int.self, forKey: .components),
+            counts: container.decode([Int64].self, forKey: .counts),
+            vectors: container.decode(Int64.self, forKey: .vectors),
+            nonFinite: container.decode(Int64.self, forKey: .nonFinite))
+    }
+
     /// The shape of ``counts``: `[features]` or `[components, features]`.
     public var shape: [Int] { components.map { [$0, features] } ?? [features] }
 

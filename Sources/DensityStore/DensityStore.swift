@@ -84,6 +84,9 @@ public final class DensityStore: Sendable {
         guard (1...256).contains(name.unicodeScalars.count) else {  // what the schema's length(name) counts
             throw StoreError.invalidRunSetting("a run name must have 1 to 256 characters, got \(name.unicodeScalars.count)")
         }
+        guard !name.unicodeScalars.contains("\0") else {
+            throw StoreError.invalidRunSetting("a run name must not contain a NUL character")
+        }
         guard features > 0 else {
             throw StoreError.invalidRunSetting("--features must be a positive integer, got \(features)")
         }
@@ -311,13 +314,17 @@ public final class DensityStore: Sendable {
                 var decoded = [Int64](repeating: 0, count: width)
                 let statement = try db.prepare("""
                     SELECT c.step, c.vectors, k.encoding, k.checksum, k.data
-                    FROM checkpoints c JOIN chunks k ON k.checkpoint_id = c.id AND k.component = ? AND k.chunk = ?
+                    FROM checkpoints c LEFT JOIN chunks k ON k.checkpoint_id = c.id AND k.component = ? AND k.chunk = ?
                     WHERE c.run_id = ? ORDER BY c.step
                     """)
                 try statement.bind([.integer(Int64(component)), .integer(Int64(chunk)), .integer(run.id)])
                 var points: [TrendPoint] = []
                 while try statement.step() {
                     let step = statement.int64(0)
+                    if statement.isNull(2) {
+                        throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
+                                                      reason: "chunk missing")
+                    }
                     try decoded.withUnsafeMutableBufferPointer { output in
                         try Self.decodeChunk(statement, run: run, step: step, component: component, chunk: chunk, into: output)
                     }
