@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "DensityStore", targets: ["DensityStore"]),
         .library(name: "DensityWorkload", targets: ["DensityWorkload"]),
         .executable(name: "density", targets: ["DensityCLI"]),
+        .executable(name: "density-bench", targets: ["DensityBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
