@@ -18,6 +18,8 @@ let package = Package(
     targets: [
         // The system SQLite (Debian: libsqlite3-dev), through a module map.
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
+        // The system zstd (Debian: libzstd-dev), compressing checkpoint chunks.
+        .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         // The metric engine: exact counts, no storage.
         .target(name: "DensityMetric"),
         // Deterministic synthetic SAE activations, for the demo, the benchmark and tests.
@@ -27,7 +29,7 @@ let package = Package(
         // The SQLite store: schema (Migrations/), codecs, queries.
         .target(
             name: "DensityStore",
-            dependencies: ["DensityMetric", "CSQLite"],
+            dependencies: ["DensityMetric", "CSQLite", "CZstd"],
             plugins: ["EmbedMigrations"]
         ),
         // Compiles Migrations/*.sql into the store, so the binary needs no resource bundle.

@@ -40,12 +40,34 @@ public struct DensitySummary: Sendable, Hashable, Codable {
     /// The number of histogram bins.
     public var histogramBins: Int { histogram.count }
 
+    /// A summary from stored values.
+    /// - Parameters:
+    ///   - vectors: Activation vectors seen.
+    ///   - width: Components x features.
+    ///   - firedTotal: The sum of every count.
+    ///   - dead: Pairs with count 0.
+    ///   - dense: Pairs at or above the dense threshold.
+    ///   - nonFinite: Non-finite activations seen.
+    ///   - histogram: Bin counts over [-10, 0].
+    public init(vectors: Int64, width: Int, firedTotal: Int64, dead: Int, dense: Int, nonFinite: Int64, histogram: [Int]) {
+        self.vectors = vectors
+        self.width = width
+        self.firedTotal = firedTotal
+        self.dead = dead
+        self.dense = dense
+        self.nonFinite = nonFinite
+        self.histogram = histogram
+    }
+
+    /// The number of bins stored with every checkpoint: 0.2 wide over [-10, 0].
+    public static let storedBins = 50
+
     /// Summarizes a state.
     /// - Parameters:
     ///   - state: A cumulative or window state.
     ///   - denseThreshold: The density at which a feature counts as dense.
     ///   - bins: The number of histogram bins over [-10, 0].
-    public init(_ state: DensityState, denseThreshold: Double = defaultDenseThreshold, bins: Int = 50) {
+    public init(_ state: DensityState, denseThreshold: Double = defaultDenseThreshold, bins: Int = storedBins) {
         let bins = max(1, bins)
         var histogram = [Int](repeating: 0, count: bins)
         var dead = 0, dense = 0

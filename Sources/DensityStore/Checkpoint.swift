@@ -10,4 +10,6 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     public let nonFinite: Int64
     /// When it was written, ISO 8601 UTC.
     public let wallTime: String
+    /// 0 for a keyframe; d > 0 when its chunks are deltas against the previous checkpoint.
+    public let deltaDepth: Int
 }

@@ -3,18 +3,20 @@ internal import DensityMetric
 // MARK: - Reading and writing rows (always inside the caller's transaction)
 
 extension DensityStore {
-    static let runColumns = "id, name, features, components, fire_threshold, chunk_features, created_at, metadata"
-    static let checkpointColumns = "id, step, vectors, non_finite, wall_time"
+    static let runColumns =
+        "id, name, features, components, fire_threshold, chunk_features, created_at, metadata, keyframe_interval"
+    static let checkpointColumns = "id, step, vectors, non_finite, wall_time, delta_depth"
 
     static func readRun(_ row: Statement) -> Run {
         Run(id: row.int64(0), name: row.string(1), features: row.int(2),
             components: row.isNull(3) ? nil : row.int(3), fireThreshold: row.double(4),
-            chunkFeatures: row.int(5), createdAt: row.string(6), metadata: row.optionalString(7))
+            chunkFeatures: row.int(5), keyframeInterval: row.int(8), createdAt: row.string(6),
+            metadata: row.optionalString(7))
     }
 
     static func readCheckpoint(_ row: Statement) -> Checkpoint {
         Checkpoint(id: row.int64(0), step: row.int64(1), vectors: row.int64(2), nonFinite: row.int64(3),
-                   wallTime: row.string(4))
+                   wallTime: row.string(4), deltaDepth: row.int(5))
     }
 
     static func findRun(_ db: Connection, _ name: String) throws -> Run? {
@@ -34,68 +36,148 @@ extension DensityStore {
             [.integer(run.id), .integer(step ?? .max)], row: readCheckpoint)
     }
 
-    static func writeChunks(_ db: Connection, _ run: Run, checkpointID: Int64, state: DensityState) throws {
-        let insert = try db.prepare(
-            "INSERT INTO chunks (checkpoint_id, component, chunk, encoding, checksum, data) VALUES (?, ?, ?, ?, ?, ?)")
-        try state.counts.withUnsafeBufferPointer { counts in
-            for component in 0..<(run.components ?? 1) {
-                for chunk in 0..<run.chunksPerComponent {
-                    let start = component * run.features + chunk * run.chunkFeatures
-                    let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
-                    let encoded = ChunkCodec.encode(UnsafeBufferPointer(rebasing: counts[start..<(start + width)]))
-                    try insert.bind([.integer(checkpointID), .integer(Int64(component)), .integer(Int64(chunk)),
-                                     .integer(encoded.encoding.rawValue), .integer(Int64(encoded.checksum)),
-                                     .blob(encoded.data)])
-                    try insert.step()
-                }
+    /// The chunk positions of a run, in storage order: (component, chunk, flat start, width).
+    static func chunkLayout(_ run: Run) -> [(component: Int, chunk: Int, start: Int, width: Int)] {
+        (0..<(run.components ?? 1)).flatMap { component in
+            (0..<run.chunksPerComponent).map { chunk in
+                (component, chunk, component * run.features + chunk * run.chunkFeatures,
+                 min(run.chunkFeatures, run.features - chunk * run.chunkFeatures))
             }
         }
     }
 
-    /// Decodes the chunk in columns 2 (encoding), 3 (checksum) and 4 (data) of the current row.
+    /// Writes every chunk of a checkpoint: deltas against `previous` when given, else a keyframe.
+    /// - Returns: The checksums written, in storage order.
+    static func writeChunks(
+        _ db: Connection, _ run: Run, checkpointID: Int64, state: DensityState, previous: DensityState?, zstd: Zstd
+    ) throws -> [Int64] {
+        let insert = try db.prepare(
+            "INSERT INTO chunks (checkpoint_id, component, chunk, encoding, checksum, data) VALUES (?, ?, ?, ?, ?, ?)")
+        var checksums: [Int64] = []
+        try state.counts.withUnsafeBufferPointer { counts in
+            try (previous?.counts ?? []).withUnsafeBufferPointer { before in
+                for position in chunkLayout(run) {
+                    let range = position.start..<(position.start + position.width)
+                    let encoded = ChunkCodec.encode(
+                        UnsafeBufferPointer(rebasing: counts[range]),
+                        previous: previous == nil ? nil : UnsafeBufferPointer(rebasing: before[range]), zstd: zstd)
+                    try insert.bind([.integer(checkpointID), .integer(Int64(position.component)),
+                                     .integer(Int64(position.chunk)), .integer(encoded.encoding.rawValue),
+                                     .integer(Int64(encoded.checksum)), .blob(encoded.data)])
+                    try insert.step()
+                    checksums.append(Int64(encoded.checksum))
+                }
+            }
+        }
+        return checksums
+    }
+
+    /// The checksums of a checkpoint's chunks, in storage order, each verified against its blob;
+    /// `nil` when a blob no longer matches its stored checksum.
+    static func verifiedChecksums(_ db: Connection, checkpointID: Int64) throws -> [Int64]? {
+        let rows = try db.query("SELECT checksum, data FROM chunks WHERE checkpoint_id = ? ORDER BY component, chunk",
+                                [.integer(checkpointID)]) { row in
+            (row.int64(0), row.withBlob(1) { Int64(CRC32.checksum($0)) })
+        }
+        return rows.allSatisfy { $0.0 == $0.1 } ? rows.map(\.0) : nil
+    }
+
+    static func writeSummary(_ db: Connection, checkpointID: Int64, _ summary: DensitySummary) throws {
+        try db.execute(
+            "INSERT INTO checkpoint_summaries (checkpoint_id, fired_total, dead, dense, histogram) VALUES (?, ?, ?, ?, ?)",
+            [.integer(checkpointID), .integer(summary.firedTotal), .integer(Int64(summary.dead)),
+             .integer(Int64(summary.dense)), .text("[" + summary.histogram.map(String.init).joined(separator: ",") + "]")])
+    }
+
+    /// The stored summary of a checkpoint, or `nil` when it has none (written before schema 0002).
+    static func storedSummary(_ db: Connection, _ run: Run, _ checkpoint: Checkpoint) throws -> DensitySummary? {
+        try db.queryFirst(
+            "SELECT fired_total, dead, dense, histogram FROM checkpoint_summaries WHERE checkpoint_id = ?",
+            [.integer(checkpoint.id)]
+        ) { row -> DensitySummary? in
+            let text = row.string(3)
+            let bins = text.dropFirst().dropLast().split(separator: ",").compactMap { Int($0) }
+            guard text.hasPrefix("["), bins.count == DensitySummary.storedBins else { return nil }
+            return DensitySummary(vectors: checkpoint.vectors, width: (run.components ?? 1) * run.features,
+                                  firedTotal: row.int64(0), dead: row.int(1), dense: row.int(2),
+                                  nonFinite: checkpoint.nonFinite, histogram: bins)
+        } ?? nil
+    }
+
+    /// Decodes the chunk in columns `column` (encoding), `column + 1` (checksum) and `column + 2`
+    /// (data) of the current row: overwriting `output` for a keyframe chunk, adding to it for a delta.
     static func decodeChunk(
-        _ row: Statement, run: Run, step: Int64, component: Int, chunk: Int,
-        into output: UnsafeMutableBufferPointer<Int64>
+        _ row: Statement, column: Int32, run: Run, step: Int64, component: Int, chunk: Int,
+        into output: UnsafeMutableBufferPointer<Int64>, zstd: Zstd
     ) throws {
-        let encoding = row.int64(2), checksum = row.int64(3)
+        let encoding = row.int64(column), checksum = row.int64(column + 1)
         do {
-            try row.withBlob(4) { blob in
-                try ChunkCodec.decode(encoding: encoding, blob: blob, checksum: checksum, into: output)
+            try row.withBlob(column + 2) { blob in
+                try ChunkCodec.decode(encoding: encoding, blob: blob, checksum: checksum, into: output, zstd: zstd)
             }
         } catch let error as ChunkCodec.DecodeError {
             throw StoreError.corruptChunk(run: run.name, step: step, component: component, chunk: chunk, reason: error.reason)
         }
     }
 
-    /// The exact state of a checkpoint, every chunk checked.
-    static func readState(_ db: Connection, _ run: Run, _ checkpoint: Checkpoint) throws -> DensityState {
-        var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
+    /// The checkpoints to decode, oldest first, to rebuild `checkpoint`: its keyframe, then each delta.
+    static func chain(_ db: Connection, _ run: Run, to checkpoint: Checkpoint) throws -> [Checkpoint] {
+        let chain = try db.query(
+            "SELECT \(checkpointColumns) FROM checkpoints WHERE run_id = ? AND step <= ? ORDER BY step DESC LIMIT ?",
+            [.integer(run.id), .integer(checkpoint.step), .integer(Int64(checkpoint.deltaDepth) + 1)],
+            row: readCheckpoint
+        ).reversed()
+        for (offset, link) in chain.enumerated() where link.deltaDepth != offset {
+            throw StoreError.corruptChunk(
+                run: run.name, step: checkpoint.step, component: 0, chunk: 0,
+                reason: "broken delta chain: checkpoint at step \(link.step) has depth \(link.deltaDepth), expected \(offset)")
+        }
+        guard chain.count == checkpoint.deltaDepth + 1 else {
+            throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: 0, chunk: 0,
+                                          reason: "broken delta chain: its keyframe is missing")
+        }
+        return Array(chain)
+    }
+
+    /// Applies one checkpoint's chunks to `counts`: keyframe chunks overwrite, delta chunks add.
+    static func apply(_ db: Connection, _ run: Run, _ checkpoint: Checkpoint, to counts: inout [Int64], zstd: Zstd) throws {
         let statement = try db.prepare(
             "SELECT component, chunk, encoding, checksum, data FROM chunks WHERE checkpoint_id = ? ORDER BY component, chunk")
         try statement.bind([.integer(checkpoint.id)])
+        let layout = chunkLayout(run)
         var expected = 0
-        let chunkCount = (run.components ?? 1) * run.chunksPerComponent
         try counts.withUnsafeMutableBufferPointer { counts in
             while try statement.step() {
                 let component = statement.int(0), chunk = statement.int(1)
-                guard expected < chunkCount,
-                      component == expected / run.chunksPerComponent, chunk == expected % run.chunksPerComponent
-                else {
+                guard expected < layout.count, component == layout[expected].component, chunk == layout[expected].chunk else {
+                    let want = expected < layout.count ? "component \(layout[expected].component), chunk \(layout[expected].chunk)" : "no more chunks"
+                    throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: component, chunk: chunk,
+                                                  reason: "unexpected chunk (expected \(want))")
+                }
+                let position = layout[expected]
+                // An unknown encoding is left to the decoder, which names it.
+                if let kind = ChunkEncoding(rawValue: statement.int64(2)), kind.isAbsolute != (checkpoint.deltaDepth == 0) {
                     throw StoreError.corruptChunk(
                         run: run.name, step: checkpoint.step, component: component, chunk: chunk,
-                        reason: "unexpected chunk (expected component \(expected / run.chunksPerComponent), chunk \(expected % run.chunksPerComponent))")
+                        reason: "encoding \(statement.int64(2)) does not fit a checkpoint of delta depth \(checkpoint.deltaDepth)")
                 }
-                let start = component * run.features + chunk * run.chunkFeatures
-                let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
-                try decodeChunk(statement, run: run, step: checkpoint.step, component: component, chunk: chunk,
-                                into: UnsafeMutableBufferPointer(rebasing: counts[start..<(start + width)]))
+                try decodeChunk(statement, column: 2, run: run, step: checkpoint.step, component: component, chunk: chunk,
+                                into: UnsafeMutableBufferPointer(rebasing: counts[position.start..<(position.start + position.width)]),
+                                zstd: zstd)
                 expected += 1
             }
         }
-        guard expected == chunkCount else {
-            throw StoreError.corruptChunk(
-                run: run.name, step: checkpoint.step, component: expected / run.chunksPerComponent,
-                chunk: expected % run.chunksPerComponent, reason: "chunk missing")
+        guard expected == layout.count else {
+            throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: layout[expected].component,
+                                          chunk: layout[expected].chunk, reason: "chunk missing")
+        }
+    }
+
+    /// The exact state of a checkpoint: its keyframe and deltas decoded, every chunk checked.
+    static func readState(_ db: Connection, _ run: Run, _ checkpoint: Checkpoint, zstd: Zstd = Zstd()) throws -> DensityState {
+        var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
+        for link in try chain(db, run, to: checkpoint) {
+            try apply(db, run, link, to: &counts, zstd: zstd)
         }
         do {
             return try DensityState(features: run.features, components: run.components, counts: counts,

@@ -16,6 +16,8 @@ public final class DensityStore: Sendable {
     /// Whether this store was opened read-only.
     public let isReadOnly: Bool
     let connection: Mutex<Connection>
+    /// The last checkpoint written through this store, verified before each use.
+    let latestWritten = Mutex<LatestStateCache?>(nil)
 
     /// Opens (and, for writing, creates and migrates) a store.
     /// - Parameters:
@@ -73,13 +75,14 @@ public final class DensityStore: Sendable {
     ///   - components: The number of components, or `nil` for `[batch, features]` activations.
     ///   - fireThreshold: An activation fires when `> fireThreshold` (finite).
     ///   - chunkFeatures: Features per stored chunk, positive.
+    ///   - keyframeInterval: A keyframe every this many checkpoints (1: every checkpoint is one).
     ///   - metadata: Optional JSON text, such as the hyperparameters.
     /// - Returns: The new run.
     /// - Throws: ``StoreError/duplicateRun(name:)`` or ``StoreError/invalidRunSetting(_:)``.
     @discardableResult
     public func createRun(
         name: String, features: Int, components: Int? = nil, fireThreshold: Double = 0,
-        chunkFeatures: Int = 4096, metadata: String? = nil
+        chunkFeatures: Int = 4096, keyframeInterval: Int = 32, metadata: String? = nil
     ) throws -> Run {
         guard (1...256).contains(name.unicodeScalars.count) else {  // what the schema's length(name) counts
             throw StoreError.invalidRunSetting("a run name must have 1 to 256 characters, got \(name.unicodeScalars.count)")
@@ -99,6 +102,9 @@ public final class DensityStore: Sendable {
         guard chunkFeatures > 0 else {
             throw StoreError.invalidRunSetting("--chunk-features must be a positive integer, got \(chunkFeatures)")
         }
+        guard keyframeInterval > 0 else {
+            throw StoreError.invalidRunSetting("--keyframe-interval must be a positive integer, got \(keyframeInterval)")
+        }
         if let metadata {
             guard let data = metadata.data(using: .utf8),
                   (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
@@ -108,10 +114,11 @@ public final class DensityStore: Sendable {
             try db.inTransaction {
                 if try Self.findRun(db, name) != nil { throw StoreError.duplicateRun(name: name) }
                 try db.execute("""
-                    INSERT INTO runs (name, features, components, fire_threshold, chunk_features, metadata)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO runs (name, features, components, fire_threshold, chunk_features, keyframe_interval, metadata)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """, [.text(name), .integer(Int64(features)), components.map { .integer(Int64($0)) } ?? .null,
-                          .real(fireThreshold), .integer(Int64(chunkFeatures)), metadata.map { .text($0) } ?? .null])
+                          .real(fireThreshold), .integer(Int64(chunkFeatures)), .integer(Int64(keyframeInterval)),
+                          metadata.map { .text($0) } ?? .null])
                 return try Self.findRun(db, name)!
             }
         }
@@ -174,32 +181,56 @@ public final class DensityStore: Sendable {
     @discardableResult
     public func appendCheckpoint(run name: String, step: Int64, state: DensityState) throws -> Checkpoint {
         guard step >= 0 else { throw StoreError.invalidRunSetting("a step must be >= 0, got \(step)") }
-        return try withConnection { db in
+        let (checkpoint, written) = try withConnection { db in
             try db.inTransaction(.immediate) {
                 let run = try Self.requireRun(db, name)
                 guard state.features == run.features, state.components == run.components else {
                     throw StoreError.shapeMismatch(run: name, expected: run.describeShape, actual: state.describeShape)
                 }
+                let zstd = Zstd()
+                var previous: DensityState?
+                var depth = 0
                 if let latest = try Self.checkpoint(db, run, atOrBefore: nil) {
                     guard step > latest.step else {
                         throw StoreError.stepNotIncreasing(run: name, step: step, latest: latest.step)
                     }
-                    let previous = try Self.readState(db, run, latest)
+                    let before = try latestState(db, run, latest, zstd: zstd)
                     do {
-                        try state.requireNotBelow(previous)
+                        try state.requireNotBelow(before)
                     } catch let error as DensityError {
                         guard case .countsDecreased(let detail) = error else { throw error }
                         throw StoreError.countsDecreased(run: name, step: step, previousStep: latest.step, detail: detail)
                     }
+                    if latest.deltaDepth + 1 < run.keyframeInterval {
+                        previous = before
+                        depth = latest.deltaDepth + 1
+                    }
                 }
                 try db.execute(
-                    "INSERT INTO checkpoints (run_id, step, vectors, non_finite) VALUES (?, ?, ?, ?)",
-                    [.integer(run.id), .integer(step), .integer(state.vectors), .integer(state.nonFinite)])
+                    "INSERT INTO checkpoints (run_id, step, vectors, non_finite, delta_depth) VALUES (?, ?, ?, ?, ?)",
+                    [.integer(run.id), .integer(step), .integer(state.vectors), .integer(state.nonFinite),
+                     .integer(Int64(depth))])
                 let checkpointID = db.lastInsertedRowID
-                try Self.writeChunks(db, run, checkpointID: checkpointID, state: state)
-                return try Self.checkpoint(db, run, atOrBefore: step)!
+                let checksums = try Self.writeChunks(db, run, checkpointID: checkpointID, state: state,
+                                                     previous: previous, zstd: zstd)
+                try Self.writeSummary(db, checkpointID: checkpointID, DensitySummary(state))
+                let checkpoint = try Self.checkpoint(db, run, atOrBefore: step)!
+                return (checkpoint, LatestStateCache(runID: run.id, checkpoint: checkpoint, checksums: checksums, state: state))
             }
         }
+        latestWritten.withLock { $0 = written }  // only once the transaction has committed
+        return checkpoint
+    }
+
+    /// The state of a run's latest checkpoint: from the cache when it is verifiably that checkpoint
+    /// (same row; its blobs still match the checksums written), else decoded, which also names any
+    /// damage.
+    func latestState(_ db: Connection, _ run: Run, _ latest: Checkpoint, zstd: Zstd) throws -> DensityState {
+        if let cached = latestWritten.withLock({ $0 }), cached.runID == run.id, cached.checkpoint == latest,
+           try Self.verifiedChecksums(db, checkpointID: latest.id) == cached.checksums {
+            return cached.state
+        }
+        return try Self.readState(db, run, latest, zstd: zstd)
     }
 
     /// The run's checkpoints, oldest first.
@@ -312,21 +343,31 @@ public final class DensityStore: Sendable {
                 let chunk = feature / run.chunkFeatures
                 let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
                 var decoded = [Int64](repeating: 0, count: width)
+                let zstd = Zstd()
+                // One pass in step order: a keyframe chunk sets the counts, a delta chunk adds to them.
                 let statement = try db.prepare("""
-                    SELECT c.step, c.vectors, k.encoding, k.checksum, k.data
+                    SELECT c.step, c.vectors, c.delta_depth, k.encoding, k.checksum, k.data
                     FROM checkpoints c LEFT JOIN chunks k ON k.checkpoint_id = c.id AND k.component = ? AND k.chunk = ?
                     WHERE c.run_id = ? ORDER BY c.step
                     """)
                 try statement.bind([.integer(Int64(component)), .integer(Int64(chunk)), .integer(run.id)])
                 var points: [TrendPoint] = []
+                var previousDepth = -1
                 while try statement.step() {
-                    let step = statement.int64(0)
-                    if statement.isNull(2) {
+                    let step = statement.int64(0), depth = statement.int(2)
+                    if statement.isNull(3) {
                         throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
                                                       reason: "chunk missing")
                     }
+                    let fitsDepth = ChunkEncoding(rawValue: statement.int64(3)).map { $0.isAbsolute == (depth == 0) } ?? true
+                    guard depth == 0 || depth == previousDepth + 1, fitsDepth else {
+                        throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
+                                                      reason: "broken delta chain (depth \(depth) after \(previousDepth))")
+                    }
+                    previousDepth = depth
                     try decoded.withUnsafeMutableBufferPointer { output in
-                        try Self.decodeChunk(statement, run: run, step: step, component: component, chunk: chunk, into: output)
+                        try Self.decodeChunk(statement, column: 3, run: run, step: step, component: component,
+                                             chunk: chunk, into: output, zstd: zstd)
                     }
                     points.append(TrendPoint(step: step, vectors: statement.int64(1), count: decoded[feature - chunk * run.chunkFeatures]))
                 }

@@ -12,6 +12,9 @@ public struct Run: Sendable, Hashable, Codable {
     public let fireThreshold: Double
     /// Features per stored chunk.
     public let chunkFeatures: Int
+    /// A keyframe every this many checkpoints: reading a checkpoint decodes at most this many chunks
+    /// per chunk position.
+    public let keyframeInterval: Int
     /// When the run was created, ISO 8601 UTC.
     public let createdAt: String
     /// Optional JSON metadata (hyperparameters).

@@ -1,44 +1,91 @@
+import DensityWorkload
 import Foundation
 import Testing
 @testable import DensityStore
 
-/// The chunk blob format: raw little-endian int64 with a zlib CRC-32, checked on every decode.
+/// Every chunk encoding round-trips exactly, keyframes and deltas alike, and damage is refused.
 @Suite struct ChunkCodecTests {
-    static let samples: [[Int64]] = [
-        [],
-        [0],
-        [1, 2, 3],
-        [Int64.max, 0, 1 << 40, 16_777_217, 255, 256],
-    ]
+    /// Adversarial and random count vectors, each a (previous, current) pair with current >= previous.
+    static let pairs: [(name: String, previous: [Int64], current: [Int64])] = {
+        var generator = SplitMix64(seed: 99)
+        let n = 1_000
+        let huge = Int64.max - 1_000
+        var random = (0..<n).map { _ in Int64(generator.next() % 1_000_000) }
+        let randomNext = random.map { $0 + Int64(generator.next() % 50) }
+        let manyMagnitudes = (0..<n).map { i in Int64(bitPattern: generator.next() >> UInt64(i % 64)) & Int64.max }
+        random[0] = 0
+        return [
+            ("empty", [], []),
+            ("all zeros", [Int64](repeating: 0, count: n), [Int64](repeating: 0, count: n)),
+            ("all maxed", [Int64](repeating: .max, count: n), [Int64](repeating: .max, count: n)),
+            ("zero to max", [Int64](repeating: 0, count: n), [Int64](repeating: .max, count: n)),
+            ("near 2^63", [Int64](repeating: huge, count: n), (0..<n).map { huge + Int64($0 % 1_000) }),
+            ("one-hot", [Int64](repeating: 0, count: n), (0..<n).map { $0 == 417 ? 1 : 0 }),
+            ("alternating", (0..<n).map { $0 % 2 == 0 ? 0 : 1 << 40 }, (0..<n).map { $0 % 2 == 0 ? 127 : (1 << 40) + 128 }),
+            ("varint edges", [Int64](repeating: 0, count: 10), [0, 127, 128, 16_383, 16_384, 1 << 21, 1 << 28, 1 << 35, 1 << 56, 1 << 62]),
+            ("random", random, randomNext),
+            ("every magnitude", [Int64](repeating: 0, count: n), manyMagnitudes),
+        ]
+    }()
 
-    @Test(arguments: samples)
-    func encodesAsLittleEndianInt64WithZlibCRC(counts: [Int64]) throws {
-        let encoded = counts.withUnsafeBufferPointer { ChunkCodec.encode($0) }
-        #expect(encoded.encoding == .rawInt64)
-        #expect(encoded.encoding.rawValue == 1)
-        #expect(encoded.data == littleEndianBytes(counts[...]))
-        #expect(encoded.checksum == bitwiseCRC32(encoded.data))
-        var decoded = [Int64](repeating: -1, count: counts.count)
+    private func decode(_ encoded: ChunkCodec.Encoded, startingFrom start: [Int64], zstd: Zstd) throws -> [Int64] {
+        var output = start
         try encoded.data.withUnsafeBytes { blob in
-            try decoded.withUnsafeMutableBufferPointer { output in
-                try ChunkCodec.decode(encoding: 1, blob: blob, checksum: Int64(encoded.checksum), into: output)
+            try output.withUnsafeMutableBufferPointer { out in
+                try ChunkCodec.decode(encoding: encoded.encoding.rawValue, blob: blob,
+                                      checksum: Int64(encoded.checksum), into: out, zstd: zstd)
             }
         }
-        #expect(decoded == counts)
+        return output
     }
 
-    @Test func firstBytesAreTheLowBytes() {
-        let encoded = [Int64(0x0102_0304_0506_0708)].withUnsafeBufferPointer { ChunkCodec.encode($0) }
+    @Test(arguments: pairs.indices)
+    func everyEncodingRoundTrips(index: Int) throws {
+        let (name, previous, current) = Self.pairs[index]
+        let zstd = Zstd()
+        // Keyframe: decodes to the counts whatever the buffer held.
+        let keyframe = current.withUnsafeBufferPointer { ChunkCodec.encode($0, previous: nil, zstd: zstd) }
+        #expect(keyframe.encoding == .varintZstd, "\(name)")
+        #expect(keyframe.checksum == bitwiseCRC32(keyframe.data), "\(name)")
+        #expect(try decode(keyframe, startingFrom: [Int64](repeating: 42, count: current.count), zstd: zstd) == current, "\(name)")
+        // Delta: decodes onto the previous counts.
+        let delta = current.withUnsafeBufferPointer { now in
+            previous.withUnsafeBufferPointer { before in ChunkCodec.encode(now, previous: before, zstd: zstd) }
+        }
+        #expect(delta.encoding == .deltaVarintZstd, "\(name)")
+        #expect(try decode(delta, startingFrom: previous, zstd: zstd) == current, "\(name)")
+        // Raw (schema 0001): little-endian int64.
+        let raw = current.withUnsafeBufferPointer { ChunkCodec.encodeRaw($0) }
+        #expect(raw.data == littleEndianBytes(current[...]), "\(name)")
+        #expect(try decode(raw, startingFrom: [Int64](repeating: 7, count: current.count), zstd: zstd) == current, "\(name)")
+    }
+
+    @Test func deltasOfSlowlyGrowingCountsAreSmall() throws {
+        // 4096 counts that grew by 0...9: a delta needs about a byte per count or less, 8x under raw.
+        var generator = SplitMix64(seed: 5)
+        let previous = (0..<4096).map { _ in Int64(generator.next() % 10_000_000) }
+        let current = previous.map { $0 + Int64(generator.next() % 10) }
+        let zstd = Zstd()
+        let delta = current.withUnsafeBufferPointer { now in
+            previous.withUnsafeBufferPointer { before in ChunkCodec.encode(now, previous: before, zstd: zstd) }
+        }
+        #expect(delta.data.count <= 4096)
+        #expect(delta.data.count * 8 < current.count * 8)
+        #expect(try decode(delta, startingFrom: previous, zstd: zstd) == current)
+    }
+
+    @Test func firstBytesOfARawChunkAreTheLowBytes() {
+        let encoded = [Int64(0x0102_0304_0506_0708)].withUnsafeBufferPointer { ChunkCodec.encodeRaw($0) }
         #expect(Array(encoded.data) == [8, 7, 6, 5, 4, 3, 2, 1])
     }
 
-    private func decodeError(encoding: Int64 = 1, data: Data, checksum: Int64? = nil, count: Int) -> String? {
-        var output = [Int64](repeating: 0, count: count)
+    private func decodeError(encoding: Int64, data: Data, checksum: Int64? = nil, count: Int, start: Int64 = 0) -> String? {
+        var output = [Int64](repeating: start, count: count)
         do {
             try data.withUnsafeBytes { blob in
                 try output.withUnsafeMutableBufferPointer { out in
                     try ChunkCodec.decode(encoding: encoding, blob: blob,
-                                          checksum: checksum ?? Int64(bitwiseCRC32(data)), into: out)
+                                          checksum: checksum ?? Int64(bitwiseCRC32(data)), into: out, zstd: Zstd())
                 }
             }
             return nil
@@ -48,11 +95,24 @@ import Testing
     }
 
     @Test func refusesDamage() throws {
-        let data = littleEndianBytes([5, 6, 7][...])
-        #expect(decodeError(data: data, count: 3) == nil)
-        #expect(decodeError(data: data, checksum: Int64(bitwiseCRC32(data)) ^ 1, count: 3)?.contains("checksum mismatch") == true)
-        #expect(decodeError(encoding: 2, data: data, count: 3)?.contains("unknown encoding 2") == true)
-        #expect(decodeError(data: data, count: 4)?.contains("24 bytes, expected 32") == true)
-        #expect(decodeError(data: data.prefix(23), count: 3)?.contains("23 bytes") == true)
+        let raw = littleEndianBytes([5, 6, 7][...])
+        #expect(decodeError(encoding: 1, data: raw, count: 3) == nil)
+        #expect(decodeError(encoding: 1, data: raw, checksum: Int64(bitwiseCRC32(raw)) ^ 1, count: 3)?.contains("checksum mismatch") == true)
+        #expect(decodeError(encoding: 9, data: raw, count: 3)?.contains("unknown encoding 9") == true)
+        #expect(decodeError(encoding: 1, data: raw, count: 4)?.contains("24 bytes, expected 32") == true)
+        #expect(decodeError(encoding: 1, data: raw.prefix(23), count: 3)?.contains("23 bytes") == true)
+
+        let zstd = Zstd()
+        let counts: [Int64] = [1, 200, 70_000]
+        let keyframe = counts.withUnsafeBufferPointer { ChunkCodec.encode($0, previous: nil, zstd: zstd) }
+        #expect(decodeError(encoding: 2, data: keyframe.data, count: 3) == nil)
+        // Fewer or more values than the chunk holds.
+        #expect(decodeError(encoding: 2, data: keyframe.data, count: 4)?.contains("ends at value 3") == true)
+        #expect(decodeError(encoding: 2, data: keyframe.data, count: 2)?.contains("left after") == true)
+        // Not a zstd frame at all (with a matching checksum, so the decoder itself must notice).
+        #expect(decodeError(encoding: 2, data: Data([1, 2, 3, 4, 5, 6, 7, 8, 9]), count: 3)?.contains("zstd") == true)
+        // A delta that would overflow the previous counts.
+        let delta = [Int64(1)].withUnsafeBufferPointer { ChunkCodec.encode($0, previous: nil, zstd: zstd) }
+        #expect(decodeError(encoding: 3, data: delta.data, count: 1, start: .max)?.contains("overflows") == true)
     }
 }

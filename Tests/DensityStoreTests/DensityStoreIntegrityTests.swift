@@ -11,9 +11,11 @@ import Testing
 
     /// Run "r": features 10, components 2, chunks of 3 (4 chunks per component, the last of one
     /// feature), with checkpoints at steps 10, 20 and 30.
-    private func store(_ path: String) throws -> (DensityStore, [DensityState]) {
+    /// A run of three checkpoints (steps 10, 20, 30); with `keyframeInterval` 1 each is a keyframe,
+    /// by default 20 and 30 are deltas on top of 10.
+    private func store(_ path: String, keyframeInterval: Int = 1) throws -> (DensityStore, [DensityState]) {
         let store = try DensityStore(path: path)
-        try store.createRun(name: "r", features: 10, components: 2, chunkFeatures: 3)
+        try store.createRun(name: "r", features: 10, components: 2, chunkFeatures: 3, keyframeInterval: keyframeInterval)
         var rng = SplitMix64(seed: 1234)
         let states = try randomCumulativeStates(features: 10, components: 2, count: 4, using: &rng)
         for (step, state) in zip([Int64(10), 20, 30], states.prefix(3)) {
@@ -64,7 +66,7 @@ import Testing
     @Test func fullDatabaseMidCheckpointLeavesThePreviousState() throws {
         try withTemporaryPath { path in
             let store = try DensityStore(path: path)
-            // 2 x 20 000 counts: 320 KB of chunks per checkpoint, 80 pages of 4 KiB at least.
+            // 2 x 20 000 random counts: compressed, still well over 20 pages of 4 KiB a checkpoint.
             try store.createRun(name: "big", features: 20_000, components: 2, chunkFeatures: 1000)
             var rng = SplitMix64(seed: 9)
             let states = try randomCumulativeStates(features: 20_000, components: 2, count: 2, using: &rng)
@@ -72,9 +74,9 @@ import Testing
             let pages = try store.withConnection { db in
                 try db.queryFirst("PRAGMA page_count") { $0.int(0) } ?? 0
             }
-            try #require(pages > 80)
-            // Room for a few pages more, not for a second checkpoint.
-            try store.withConnection { db in try db.execute("PRAGMA max_page_count = \(pages + 8)") }
+            try #require(pages > 20)
+            // Room for a page more, not for a second checkpoint.
+            try store.withConnection { db in try db.execute("PRAGMA max_page_count = \(pages + 1)") }
             let error = #expect(throws: SQLiteError.self) {
                 try store.appendCheckpoint(run: "big", step: 2, state: states[1])
             }
@@ -99,7 +101,7 @@ import Testing
         var reason: String {
             switch self {
             case .flippedByte, .wrongChecksum: return "checksum"
-            case .truncated: return "bytes"
+            case .truncated: return "zstd"
             case .unknownEncoding: return "unknown encoding 99"
             }
         }
@@ -118,7 +120,7 @@ import Testing
             data[data.startIndex + 5] ^= 0x01
             try raw.execute("UPDATE chunks SET data = ? WHERE id = ?", [.blob(data), .integer(id)])
         case .truncated:
-            // Shorter, with a checksum that matches: the length check must catch it.
+            // Shorter, with a checksum that matches: the decoder itself must catch it.
             var data = try #require(try raw.queryFirst("SELECT data FROM chunks WHERE id = ?", [.integer(id)]) { $0.data(0) })
             data = data.prefix(8)
             try raw.execute("UPDATE chunks SET data = ?, checksum = ? WHERE id = ?",
@@ -165,6 +167,35 @@ import Testing
                     == states.prefix(3).map { $0.counts[10] })
             #expect(try store.trend(run: "r", feature: 4, component: 0).map(\.count)
                     == states.prefix(3).map { $0.counts[4] })
+        }
+    }
+
+    @Test func damagedChunkInADeltaChainIsNamedByEveryReadThroughIt() throws {
+        try withTemporaryPath { path in
+            let (store, states) = try store(path, keyframeInterval: 32)
+            #expect(try store.checkpoints(run: "r").map(\.deltaDepth) == [0, 1, 2])
+            try damage(.flippedByte, path: path, step: 20, component: 1, chunk: 1)
+            // Step 30 is a delta on top of step 20: reading it needs the damaged chunk, and says which.
+            for step: Int64 in [20, 30] {
+                let error = #expect(throws: StoreError.self) { _ = try store.state(run: "r", atOrBefore: step) }
+                if case .corruptChunk("r", 20, 1, 1, let reason)? = error {
+                    #expect(reason.contains("checksum"))
+                } else {
+                    Issue.record("reading step \(step): expected corruptChunk at step 20, got \(String(describing: error))")
+                }
+            }
+            // The keyframe before it still reads, and so does every other chunk's trend.
+            #expect(try store.state(run: "r", atOrBefore: 10)?.state == states[0])
+            #expect(try store.trend(run: "r", feature: 0, component: 1).map(\.count) == states.prefix(3).map { $0.counts[10] })
+            #expect(throws: StoreError.self) { _ = try store.trend(run: "r", feature: 4, component: 1) }
+            // The writer verifies only the latest checkpoint's blobs before appending a delta on top
+            // of its cached state (the whole chain would cost up to keyframe_interval checkpoints of
+            // reading): the append succeeds, and reading through the damage still names it.
+            try store.appendCheckpoint(run: "r", step: 40, state: states[3])
+            let error = #expect(throws: StoreError.self) { _ = try store.state(run: "r") }
+            if case .corruptChunk("r", 20, 1, 1, _)? = error {} else {
+                Issue.record("expected corruptChunk at step 20, got \(String(describing: error))")
+            }
         }
     }
 

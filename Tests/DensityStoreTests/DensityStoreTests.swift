@@ -70,22 +70,35 @@ import Testing
             let reader = try DensityStore(path: path, readOnly: true)
             #expect(try storedStates(reader, "run") == Dictionary(uniqueKeysWithValues: zip(steps, states)))
 
-            // On disk: one blob per (component, chunk), little-endian int64, zlib CRC-32.
+            // On disk: one blob per (component, chunk) with a zlib CRC-32; the first checkpoint is a
+            // keyframe (encoding 2), the others deltas against their predecessor (encoding 3), each
+            // decoding onto the previous counts to exactly the state.
             let db = try Connection(path: path, mode: .readOnly)
             let chunksPerComponent = (layout.features + layout.chunkFeatures - 1) / layout.chunkFeatures
-            for (checkpoint, state) in zip(checkpoints, states) {
+            let zstd = Zstd()
+            var previous: [Int64]?
+            for (index, (checkpoint, state)) in zip(checkpoints, states).enumerated() {
+                #expect(checkpoint.deltaDepth == index)
                 let rows = try db.query(
                     "SELECT component, chunk, encoding, checksum, data FROM chunks WHERE checkpoint_id = ? ORDER BY component, chunk",
                     [.integer(checkpoint.id)]) { (component: $0.int(0), chunk: $0.int(1), encoding: $0.int64(2),
                                                   checksum: $0.int64(3), data: $0.data(4)) }
                 #expect(rows.count == (layout.components ?? 1) * chunksPerComponent)
+                var rebuilt = previous ?? [Int64](repeating: -1, count: state.counts.count)
                 for row in rows {
                     let start = row.component * layout.features + row.chunk * layout.chunkFeatures
                     let end = min(start + layout.chunkFeatures, (row.component + 1) * layout.features)
-                    #expect(row.encoding == 1)
-                    #expect(row.data == littleEndianBytes(state.counts[start..<end]))
+                    #expect(row.encoding == (index == 0 ? 2 : 3))
                     #expect(row.checksum == Int64(bitwiseCRC32(row.data)))
+                    try row.data.withUnsafeBytes { blob in
+                        try rebuilt.withUnsafeMutableBufferPointer { all in
+                            try ChunkCodec.decode(encoding: row.encoding, blob: blob, checksum: row.checksum,
+                                                  into: UnsafeMutableBufferPointer(rebasing: all[start..<end]), zstd: zstd)
+                        }
+                    }
                 }
+                #expect(rebuilt == state.counts)
+                previous = rebuilt
             }
         }
     }

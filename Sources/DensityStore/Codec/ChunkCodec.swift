@@ -1,6 +1,10 @@
 package import Foundation
 
 /// Encodes and decodes one chunk of counts, and checks its checksum.
+///
+/// Counts only grow, so the change since the previous checkpoint is small and mostly zero: a delta
+/// chunk stores those changes as varints (one byte for a change below 128) and zstd squeezes the
+/// runs of zeros and the repeated small values. A keyframe stores the cumulative counts the same way.
 package enum ChunkCodec {
     /// Why a blob did not decode.
     package struct DecodeError: Error, Sendable {
@@ -8,29 +12,70 @@ package enum ChunkCodec {
         package let reason: String
     }
 
-    /// Encodes counts as raw little-endian int64.
+    /// An encoded chunk.
+    package struct Encoded {
+        /// How `data` is laid out.
+        package let encoding: ChunkEncoding
+        /// The blob.
+        package let data: Data
+        /// CRC-32 of `data`.
+        package let checksum: UInt32
+    }
+
+    /// Encodes a chunk: as a delta against `previous` when given, else as a keyframe.
+    /// - Parameters:
+    ///   - counts: The chunk's cumulative counts.
+    ///   - previous: The same chunk's counts at the previous checkpoint (each <= the new count).
+    ///   - zstd: The compression context.
+    /// - Returns: The encoded chunk.
+    static func encode(_ counts: UnsafeBufferPointer<Int64>, previous: UnsafeBufferPointer<Int64>?, zstd: Zstd) -> Encoded {
+        var varints = [UInt8](repeating: 0, count: counts.count * 10)
+        let length = varints.withUnsafeMutableBufferPointer { out in
+            var position = 0
+            if let previous {
+                for i in 0..<counts.count {
+                    position = Varint.write(UInt64(bitPattern: counts[i] &- previous[i]), to: out, at: position)
+                }
+            } else {
+                for i in 0..<counts.count {
+                    position = Varint.write(UInt64(bitPattern: counts[i]), to: out, at: position)
+                }
+            }
+            return position
+        }
+        let compressed = varints.withUnsafeBytes { zstd.compress(UnsafeRawBufferPointer(rebasing: $0[..<length])) }
+        let data = Data(compressed)
+        return Encoded(encoding: previous == nil ? .varintZstd : .deltaVarintZstd, data: data,
+                       checksum: CRC32.checksum(data))
+    }
+
+    /// Encodes counts as raw little-endian int64 (encoding 1, the schema-0001 layout).
     /// - Parameter counts: The chunk's counts.
-    /// - Returns: The encoding, the blob, and its CRC-32.
-    package static func encode(_ counts: UnsafeBufferPointer<Int64>) -> (encoding: ChunkEncoding, data: Data, checksum: UInt32) {
+    /// - Returns: The encoded chunk.
+    package static func encodeRaw(_ counts: UnsafeBufferPointer<Int64>) -> Encoded {
         var data = Data(count: counts.count * 8)
         data.withUnsafeMutableBytes { raw in
             for (i, value) in counts.enumerated() {
                 raw.storeBytes(of: value.littleEndian, toByteOffset: i * 8, as: Int64.self)
             }
         }
-        return (.rawInt64, data, CRC32.checksum(data))
+        return Encoded(encoding: .rawInt64, data: data, checksum: CRC32.checksum(data))
     }
 
     /// Checks a blob's checksum and decodes it into `output`.
+    ///
+    /// A keyframe (``ChunkEncoding/isAbsolute``) overwrites `output`; a delta adds to it, so
+    /// `output` must then hold the same chunk's counts at the previous checkpoint.
     /// - Parameters:
     ///   - encoding: The `chunks.encoding` id.
     ///   - blob: The stored bytes.
     ///   - checksum: The stored CRC-32.
     ///   - output: Exactly the chunk's number of counts.
-    /// - Throws: ``DecodeError`` on a checksum mismatch, an unknown encoding, or a wrong length.
-    package static func decode(
+    ///   - zstd: A decompression context.
+    /// - Throws: ``DecodeError`` on a checksum mismatch, an unknown encoding, or malformed data.
+    static func decode(
         encoding: Int64, blob: UnsafeRawBufferPointer, checksum: Int64,
-        into output: UnsafeMutableBufferPointer<Int64>
+        into output: UnsafeMutableBufferPointer<Int64>, zstd: Zstd
     ) throws(DecodeError) {
         let actual = CRC32.checksum(blob)
         guard Int64(actual) == checksum else {
@@ -46,6 +91,31 @@ package enum ChunkCodec {
             }
             for i in 0..<output.count {
                 output[i] = Int64(littleEndian: blob.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))
+            }
+        case .varintZstd, .deltaVarintZstd:
+            let varints = try zstd.decompress(blob, limit: output.count * 10).get()
+            try varints.withUnsafeBufferPointer { bytes throws(DecodeError) in
+                var position = 0
+                for i in 0..<output.count {
+                    guard let (value, next) = Varint.read(bytes, at: position) else {
+                        throw DecodeError(reason: "varint stream ends at value \(i) of \(output.count)")
+                    }
+                    position = next
+                    let signed = Int64(bitPattern: value)
+                    if kind == .varintZstd {
+                        output[i] = signed
+                    } else {
+                        let (sum, overflow) = output[i].addingReportingOverflow(signed)
+                        guard signed >= 0, !overflow else {
+                            throw DecodeError(reason: "delta \(signed) at value \(i) is negative or overflows")
+                        }
+                        output[i] = sum
+                    }
+                    if output[i] < 0 { throw DecodeError(reason: "negative count \(output[i]) at value \(i)") }
+                }
+                guard position == bytes.count else {
+                    throw DecodeError(reason: "\(bytes.count - position) bytes left after \(output.count) values")
+                }
             }
         }
     }

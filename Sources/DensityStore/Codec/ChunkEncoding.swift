@@ -2,6 +2,16 @@
 ///
 /// New encodings get new ids; a store keeps reading every encoding it ever wrote.
 public enum ChunkEncoding: Int64, Sendable, Hashable, CaseIterable {
-    /// The counts as little-endian int64, one after the other (8 bytes per feature).
+    /// The cumulative counts as little-endian int64, one after the other (8 bytes per feature).
+    /// Written by schema 0001; still read.
     case rawInt64 = 1
+    /// A keyframe: the cumulative counts as unsigned LEB128 varints, compressed as one zstd frame.
+    case varintZstd = 2
+    /// A delta: each count minus the same count at the run's previous checkpoint (never negative:
+    /// counts only grow), as unsigned LEB128 varints, compressed as one zstd frame.
+    case deltaVarintZstd = 3
+
+    /// Whether the chunk holds cumulative counts on its own (a keyframe), rather than the change
+    /// since the previous checkpoint.
+    public var isAbsolute: Bool { self != .deltaVarintZstd }
 }
