@@ -20,7 +20,7 @@ struct DensityCommand: ParsableCommand {
         subcommands: [
             DemoCommand.self, CreateCommand.self, RunsCommand.self, IngestCommand.self,
             ShowCommand.self, DiffCommand.self, TrendCommand.self, ResumeCommand.self,
-            MigrateCommand.self,
+            CompactCommand.self, MigrateCommand.self,
         ]
     )
 

@@ -27,7 +27,12 @@ public final class DensityStore: Sendable {
     /// - Throws: ``StoreError`` when the file is not a store, is too new, or was changed;
     ///   ``SQLiteError`` on I/O errors.
     public init(path: String, readOnly: Bool = false, migrator: Migrator = Migrator()) throws {
-        if readOnly, !FileManager.default.fileExists(atPath: path) {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        if exists, isDirectory.boolValue {
+            throw StoreError.notADatabase(path: path, detail: "it is a directory")
+        }
+        if readOnly, !exists {
             throw StoreError.notADatabase(path: path, detail: "no such file")
         }
         let connection: Connection
@@ -257,6 +262,27 @@ public final class DensityStore: Sendable {
                 let run = try Self.requireRun(db, name)
                 guard let checkpoint = try Self.checkpoint(db, run, atOrBefore: step) else { return nil }
                 return (checkpoint, try Self.readState(db, run, checkpoint))
+            }
+        }
+    }
+
+    /// The summary of the latest checkpoint at or before a step: vectors, mean density, dead and
+    /// dense counts, and the log10-density histogram (50 bins over [-10, 0]).
+    ///
+    /// Read from the summary stored with the checkpoint, without decoding counts; a checkpoint
+    /// written before summaries existed is decoded and summarized instead.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - step: A step, or `nil` for the latest checkpoint.
+    /// - Returns: The checkpoint and its summary, or `nil` when the run has none at or before `step`.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, or a damaged-chunk error when decoding.
+    public func summary(run name: String, atOrBefore step: Int64? = nil) throws -> (checkpoint: Checkpoint, summary: DensitySummary)? {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                guard let checkpoint = try Self.checkpoint(db, run, atOrBefore: step) else { return nil }
+                if let stored = try Self.storedSummary(db, run, checkpoint) { return (checkpoint, stored) }
+                return (checkpoint, DensitySummary(try Self.readState(db, run, checkpoint)))
             }
         }
     }

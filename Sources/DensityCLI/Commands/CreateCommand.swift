@@ -1,5 +1,6 @@
 import ArgumentParser
 import DensityStore
+import Foundation
 
 /// `density create`: a new run.
 struct CreateCommand: ParsableCommand {
@@ -20,17 +21,20 @@ struct CreateCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run's unique name.", valueName: "run"))
     var runName: String
 
-    @Option(help: "The number of learned features (the last axis of the activations).")
+    @Option(parsing: .unconditional, help: "The number of learned features (the last axis of the activations).")
     var features: Int
 
-    @Option(help: "The number of components, when activations are [batch, components, features].")
+    @Option(parsing: .unconditional, help: "The number of components, when activations are [batch, components, features].")
     var components: Int?
 
-    @Option(help: "An activation fires when it is strictly greater than this (torch.gt).")
+    @Option(parsing: .unconditional, help: "An activation fires when it is strictly greater than this (torch.gt).")
     var fireThreshold: Double = 0
 
     @Option(help: "Features per stored chunk: a trend query reads one chunk per checkpoint.")
     var chunkFeatures: Int = 4096
+
+    @Option(help: "A keyframe every this many checkpoints; the others store only what changed. Reading any checkpoint decodes at most this many.")
+    var keyframeInterval: Int = 32
 
     @Option(help: ArgumentHelp("JSON metadata kept with the run, e.g. the hyperparameters.", valueName: "json"))
     var meta: String?
@@ -43,14 +47,20 @@ struct CreateCommand: ParsableCommand {
         guard chunkFeatures > 0 else {
             throw ValidationError("--chunk-features must be a positive integer, got \(chunkFeatures)")
         }
+        guard keyframeInterval > 0 else {
+            throw ValidationError("--keyframe-interval must be a positive integer, got \(keyframeInterval)")
+        }
         guard fireThreshold.isFinite else { throw ValidationError("--fire-threshold must be a finite number") }
+        if let meta, (try? JSONSerialization.jsonObject(with: Data(meta.utf8), options: [.fragmentsAllowed])) == nil {
+            throw ValidationError(#"--meta must be valid JSON, e.g. '{"l1": 0.001}'"#)
+        }
     }
 
     func run() throws {
         let store = try store.openForWriting()
         let created = try store.createRun(
             name: runName, features: features, components: components, fireThreshold: fireThreshold,
-            chunkFeatures: chunkFeatures, metadata: meta)
+            chunkFeatures: chunkFeatures, keyframeInterval: keyframeInterval, metadata: meta)
         Console.message("created run '\(created.name)' (\(created.describeShape), fire threshold \(created.fireThreshold)) in \(store.path)")
     }
 }

@@ -52,7 +52,7 @@ struct DemoCommand: ParsableCommand {
         let store = try store.openForWriting()
         if let existing = try? store.run(named: runName) {
             guard existing.metadata?.contains(Self.marker) == true else {
-                throw CLIError("a run named '\(runName)' exists and was not made by the demo; pass --runName with another name")
+                throw CLIError("a run named '\(runName)' exists and was not made by the demo; pass --run with another name")
             }
             try store.deleteRun(named: runName)
         }

@@ -25,7 +25,7 @@ struct IngestCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
     var runName: String
 
-    @Option(help: "The training step of the checkpoint; after the run's latest checkpoint.")
+    @Option(parsing: .unconditional, help: "The training step of the checkpoint; after the run's latest checkpoint.")
     var step: Int64
 
     @Argument(help: ArgumentHelp("Activation files (.npy).", valueName: "file.npy"))

@@ -37,37 +37,37 @@ struct ShowCommand: ParsableCommand {
         let runInfo = try store.run(named: runName)
         let steps = try store.checkpoints(run: runName).map(\.step)
         let resolved = try step.resolve(in: steps, run: runName)!
-        guard let (checkpoint, state) = try store.state(run: runName, atOrBefore: resolved) else {
+        // The summary stored with the checkpoint: no counts are decoded.
+        guard let (checkpoint, summary) = try store.summary(run: runName, atOrBefore: resolved) else {
             throw StoreError.noCheckpoint(run: runName, atOrBefore: resolved)
         }
-        let summary = DensitySummary(state)
         switch format {
         case .json:
             Console.out(JSONValue.object([
-                ("run", .string(runName)), ("step", .int(checkpoint.step)), ("vectors", .int(state.vectors)),
+                ("run", .string(runName)), ("step", .int(checkpoint.step)), ("vectors", .int(summary.vectors)),
                 ("features", .int(runInfo.features)), ("components", .int(runInfo.components)),
                 ("mean_density", .double(summary.meanDensity)), ("dead", .int(summary.dead)),
-                ("dense", .int(summary.dense)), ("non_finite", .int(state.nonFinite)),
+                ("dense", .int(summary.dense)), ("non_finite", .int(summary.nonFinite)),
             ]).text + "\n")
         case .csv:
             Console.out("run,step,vectors,features,components,mean_density,dead,dense,non_finite\n"
-                + [Console.csvField(runName), String(checkpoint.step), String(state.vectors), String(runInfo.features),
+                + [Console.csvField(runName), String(checkpoint.step), String(summary.vectors), String(runInfo.features),
                    runInfo.components.map(String.init) ?? "", "\(summary.meanDensity)", String(summary.dead),
-                   String(summary.dense), String(state.nonFinite)].joined(separator: ",") + "\n")
+                   String(summary.dense), String(summary.nonFinite)].joined(separator: ",") + "\n")
         case .table:
             let width = Double(summary.width)
             var rows: [[String]] = [
                 ["run", runName],
                 ["step", "\(checkpoint.step)\(Self.resolution(step, checkpoint.step))"],
-                ["vectors", String(state.vectors)],
+                ["vectors", String(summary.vectors)],
                 ["features", runInfo.components.map { "\(runInfo.features) x \($0) components" } ?? String(runInfo.features)],
                 ["fire threshold", "\(runInfo.fireThreshold)"],
                 ["mean density", Console.format(summary.meanDensity)],
                 ["dead (count 0)", "\(summary.dead) (\(Console.format(100 * Double(summary.dead) / width))%)"],
                 ["dense (>= 1e-2)", "\(summary.dense) (\(Console.format(100 * Double(summary.dense) / width))%)"],
-                ["non-finite", String(state.nonFinite)],
+                ["non-finite", String(summary.nonFinite)],
             ]
-            if state.nonFinite > 0 { rows.append(["warning", "NaN/inf activations were seen: the run may be diverging"]) }
+            if summary.nonFinite > 0 { rows.append(["warning", "NaN/inf activations were seen: the run may be diverging"]) }
             Console.out(rows.map { $0[0].padding(toLength: 17, withPad: " ", startingAt: 0) + $0[1] }
                 .joined(separator: "\n") + "\n")
         }

@@ -20,10 +20,10 @@ struct TrendCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
     var runName: String
 
-    @Option(help: "The feature, 0-based.")
+    @Option(parsing: .unconditional, help: "The feature, 0-based.")
     var feature: Int
 
-    @Option(help: "The component, 0-based; only for runs with components.")
+    @Option(parsing: .unconditional, help: "The component, 0-based; only for runs with components.")
     var component: Int?
 
     @Option(help: "table, json or csv.")
@@ -36,6 +36,7 @@ struct TrendCommand: ParsableCommand {
             throw CLIError("run '\(runName)' has no components; leave out --component")
         }
         let points = try store.trend(run: runName, feature: feature, component: component ?? 0)
+        if points.isEmpty { throw StoreError.noCheckpoint(run: runName, atOrBefore: nil) }
         switch format {
         case .json:
             Console.out(JSONValue.object([
@@ -50,7 +51,6 @@ struct TrendCommand: ParsableCommand {
             Console.out("step,vectors,count,density\n"
                 + points.map { "\($0.step),\($0.vectors),\($0.count),\($0.density)\n" }.joined())
         case .table:
-            if points.isEmpty { Console.message("run '\(runName)' has no checkpoints yet") }
             Console.out(Console.table(
                 ["step", "vectors", "count", "density"],
                 points.map { [String($0.step), String($0.vectors), String($0.count), Console.format($0.density)] }))

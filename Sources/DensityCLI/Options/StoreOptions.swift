@@ -25,7 +25,8 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens the store read-only, for queries: never writes, never blocks a writer.
     func openForReading() throws -> DensityStore {
-        guard FileManager.default.fileExists(atPath: path) else {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
+        guard FileManager.default.fileExists(atPath: path), size != 0 else {
             throw CLIError("no store at '\(path)': create a run first with `density create RUN --features F`, run `density demo`, or pass --db PATH (or set DENSITY_DB)")
         }
         return try DensityStore(path: path, readOnly: true)

@@ -1,0 +1,42 @@
+import ArgumentParser
+import DensityStore
+
+/// `density compact`: drop intermediate checkpoints, losslessly for every kept window.
+struct CompactCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compact",
+        abstract: "Drop intermediate checkpoints of a run and reclaim their space.",
+        discussion: """
+            Keeps the first checkpoint, every checkpoint whose step is a multiple of --keep-every, and \
+            the last --keep-last. Counts are cumulative, so the state at every kept step, and every \
+            window between kept steps, stays exactly as it was. One transaction: a crash changes nothing.
+              density compact demo --keep-every 1000
+              density compact l1-1e-3 --keep-every 5000 --keep-last 100
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
+    var runName: String
+
+    @Option(help: "Keep the checkpoints whose step is a multiple of this.")
+    var keepEvery: Int64
+
+    @Option(help: "Also keep this many of the latest checkpoints (at least 1).")
+    var keepLast: Int = 1
+
+    func validate() throws {
+        guard keepEvery > 0 else { throw ValidationError("--keep-every must be positive, got \(keepEvery)") }
+        guard keepLast >= 1 else { throw ValidationError("--keep-last must be at least 1, got \(keepLast)") }
+    }
+
+    func run() throws {
+        let report = try store.openForWriting().compact(run: runName, keepEvery: keepEvery, keepLast: keepLast)
+        let megabytes = { (bytes: Int64) in Console.format(Double(bytes) / 1_048_576) }
+        Console.message("""
+            run '\(runName)': kept \(report.keptSteps.count) checkpoints, dropped \(report.dropped), \
+            re-encoded \(report.reencoded); store \(megabytes(report.bytesBefore)) MB -> \(megabytes(report.bytesAfter)) MB
+            """)
+    }
+}
