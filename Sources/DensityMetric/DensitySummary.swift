@@ -72,14 +72,25 @@ public struct DensitySummary: Sendable, Hashable, Codable {
         var histogram = [Int](repeating: 0, count: bins)
         var dead = 0, dense = 0
         var fired: Int64 = 0
-        let n = Double(state.vectors)
-        // count >= denseThreshold * vectors, decided in exact integers where possible.
-        for count in state.counts {
-            fired &+= count
-            if count == 0 { dead += 1 }
-            let density = Double(count) / n
-            if density >= denseThreshold { dense += 1 }
-            histogram[Self.bin(ofDensity: density, bins: bins)] += 1
+        // Every decision depends on the count alone (the vectors are shared), and monotonically: so
+        // find, once, the smallest count that reaches each bin and the dense threshold, using the
+        // exact per-density rules, and then compare integers. A million features cost a million
+        // integer comparisons instead of a million logarithms, with the same result.
+        let n = state.vectors
+        let firstCountOfBin = (0..<bins).map { bin in
+            Self.smallestCount(upTo: n) { Self.bin(ofDensity: Double($0) / Double(n), bins: bins) >= bin }
+        }
+        let firstDenseCount = Self.smallestCount(upTo: n) { Double($0) / Double(n) >= denseThreshold }
+        let lookup = BinLookup(firstCountOfBin: firstCountOfBin, maxCount: n)
+        histogram.withUnsafeMutableBufferPointer { histogram in
+            state.counts.withUnsafeBufferPointer { counts in
+                for count in counts {
+                    fired &+= count
+                    dead &+= count == 0 ? 1 : 0
+                    dense &+= count >= firstDenseCount ? 1 : 0
+                    histogram[lookup.bin(of: count)] &+= 1
+                }
+            }
         }
         self.vectors = state.vectors
         self.width = state.counts.count
@@ -88,6 +99,19 @@ public struct DensitySummary: Sendable, Hashable, Codable {
         self.dense = dense
         self.nonFinite = state.nonFinite
         self.histogram = histogram
+    }
+
+    /// The smallest count in `0...limit` for which `reaches` holds (it must be monotonic), or
+    /// `Int64.max` when none does.
+    static func smallestCount(upTo limit: Int64, _ reaches: (Int64) -> Bool) -> Int64 {
+        guard limit > 0 else { return reaches(0) ? 0 : .max }
+        guard reaches(limit) else { return .max }
+        var low: Int64 = 0, high = limit
+        while low < high {
+            let middle = low + (high - low) / 2
+            if reaches(middle) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 
     /// The histogram bin of a density: `log10(density + 1e-10)` clamped into [-10, 0].

@@ -1,0 +1,79 @@
+import Testing
+@testable import DensityMetric
+
+/// The summary's integer-threshold counting gives exactly what the per-density rules give.
+@Suite struct DensitySummaryTests {
+    /// The definition, one feature at a time: log10(density + 1e-10) binned, density >= threshold.
+    private func naive(_ state: DensityState, bins: Int, denseThreshold: Double) -> (histogram: [Int], dead: Int, dense: Int, fired: Int64) {
+        var histogram = [Int](repeating: 0, count: bins)
+        var dead = 0, dense = 0
+        var fired: Int64 = 0
+        for count in state.counts {
+            let density = Double(count) / Double(state.vectors)
+            histogram[DensitySummary.bin(ofDensity: density, bins: bins)] += 1
+            if count == 0 { dead += 1 }
+            if density >= denseThreshold { dense += 1 }
+            fired += count
+        }
+        return (histogram, dead, dense, fired)
+    }
+
+    @Test(arguments: [Int64(1), 3, 100, 4096, 1_000_003, 1 << 40])
+    func matchesThePerFeatureDefinition(vectors: Int64) throws {
+        var rng = SeededGenerator(seed: UInt64(vectors))
+        // Counts spread over every decade, plus the edges: 0, 1, vectors, and counts at bin edges.
+        var counts = (0..<3000).map { _ -> Int64 in
+            let exponent = Double.random(in: -11...0, using: &rng)
+            return min(vectors, Int64((pow10(exponent) * Double(vectors)).rounded()))
+        }
+        counts += [0, 1, vectors, vectors / 100, max(0, vectors / 100 - 1), vectors / 100 + 1]
+        let state = try DensityState(features: counts.count, components: nil, counts: counts, vectors: vectors)
+        for bins in [1, 10, 50, 73] {
+            for threshold in [1e-2, 1e-6, 0.5] {
+                let summary = DensitySummary(state, denseThreshold: threshold, bins: bins)
+                let expected = naive(state, bins: bins, denseThreshold: threshold)
+                #expect(summary.histogram == expected.histogram, "vectors \(vectors), bins \(bins)")
+                #expect(summary.dead == expected.dead)
+                #expect(summary.dense == expected.dense, "vectors \(vectors), threshold \(threshold)")
+                #expect(summary.firedTotal == expected.fired)
+                #expect(summary.histogram.reduce(0, +) == counts.count)
+            }
+        }
+    }
+
+    @Test func anEmptyStateIsAllInTheFirstBin() throws {
+        let state = try DensityState(features: 5, components: 2)
+        let summary = DensitySummary(state)
+        #expect(summary.histogram.first == 10 && summary.histogram.dropFirst().allSatisfy { $0 == 0 })
+        #expect(summary.dead == 10 && summary.dense == 0)
+        #expect(summary.meanDensity.isNaN)
+    }
+
+    private func pow10(_ x: Double) -> Double {
+        var result = 1.0
+        var e = x
+        while e < 0 { result /= 10; e += 1 }
+        return result * Double(sign: .plus, exponent: 0, significand: 1) * exp10Fraction(e)
+    }
+
+    private func exp10Fraction(_ f: Double) -> Double {
+        // 10^f for f in [0, 1) by a short series of 2^(f log2 10); accuracy does not matter here.
+        var result = 1.0, term = 1.0
+        let x = f * 2.302585092994046
+        for k in 1...20 { term *= x / Double(k); result += term }
+        return result
+    }
+}
+
+/// A seeded generator (SplitMix64) for reproducible random counts.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
