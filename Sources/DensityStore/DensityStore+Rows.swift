@@ -1,4 +1,7 @@
 internal import DensityMetric
+internal import Dispatch
+internal import Foundation
+internal import Synchronization
 
 // MARK: - Reading and writing rows (always inside the caller's transaction)
 
@@ -47,29 +50,79 @@ extension DensityStore {
     }
 
     /// Writes every chunk of a checkpoint: deltas against `previous` when given, else a keyframe.
-    /// - Returns: The checksums written, in storage order.
+    ///
+    /// Wide checkpoints are encoded on every core first (each thread with its own zstd context),
+    /// then inserted in order. With `summarize`, the checkpoint's summary is computed alongside.
+    /// - Returns: The checksums written, in storage order, and the summary when asked for.
+    /// - Throws: `onDecrease`'s error, before anything is inserted, when a count is below
+    ///   `previous`; ``SQLiteError``.
     static func writeChunks(
-        _ db: Connection, _ run: Run, checkpointID: Int64, state: DensityState, previous: DensityState?, zstd: Zstd
-    ) throws -> [Int64] {
+        _ db: Connection, _ run: Run, checkpointID: Int64, state: DensityState, previous: DensityState?,
+        zstd: Zstd, summarize: Bool = false, onDecrease: () throws -> Void = {}
+    ) throws -> (checksums: [Int64], summary: DensitySummary?) {
+        let layout = chunkLayout(run)
+        let (encoded, summary) = encodeChunks(layout, state: state, previous: previous, zstd: zstd, summarize: summarize)
+        if encoded.contains(where: \.decreased) { try onDecrease() }
         let insert = try db.prepare(
             "INSERT INTO chunks (checkpoint_id, component, chunk, encoding, checksum, data) VALUES (?, ?, ?, ?, ?, ?)")
-        var checksums: [Int64] = []
-        try state.counts.withUnsafeBufferPointer { counts in
-            try (previous?.counts ?? []).withUnsafeBufferPointer { before in
-                for position in chunkLayout(run) {
-                    let range = position.start..<(position.start + position.width)
-                    let encoded = ChunkCodec.encode(
-                        UnsafeBufferPointer(rebasing: counts[range]),
-                        previous: previous == nil ? nil : UnsafeBufferPointer(rebasing: before[range]), zstd: zstd)
-                    try insert.bind([.integer(checkpointID), .integer(Int64(position.component)),
-                                     .integer(Int64(position.chunk)), .integer(encoded.encoding.rawValue),
-                                     .integer(Int64(encoded.checksum)), .blob(encoded.data)])
-                    try insert.step()
-                    checksums.append(Int64(encoded.checksum))
+        for (position, chunk) in zip(layout, encoded) {
+            try insert.bind([.integer(checkpointID), .integer(Int64(position.component)),
+                             .integer(Int64(position.chunk)), .integer(chunk.encoding.rawValue),
+                             .integer(Int64(chunk.checksum)), .blob(chunk.data)])
+            try insert.step()
+        }
+        return (encoded.map { Int64($0.checksum) }, summary)
+    }
+
+    /// Encodes the chunks of a state (and summarizes it, if asked), sharing the work between the
+    /// cores when the state is wide enough to pay for threads: each thread takes the next task
+    /// (the summary first, then chunk after chunk) until none is left.
+    static func encodeChunks(
+        _ layout: [(component: Int, chunk: Int, start: Int, width: Int)], state: DensityState,
+        previous: DensityState?, zstd: Zstd, summarize: Bool
+    ) -> ([ChunkCodec.Encoded], DensitySummary?) {
+        @Sendable func encode(_ position: (component: Int, chunk: Int, start: Int, width: Int), _ zstd: Zstd) -> ChunkCodec.Encoded {
+            let range = position.start..<(position.start + position.width)
+            return state.counts.withUnsafeBufferPointer { counts in
+                guard let previous else {
+                    return ChunkCodec.encode(UnsafeBufferPointer(rebasing: counts[range]), previous: nil, zstd: zstd)
+                }
+                return previous.counts.withUnsafeBufferPointer { before in
+                    ChunkCodec.encode(UnsafeBufferPointer(rebasing: counts[range]),
+                                      previous: UnsafeBufferPointer(rebasing: before[range]), zstd: zstd)
                 }
             }
         }
-        return checksums
+        let threads = min(ProcessInfo.processInfo.activeProcessorCount, layout.count + (summarize ? 1 : 0))
+        guard threads > 1, state.counts.count >= 1 << 18 else {
+            return (layout.map { encode($0, zstd) }, summarize ? DensitySummary(state) : nil)
+        }
+        struct Work {
+            var next = 0
+            var chunks: [ChunkCodec.Encoded?]
+            var summary: DensitySummary?
+        }
+        let work = Mutex(Work(chunks: [ChunkCodec.Encoded?](repeating: nil, count: layout.count)))
+        let taskCount = layout.count + (summarize ? 1 : 0)
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            let zstd = Zstd()
+            while true {
+                let task = work.withLock { work -> Int in
+                    defer { work.next += 1 }
+                    return work.next
+                }
+                guard task < taskCount else { return }
+                if summarize && task == 0 {
+                    let summary = DensitySummary(state)
+                    work.withLock { $0.summary = summary }
+                } else {
+                    let index = task - (summarize ? 1 : 0)
+                    let chunk = encode(layout[index], zstd)
+                    work.withLock { $0.chunks[index] = chunk }
+                }
+            }
+        }
+        return work.withLock { ($0.chunks.map { $0! }, $0.summary) }
     }
 
     /// The checksums of a checkpoint's chunks, in storage order, each verified against its blob;

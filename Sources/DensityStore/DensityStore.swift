@@ -24,9 +24,13 @@ public final class DensityStore: Sendable {
     ///   - path: The SQLite file.
     ///   - readOnly: Open for queries only; the file must exist and be at this build's schema.
     ///   - migrator: The schema migrator; this build's ``Migration/all`` by default.
+    ///   - durable: `true` (the default): `synchronous = FULL`, a checkpoint that returned survives
+    ///     a power loss. `false`: `synchronous = NORMAL`, which in WAL mode still survives a crash of
+    ///     the process (nothing is ever half-written), but may lose the last checkpoints on a power
+    ///     loss; for bulk imports that can be redone.
     /// - Throws: ``StoreError`` when the file is not a store, is too new, or was changed;
     ///   ``SQLiteError`` on I/O errors.
-    public init(path: String, readOnly: Bool = false, migrator: Migrator = Migrator()) throws {
+    public init(path: String, readOnly: Bool = false, migrator: Migrator = Migrator(), durable: Bool = true) throws {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         if exists, isDirectory.boolValue {
@@ -58,7 +62,10 @@ public final class DensityStore: Sendable {
                     throw StoreError.notADatabase(path: path, detail: "cannot switch the journal to WAL (got \(mode ?? "nothing"))")
                 }
             }
-            try connection.execute("PRAGMA synchronous = FULL")
+            try connection.execute(durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+            // A checkpoint of a wide run is a few MB of pages: fold the WAL into the database every
+            // 64 MB rather than every 4 MB, so most commits cost one append and one fsync.
+            try connection.execute("PRAGMA wal_autocheckpoint = 16384")
             try migrator.migrate(connection)
         }
         self.path = path
@@ -87,7 +94,7 @@ public final class DensityStore: Sendable {
     @discardableResult
     public func createRun(
         name: String, features: Int, components: Int? = nil, fireThreshold: Double = 0,
-        chunkFeatures: Int = 4096, keyframeInterval: Int = 32, metadata: String? = nil
+        chunkFeatures: Int = 8192, keyframeInterval: Int = 32, metadata: String? = nil
     ) throws -> Run {
         guard (1...256).contains(name.unicodeScalars.count) else {  // what the schema's length(name) counts
             throw StoreError.invalidRunSetting("a run name must have 1 to 256 characters, got \(name.unicodeScalars.count)")
@@ -195,20 +202,28 @@ public final class DensityStore: Sendable {
                 let zstd = Zstd()
                 var previous: DensityState?
                 var depth = 0
+                var requireGrowth: () throws -> Void = {}
                 if let latest = try Self.checkpoint(db, run, atOrBefore: nil) {
                     guard step > latest.step else {
                         throw StoreError.stepNotIncreasing(run: name, step: step, latest: latest.step)
                     }
                     let before = try latestState(db, run, latest, zstd: zstd)
-                    do {
-                        try state.requireNotBelow(before)
-                    } catch let error as DensityError {
-                        guard case .countsDecreased(let detail) = error else { throw error }
-                        throw StoreError.countsDecreased(run: name, step: step, previousStep: latest.step, detail: detail)
+                    requireGrowth = {
+                        do {
+                            try state.requireNotBelow(before)
+                        } catch let error as DensityError {
+                            guard case .countsDecreased(let detail) = error else { throw error }
+                            throw StoreError.countsDecreased(run: name, step: step, previousStep: latest.step, detail: detail)
+                        }
                     }
                     if latest.deltaDepth + 1 < run.keyframeInterval {
+                        // The delta encoder sees every difference: it flags a decrease, and only
+                        // then is the full check run, to name it.
                         previous = before
                         depth = latest.deltaDepth + 1
+                        if state.vectors < before.vectors || state.nonFinite < before.nonFinite { try requireGrowth() }
+                    } else {
+                        try requireGrowth()
                     }
                 }
                 try db.execute(
@@ -216,9 +231,10 @@ public final class DensityStore: Sendable {
                     [.integer(run.id), .integer(step), .integer(state.vectors), .integer(state.nonFinite),
                      .integer(Int64(depth))])
                 let checkpointID = db.lastInsertedRowID
-                let checksums = try Self.writeChunks(db, run, checkpointID: checkpointID, state: state,
-                                                     previous: previous, zstd: zstd)
-                try Self.writeSummary(db, checkpointID: checkpointID, DensitySummary(state))
+                let (checksums, summary) = try Self.writeChunks(db, run, checkpointID: checkpointID, state: state,
+                                                                previous: previous, zstd: zstd, summarize: true,
+                                                                onDecrease: requireGrowth)
+                try Self.writeSummary(db, checkpointID: checkpointID, summary ?? DensitySummary(state))
                 let checkpoint = try Self.checkpoint(db, run, atOrBefore: step)!
                 return (checkpoint, LatestStateCache(runID: run.id, checkpoint: checkpoint, checksums: checksums, state: state))
             }

@@ -106,3 +106,40 @@ public struct SyntheticSAE: Sendable {
         return values
     }
 }
+
+extension SyntheticSAE {
+    /// How many times each feature fires over `batches` batches of `batch` vectors at a step,
+    /// without materializing the activations: a Binomial(batch x batches, density) draw per
+    /// feature (exact geometric gaps when few firings are expected, a rounded normal otherwise).
+    ///
+    /// For benchmarks and tests that need realistic count increments of wide runs.
+    /// - Parameters:
+    ///   - batch: Vectors per batch.
+    ///   - batches: How many batches.
+    ///   - step: The training step (dying features stop firing after their step).
+    ///   - salt: Varies the draw between calls at the same step.
+    /// - Returns: One count per feature, each in `0...batch * batches`.
+    public func firings(batch: Int, batches: Int = 1, step: Int64, salt: UInt64 = 0) -> [Int64] {
+        var generator = SplitMix64(seed: seed &+ 0x2545_F491_4F6C_DD1D &* UInt64(bitPattern: step &+ 1) &+ salt)
+        let n = Double(batch) * Double(batches)
+        let total = Int64(batch) * Int64(batches)
+        return (0..<features).map { f in
+            let p = density(feature: f, atStep: step)
+            if p <= 0 { return 0 }
+            if p >= 1 { return total }
+            let mean = n * p
+            if mean < 30 {
+                let logMiss = log1p(-p)
+                var fired: Int64 = 0
+                var position = log(generator.nextUnitInterval()) / logMiss
+                while position < n {
+                    fired += 1
+                    position += 1 + log(generator.nextUnitInterval()) / logMiss
+                }
+                return fired
+            }
+            let draw = (mean + (mean * (1 - p)).squareRoot() * generator.nextGaussian()).rounded()
+            return Int64(min(Double(total), max(0, draw)))
+        }
+    }
+}

@@ -30,7 +30,7 @@ import Testing
             let roundTripped = try JSONSerialization.jsonObject(with: Data(stored.utf8)) as? NSDictionary
             #expect(roundTripped == original, "stored metadata \(stored) differs from \(meta)")
             let plain = try store.run(named: "plain")
-            #expect(plain.fireThreshold == 0 && plain.metadata == nil && plain.chunkFeatures == 4096)
+            #expect(plain.fireThreshold == 0 && plain.metadata == nil && plain.chunkFeatures == 8192)
         }
     }
 

@@ -125,7 +125,7 @@ import Testing
             let b = summaries[1].run
             #expect(b.features == 3 && b.components == 2 && b.fireThreshold == -0.5 && b.chunkFeatures == 2)
             #expect(b.metadata == #"{"l1": 0.001}"#)
-            #expect(summaries[0].run.components == nil && summaries[0].run.chunkFeatures == 4096)
+            #expect(summaries[0].run.components == nil && summaries[0].run.chunkFeatures == 8192)
             #expect(summaries[0].run.metadata == nil)
             #expect(try store.run(named: "b") == b)
         }

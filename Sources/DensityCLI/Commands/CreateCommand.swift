@@ -30,8 +30,8 @@ struct CreateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "An activation fires when it is strictly greater than this (torch.gt).")
     var fireThreshold: Double = 0
 
-    @Option(help: "Features per stored chunk: a trend query reads one chunk per checkpoint.")
-    var chunkFeatures: Int = 4096
+    @Option(help: "Features per stored chunk: a trend query reads one chunk per checkpoint. 8192 packs SQLite pages well.")
+    var chunkFeatures: Int = 8192
 
     @Option(help: "A keyframe every this many checkpoints; the others store only what changed. Reading any checkpoint decodes at most this many.")
     var keyframeInterval: Int = 32

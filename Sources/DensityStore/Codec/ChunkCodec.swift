@@ -20,6 +20,9 @@ package enum ChunkCodec {
         package let data: Data
         /// CRC-32 of `data`.
         package let checksum: UInt32
+        /// Whether some count was below its previous value (a delta would be negative): the
+        /// caller must refuse the checkpoint.
+        package var decreased = false
     }
 
     /// Encodes a chunk: as a delta against `previous` when given, else as a keyframe.
@@ -30,12 +33,17 @@ package enum ChunkCodec {
     /// - Returns: The encoded chunk.
     static func encode(_ counts: UnsafeBufferPointer<Int64>, previous: UnsafeBufferPointer<Int64>?, zstd: Zstd) -> Encoded {
         var varints = [UInt8](repeating: 0, count: counts.count * 10)
+        var decreased = false
         let length = varints.withUnsafeMutableBufferPointer { out in
             var position = 0
             if let previous {
+                var signs: Int64 = 0
                 for i in 0..<counts.count {
-                    position = Varint.write(UInt64(bitPattern: counts[i] &- previous[i]), to: out, at: position)
+                    let delta = counts[i] &- previous[i]
+                    signs |= delta
+                    position = Varint.write(UInt64(bitPattern: delta), to: out, at: position)
                 }
+                decreased = signs < 0
             } else {
                 for i in 0..<counts.count {
                     position = Varint.write(UInt64(bitPattern: counts[i]), to: out, at: position)
@@ -46,7 +54,7 @@ package enum ChunkCodec {
         let compressed = varints.withUnsafeBytes { zstd.compress(UnsafeRawBufferPointer(rebasing: $0[..<length])) }
         let data = Data(compressed)
         return Encoded(encoding: previous == nil ? .varintZstd : .deltaVarintZstd, data: data,
-                       checksum: CRC32.checksum(data))
+                       checksum: CRC32.checksum(data), decreased: decreased)
     }
 
     /// Encodes counts as raw little-endian int64 (encoding 1, the schema-0001 layout).

@@ -5,7 +5,7 @@ internal import CZstd
 /// Not `Sendable`: create one per operation (a checkpoint write, a query).
 final class Zstd {
     /// zstd's level for chunks: fast, and most of the gain on varint streams.
-    static let level: Int32 = 3
+    static let level: Int32 = 1
 
     private let compression: OpaquePointer
     private let decompression: OpaquePointer

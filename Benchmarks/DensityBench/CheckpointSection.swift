@@ -1,0 +1,52 @@
+// Section "checkpoint": the cost of one durable checkpoint of a wide run.
+
+import DensityMetric
+import DensityStore
+import Foundation
+
+func runCheckpointSection(_ options: BenchOptions) {
+    let features = options.smoke ? 16_384 : 1_048_576
+    let repeats = options.repeats(default: 9)
+    var simulation = RunSimulation(features: features, stepsPerCheckpoint: 1)
+    var table = Table("what", "median ms", "vs raw+fsync", leftAligned: 1)
+
+    // Baseline: the raw int64 counts written to a plain file and fsync'ed.
+    let rawPath = benchFolder.appendingPathComponent("raw-counts.bin").path
+    let raw = measure(repeats: repeats) {
+        simulation.state.counts.withUnsafeBytes { bytes in
+            let fd = open(rawPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            precondition(fd >= 0, "cannot open \(rawPath)")
+            var written = 0
+            while written < bytes.count {
+                let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
+                precondition(n > 0, "write failed")
+                written += n
+            }
+            precondition(fsync(fd) == 0, "fsync failed")
+            close(fd)
+            return UInt64(written)
+        }
+    }
+    table.add("raw int64 counts to a file + fsync (\(bytes(features * 8)))", fixed(raw.seconds * 1e3, 2), "1.00")
+
+    // A delta checkpoint: encode against the previous state, insert, commit with synchronous = FULL.
+    for (label, interval) in [("delta checkpoint (encode + durable commit)", 1_000_000),
+                              ("keyframe checkpoint (encode + durable commit)", 1)] {
+        let path = benchFolder.appendingPathComponent("checkpoint-\(interval).sqlite").path
+        let store = try! DensityStore(path: path)
+        try! store.createRun(name: "bench", features: features, keyframeInterval: interval)
+        try! store.appendCheckpoint(run: "bench", step: simulation.step, state: simulation.state)
+        // States are drawn before timing; each timed call appends the next one.
+        let states = (0...repeats).map { _ in simulation.next() }
+        var next = 0
+        var step = simulation.step - Int64(states.count)
+        let timing = measure(repeats: repeats) {
+            step += 1
+            defer { next += 1 }
+            return UInt64(try! store.appendCheckpoint(run: "bench", step: step, state: states[next]).id)
+        }
+        table.add(label, fixed(timing.seconds * 1e3, 2), fixed(timing.seconds / raw.seconds, 2))
+    }
+    print(table.render())
+    print("\n\(features) features; ratio < 1 means a checkpoint is cheaper than writing its raw counts durably.")
+}
