@@ -2,6 +2,8 @@
 struct BenchOptions {
     /// Tiny sizes and few repeats: finishes in seconds, even in a debug build (for CI).
     var smoke = false
+    /// Where to keep the stores; a history fixture already there is reused.
+    var workDirectory: String?
     /// Run only the section with this name.
     var only: String?
     /// Timed repeats per measurement (after one warm-up); `nil` means the section's default.
@@ -33,6 +35,7 @@ struct BenchOptions {
         while let argument = rest.popFirst() {
             switch argument {
             case "--smoke": smoke = true
+            case "--work-dir": workDirectory = try value(of: argument)
             case "--help", "-h": help = true
             case "--only": only = try value(of: argument)
             case "--repeats":

@@ -18,7 +18,15 @@ struct HistoryFixture: Sendable {
         if let built = shared.withLock({ $0 }) { return built }
         let features = options.smoke ? 16_384 : 1_048_576
         let count = options.smoke ? 200 : 10_000
-        let path = benchFolder.appendingPathComponent("history.sqlite").path
+        let path = benchFolder.appendingPathComponent("history-\(features)x\(count).sqlite").path
+        if FileManager.default.fileExists(atPath: path), let reader = try? DensityStore(path: path, readOnly: true),
+           let steps = try? reader.checkpoints(run: "bench").map(\.step), steps.count == count {
+            print("fixture: reusing \(path) (\(count) checkpoints of \(features) features)\n")
+            let fixture = HistoryFixture(path: path, store: reader, steps: steps, features: features)
+            shared.withLock { $0 = fixture }
+            return fixture
+        }
+        try? FileManager.default.removeItem(atPath: path)
         // Built with synchronous = NORMAL (crash-safe, not power-loss-safe): only the reads are measured.
         let store = try! DensityStore(path: path, durable: false)
         try! store.createRun(name: "bench", features: features)

@@ -4,12 +4,19 @@ import DensityMetric
 import DensityStore
 import DensityWorkload
 import Foundation
+import Synchronization
+
+/// The folder `--work-dir` names, if any.
+let benchFolderOverride = Mutex<URL?>(nil)
+
+/// Where the benchmark's stores go: `--work-dir`, else a temporary folder removed at exit.
+var benchFolder: URL { benchFolderOverride.withLock { $0 } ?? temporaryBenchFolder }
 
 /// A temporary folder for the benchmark's stores, removed at exit.
-let benchFolder: URL = {
+let temporaryBenchFolder: URL = {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("density-bench-\(UUID().uuidString)")
     try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    atexit { try? FileManager.default.removeItem(at: benchFolder) }
+    atexit { try? FileManager.default.removeItem(at: temporaryBenchFolder) }
     return url
 }()
 

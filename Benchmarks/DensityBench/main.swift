@@ -9,6 +9,9 @@
 // warm-up, then the median of `ContinuousClock` timings) and print the checksum it returns, so
 // the optimizer keeps the work.
 
+import Foundation
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -47,11 +50,13 @@ let sections: [Section] = [
 
 func printUsage(_ sections: [Section]) {
     print("""
-        usage: density-bench [--smoke] [--only NAME] [--repeats N] [--shape BxF ...] [--help]
+        usage: density-bench [--smoke] [--only NAME] [--repeats N] [--work-dir D] [--shape BxF ...] [--help]
 
           --smoke        tiny sizes and 3 repeats: finishes in seconds, even in a debug build
           --only NAME    run one section
           --repeats N    timed repeats per measurement (after one warm-up)
+          --work-dir D   keep the stores in D (else a temporary folder, removed at exit); a
+                         history fixture of the same size already in D is reused
           --shape BxF    a [batch, features] shape for the update section instead of its own
                          (repeatable), e.g. --shape 1024x4096
           --help         this text
@@ -75,6 +80,10 @@ do {
 if options.help {
     printUsage(sections)
     exit(0)
+}
+if let directory = options.workDirectory {
+    try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    benchFolderOverride.withLock { $0 = URL(fileURLWithPath: directory) }
 }
 let selected = sections.filter { options.only == nil || $0.name == options.only }
 if selected.isEmpty {

@@ -39,6 +39,12 @@ extension DensityStore {
             [.integer(run.id), .integer(step ?? .max)], row: readCheckpoint)
     }
 
+    /// The run's first checkpoint.
+    static func firstCheckpoint(_ db: Connection, _ run: Run) throws -> Checkpoint? {
+        try db.queryFirst("SELECT \(checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step LIMIT 1",
+                          [.integer(run.id)], row: readCheckpoint)
+    }
+
     /// The chunk positions of a run, in storage order: (component, chunk, flat start, width).
     static func chunkLayout(_ run: Run) -> [(component: Int, chunk: Int, start: Int, width: Int)] {
         (0..<(run.components ?? 1)).flatMap { component in

@@ -384,9 +384,10 @@ public final class DensityStore: Sendable {
                 }
                 let chunk = feature / run.chunkFeatures
                 let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
-                var decoded = [Int64](repeating: 0, count: width)
                 let zstd = Zstd()
-                // One pass in step order: a keyframe chunk sets the counts, a delta chunk adds to them.
+                var scratch: [UInt8] = []
+                var count: Int64 = 0
+                // One pass in step order: a keyframe chunk gives the count, a delta chunk adds to it.
                 let statement = try db.prepare("""
                     SELECT c.step, c.vectors, c.delta_depth, k.encoding, k.checksum, k.data
                     FROM checkpoints c LEFT JOIN chunks k ON k.checkpoint_id = c.id AND k.component = ? AND k.chunk = ?
@@ -407,11 +408,30 @@ public final class DensityStore: Sendable {
                                                       reason: "broken delta chain (depth \(depth) after \(previousDepth))")
                     }
                     previousDepth = depth
-                    try decoded.withUnsafeMutableBufferPointer { output in
-                        try Self.decodeChunk(statement, column: 3, run: run, step: step, component: component,
-                                             chunk: chunk, into: output, zstd: zstd)
+                    let encoding = statement.int64(3), checksum = statement.int64(4)
+                    do {
+                        let (value, isAbsolute) = try statement.withBlob(5) { blob in
+                            try ChunkCodec.value(encoding: encoding, blob: blob, checksum: checksum,
+                                                 at: feature - chunk * run.chunkFeatures, count: width,
+                                                 zstd: zstd, scratch: &scratch)
+                        }
+                        if isAbsolute {
+                            count = value
+                        } else {
+                            let (sum, overflow) = count.addingReportingOverflow(value)
+                            guard !overflow else { throw ChunkCodec.DecodeError(reason: "count overflows") }
+                            count = sum
+                        }
+                    } catch let error as ChunkCodec.DecodeError {
+                        throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
+                                                      reason: error.reason)
                     }
-                    points.append(TrendPoint(step: step, vectors: statement.int64(1), count: decoded[feature - chunk * run.chunkFeatures]))
+                    let vectors = statement.int64(1)
+                    guard count <= vectors else {
+                        throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
+                                                      reason: "count \(count) is above the vectors seen (\(vectors))")
+                    }
+                    points.append(TrendPoint(step: step, vectors: vectors, count: count))
                 }
                 return points
             }

@@ -60,6 +60,30 @@ import Testing
         #expect(try decode(raw, startingFrom: [Int64](repeating: 7, count: current.count), zstd: zstd) == current, "\(name)")
     }
 
+    @Test(arguments: pairs.indices)
+    func oneValueReadsAsTheWholeDecode(index: Int) throws {
+        let (name, previous, current) = Self.pairs[index]
+        guard !current.isEmpty else { return }
+        let zstd = Zstd()
+        var scratch: [UInt8] = []
+        let keyframe = current.withUnsafeBufferPointer { ChunkCodec.encode($0, previous: nil, zstd: zstd) }
+        let delta = current.withUnsafeBufferPointer { now in
+            previous.withUnsafeBufferPointer { before in ChunkCodec.encode(now, previous: before, zstd: zstd) }
+        }
+        let raw = current.withUnsafeBufferPointer { ChunkCodec.encodeRaw($0) }
+        for position in Set([0, 1, current.count / 2, current.count - 1]).filter({ $0 < current.count }) {
+            for (encoded, expected, absolute) in [(keyframe, current[position], true),
+                                                  (delta, current[position] - previous[position], false),
+                                                  (raw, current[position], true)] {
+                let read = try encoded.data.withUnsafeBytes { blob in
+                    try ChunkCodec.value(encoding: encoded.encoding.rawValue, blob: blob, checksum: Int64(encoded.checksum),
+                                         at: position, count: current.count, zstd: zstd, scratch: &scratch)
+                }
+                #expect(read.value == expected && read.isAbsolute == absolute, "\(name) at \(position), encoding \(encoded.encoding)")
+            }
+        }
+    }
+
     @Test func deltasOfSlowlyGrowingCountsAreSmall() throws {
         // 4096 counts that grew by 0...9: a delta needs about a byte per count or less, 8x under raw.
         var generator = SplitMix64(seed: 5)

@@ -119,6 +119,9 @@ import Testing
                 let latest = try #require(try store.state(run: "old-run"))
                 #expect(latest.state == state)
                 #expect(latest.checkpoint.step == 100)
+                // Written before summaries were stored: summarized from its counts on demand.
+                #expect(try store.summary(run: "old-run")?.summary == DensitySummary(state))
+                #expect(try store.checkpoints(run: "old-run").map(\.deltaDepth) == [0])
             }
 
             // A read-only open by a newer build asks for a migration and changes nothing.
@@ -145,6 +148,9 @@ import Testing
                     features: 5, components: 2, counts: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1], vectors: 1))
                 try store.appendCheckpoint(run: "old-run", step: 200, state: next)
                 #expect(try store.state(run: "old-run")?.state == next)
+                // ... as a delta (encoding 3) on top of the raw keyframe (encoding 1).
+                #expect(try store.checkpoints(run: "old-run").map(\.deltaDepth) == [0, 1])
+                #expect(try store.trend(run: "old-run", feature: 3, component: 1).map(\.count) == [9, 10])
             }
             // The migration ran over the old rows.
             let db = try Connection(path: path, mode: .readOnly)

@@ -57,6 +57,58 @@ package enum ChunkCodec {
                        checksum: CRC32.checksum(data), decreased: decreased)
     }
 
+    /// Checks a blob's checksum and reads the one value at `index`: the cumulative count for a
+    /// keyframe chunk, the change since the previous checkpoint for a delta chunk.
+    ///
+    /// A trend needs one feature per checkpoint: this skips the other varints by their end bytes
+    /// instead of decoding them.
+    /// - Parameters:
+    ///   - encoding: The `chunks.encoding` id.
+    ///   - blob: The stored bytes.
+    ///   - checksum: The stored CRC-32.
+    ///   - index: The value's position in the chunk.
+    ///   - count: How many values the chunk holds.
+    ///   - zstd: A decompression context.
+    ///   - scratch: A buffer reused between calls.
+    /// - Returns: The value, and whether it is absolute (a keyframe) or a delta.
+    /// - Throws: ``DecodeError`` as ``decode(encoding:blob:checksum:into:zstd:)`` does.
+    static func value(
+        encoding: Int64, blob: UnsafeRawBufferPointer, checksum: Int64, at index: Int, count: Int,
+        zstd: Zstd, scratch: inout [UInt8]
+    ) throws(DecodeError) -> (value: Int64, isAbsolute: Bool) {
+        let actual = CRC32.checksum(blob)
+        guard Int64(actual) == checksum else {
+            throw DecodeError(reason: "checksum mismatch (stored \(checksum), computed \(actual))")
+        }
+        guard let kind = ChunkEncoding(rawValue: encoding) else {
+            throw DecodeError(reason: "unknown encoding \(encoding); a newer density wrote it")
+        }
+        switch kind {
+        case .rawInt64:
+            guard blob.count == count * 8 else {
+                throw DecodeError(reason: "raw chunk holds \(blob.count) bytes, expected \(count * 8)")
+            }
+            return (Int64(littleEndian: blob.loadUnaligned(fromByteOffset: index * 8, as: Int64.self)), true)
+        case .varintZstd, .deltaVarintZstd:
+            let length = try zstd.decompress(blob, limit: count * 10, into: &scratch).get()
+            return try scratch.withUnsafeBufferPointer { all throws(DecodeError) in
+                let bytes = UnsafeBufferPointer(rebasing: all[..<length])
+                // Skip `index` values: each ends at a byte below 0x80.
+                var position = 0, skipped = 0
+                while skipped < index && position < bytes.count {
+                    skipped &+= bytes[position] < 0x80 ? 1 : 0
+                    position &+= 1
+                }
+                guard skipped == index, let (value, _) = Varint.read(bytes, at: position) else {
+                    throw DecodeError(reason: "varint stream ends before value \(index) of \(count)")
+                }
+                let signed = Int64(bitPattern: value)
+                guard signed >= 0 else { throw DecodeError(reason: "negative value \(signed) at value \(index)") }
+                return (signed, kind == .varintZstd)
+            }
+        }
+    }
+
     /// Encodes counts as raw little-endian int64 (encoding 1, the schema-0001 layout).
     /// - Parameter counts: The chunk's counts.
     /// - Returns: The encoded chunk.

@@ -32,6 +32,29 @@ final class Zstd {
         return output
     }
 
+    /// Decompresses a frame whose content size is at most `limit` bytes into a reused buffer.
+    /// - Returns: The content's length (the buffer may be longer), or why it failed.
+    func decompress(_ frame: UnsafeRawBufferPointer, limit: Int, into buffer: inout [UInt8]) -> Result<Int, ChunkCodec.DecodeError> {
+        let size = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
+        if size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN {
+            return .failure(.init(reason: "not a zstd frame with a known size"))
+        }
+        guard size <= UInt64(limit) else {
+            return .failure(.init(reason: "zstd frame declares \(size) bytes, more than the chunk can hold (\(limit))"))
+        }
+        if buffer.count < Int(size) { buffer = [UInt8](repeating: 0, count: Int(size)) }
+        let written = buffer.withUnsafeMutableBytes { out in
+            ZSTD_decompressDCtx(decompression, out.baseAddress, Int(size), frame.baseAddress, frame.count)
+        }
+        if ZSTD_isError(written) != 0 {
+            return .failure(.init(reason: "zstd: \(String(cString: ZSTD_getErrorName(written)))"))
+        }
+        guard written == Int(size) else {
+            return .failure(.init(reason: "zstd frame decoded to \(written) bytes, its header says \(size)"))
+        }
+        return .success(written)
+    }
+
     /// Decompresses a frame whose content size is at most `limit` bytes.
     /// - Returns: The content, or a reason it could not be decompressed.
     func decompress(_ frame: UnsafeRawBufferPointer, limit: Int) -> Result<[UInt8], ChunkCodec.DecodeError> {

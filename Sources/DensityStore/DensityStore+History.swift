@@ -1,0 +1,76 @@
+public import DensityMetric
+
+extension DensityStore {
+    /// Calls `body` with the exact cumulative state at every checkpoint of a run, in step order,
+    /// decoding each checkpoint once (a keyframe sets the counts, a delta adds to them).
+    ///
+    /// The whole pass runs in one read transaction: it sees one consistent history even while
+    /// another process appends checkpoints.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - from: The first step to report (earlier checkpoints are decoded but not reported);
+    ///     `nil` for the first checkpoint.
+    ///   - to: The last step to report; `nil` for the latest.
+    ///   - body: Called with each checkpoint and its state; return `false` to stop early.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, a damaged-chunk error, or what `body` throws.
+    public func forEachState(
+        run name: String, from: Int64? = nil, to: Int64? = nil,
+        _ body: sending (Checkpoint, DensityState) throws -> Bool
+    ) throws {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let upper = to ?? .max
+                // Start at the keyframe of the first reported checkpoint, not at the run's start.
+                var start: Int64 = .min
+                if let from, let first = try Self.checkpoint(db, run, atOrBefore: from) ?? Self.firstCheckpoint(db, run) {
+                    start = try Self.chain(db, run, to: first).first?.step ?? .min
+                }
+                let checkpoints = try db.query(
+                    "SELECT \(Self.checkpointColumns) FROM checkpoints WHERE run_id = ? AND step >= ? AND step <= ? ORDER BY step",
+                    [.integer(run.id), .integer(start), .integer(upper)], row: Self.readCheckpoint)
+                let zstd = Zstd()
+                var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
+                var previousDepth = -1
+                for checkpoint in checkpoints {
+                    guard checkpoint.deltaDepth == 0 || checkpoint.deltaDepth == previousDepth + 1 else {
+                        throw StoreError.corruptChunk(run: name, step: checkpoint.step, component: 0, chunk: 0,
+                                                      reason: "broken delta chain (depth \(checkpoint.deltaDepth) after \(previousDepth))")
+                    }
+                    previousDepth = checkpoint.deltaDepth
+                    try Self.apply(db, run, checkpoint, to: &counts, zstd: zstd)
+                    if let from, checkpoint.step < from { continue }
+                    let state: DensityState
+                    do {
+                        state = try DensityState(features: run.features, components: run.components, counts: counts,
+                                                 vectors: checkpoint.vectors, nonFinite: checkpoint.nonFinite)
+                    } catch {
+                        throw StoreError.corruptChunk(run: name, step: checkpoint.step, component: 0, chunk: 0,
+                                                      reason: "stored counts are inconsistent: \(error)")
+                    }
+                    guard try body(checkpoint, state) else { return }
+                }
+            }
+        }
+    }
+
+    /// Every checkpoint's stored summary (or one computed from its counts when it has none), in
+    /// step order: what run-level pictures need, without decoding counts.
+    /// - Parameter name: The run's name.
+    /// - Returns: One (checkpoint, summary) per checkpoint.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, or a damaged-chunk error when decoding.
+    public func summaries(run name: String) throws -> [(checkpoint: Checkpoint, summary: DensitySummary)] {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let checkpoints = try db.query(
+                    "SELECT \(Self.checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
+                    [.integer(run.id)], row: Self.readCheckpoint)
+                return try checkpoints.map { checkpoint in
+                    if let stored = try Self.storedSummary(db, run, checkpoint) { return (checkpoint, stored) }
+                    return (checkpoint, DensitySummary(try Self.readState(db, run, checkpoint)))
+                }
+            }
+        }
+    }
+}
