@@ -19,7 +19,8 @@ struct DensityCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             DemoCommand.self, CreateCommand.self, RunsCommand.self, IngestCommand.self,
-            ShowCommand.self, DiffCommand.self, TrendCommand.self, ResumeCommand.self,
+            ShowCommand.self, DiffCommand.self, TrendCommand.self, DeadCommand.self, DenseCommand.self,
+            HistogramCommand.self, ExportCommand.self, CompareCommand.self, ResumeCommand.self,
             CompactCommand.self, MigrateCommand.self,
         ]
     )
