@@ -32,7 +32,11 @@ struct DiffCommand: ParsableCommand {
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table
 
+    @Option(help: "Table: how many risers and fallers to list (against the previous window of the same length).")
+    var top: Int = 10
+
     func validate() throws {
+        guard top >= 0 else { throw ValidationError("--top must be >= 0, got \(top)") }
         if to == .start { throw ValidationError("--to start names no checkpoint; use latest or a step") }
     }
 
@@ -71,21 +75,54 @@ struct DiffCommand: ParsableCommand {
         case .table:
             let summary = DensitySummary(window.state)
             let width = Double(summary.width)
-            var text = "run '\(runName)', window (\(window.from.map(String.init) ?? "start"), \(window.to)]\n"
+            var text = "run '\(runName)', window (\(window.from.map(String.init) ?? "start"), \(window.to)]"
+            text += Self.resolutionNote(from, start, to, end) + "\n"
             text += "vectors in window  \(window.state.vectors)\n"
             text += "mean density       \(Console.format(summary.meanDensity))\n"
             text += "dead in window     \(summary.dead) (\(Console.format(100 * Double(summary.dead) / width))%)\n"
             text += "dense (>= 1e-2)    \(summary.dense) (\(Console.format(100 * Double(summary.dense) / width))%)\n"
-            let top = densities.indices.sorted { densities[$0] > densities[$1] }.prefix(10)
-            text += "\ndensest features in the window:\n"
-            text += Console.table(
-                runInfo.components == nil ? ["feature", "count", "density"] : ["component", "feature", "count", "density"],
-                top.map { i in
-                    (runInfo.components == nil ? [] : [String(i / features)])
-                        + [String(i % features), String(window.state.counts[i]), Console.format(densities[i])]
-                })
+            text += try movers(store: store, run: runInfo, start: start, end: end, steps: steps, densities: densities)
             text += "(every feature: --format csv or --format json)\n"
             Console.out(text)
         }
+    }
+
+    /// The features whose density rose or fell most from the previous window of the same length
+    /// (in steps) to this one; empty when the window starts at the start of the run.
+    func movers(store: DensityStore, run: Run, start: Int64?, end: Int64, steps: [Int64], densities: [Double]) throws -> String {
+        guard top > 0 else { return "" }
+        guard let start else {
+            return "\n(no risers or fallers: the window starts at the start of the run, so there is no previous window)\n"
+        }
+        let length = end - start
+        let previousStart = steps.last(where: { $0 <= start - length })
+        let previous = try store.window(run: runName, from: previousStart, to: start)
+        guard previous.state.vectors > 0 else { return "" }
+        let before = previous.densities()
+        let change = densities.indices.map { densities[$0] - before[$0] }
+        let order = change.indices.sorted { change[$0] != change[$1] ? change[$0] > change[$1] : $0 < $1 }
+        let features = run.features
+        func rows(_ indexes: some Sequence<Int>) -> [[String]] {
+            indexes.map { i in
+                (run.components == nil ? [] : [String(i / features)])
+                    + [String(i % features), Console.format(before[i]), Console.format(densities[i]),
+                       (change[i] >= 0 ? "+" : "") + Console.format(change[i])]
+            }
+        }
+        let header = (run.components == nil ? [] : ["component"]) + ["feature", "before", "now", "change"]
+        let previousLabel = "(\(previous.from.map(String.init) ?? "start"), \(start)]"
+        var text = "\nrisers (density now vs the previous window \(previousLabel)):\n"
+        text += Console.table(header, rows(order.prefix(top).filter { change[$0] > 0 }))
+        text += "\nfallers:\n"
+        text += Console.table(header, rows(order.reversed().prefix(top).filter { change[$0] < 0 }))
+        return text
+    }
+
+    /// How the step specs resolved, when they were not exact checkpoint steps.
+    static func resolutionNote(_ from: StepSpec, _ start: Int64?, _ to: StepSpec, _ end: Int64) -> String {
+        var notes: [String] = []
+        if let start, from != .exact(start) { notes.append("--from \(from) -> \(start)") }
+        if to != .exact(end) { notes.append("--to \(to) -> \(end)") }
+        return notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")"
     }
 }

@@ -1,17 +1,23 @@
 import ArgumentParser
 import DensityStore
+import Foundation
 
 /// `density trend`: one feature over every checkpoint.
 struct TrendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trend",
-        abstract: "One feature's cumulative count and density at every checkpoint.",
+        abstract: "One feature's density at every checkpoint: cumulative, and over each window between points.",
         discussion: """
-            Reads only the feature's chunk at each checkpoint, so it stays fast on wide runs.
+            Reads only the feature's chunk at each checkpoint, so it stays fast on wide runs. The \
+            table ends with a sparkline of the window densities on a log scale (blank: no firing).
+            Thinning keeps the first and the last checkpoint and is deterministic: --every K keeps \
+            every K-th checkpoint, --points N about N evenly spaced ones; window densities are then \
+            between the points kept.
               density trend demo --feature 7
+              density trend demo --feature 7 --points 20
               density trend multi --feature 7 --component 1 --format csv
-            JSON: {"run","feature","component","points":[{"step","vectors","count","density"}]}
-            CSV: step,vectors,count,density
+            JSON: {"run","feature","component","points":[{"step","vectors","count","density","window_density"}]}
+            (window_density is null for the first point). CSV: step,vectors,count,density,window_density
             """
     )
 
@@ -26,8 +32,20 @@ struct TrendCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "The component, 0-based; only for runs with components.")
     var component: Int?
 
+    @Option(help: "Keep every K-th checkpoint (and the last).")
+    var every: Int?
+
+    @Option(help: "Keep about N evenly spaced checkpoints (including the first and the last).")
+    var points: Int?
+
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table
+
+    func validate() throws {
+        if every != nil && points != nil { throw ValidationError("give --every or --points, not both") }
+        if let every, every < 1 { throw ValidationError("--every must be >= 1, got \(every)") }
+        if let points, points < 2 { throw ValidationError("--points must be >= 2 (the first and the last), got \(points)") }
+    }
 
     func run() throws {
         let store = try store.openForReading()
@@ -35,25 +53,74 @@ struct TrendCommand: ParsableCommand {
         if component != nil, runInfo.components == nil {
             throw CLIError("run '\(runName)' has no components; leave out --component")
         }
-        let points = try store.trend(run: runName, feature: feature, component: component ?? 0)
-        if points.isEmpty { throw StoreError.noCheckpoint(run: runName, atOrBefore: nil) }
+        let all = try store.trend(run: runName, feature: feature, component: component ?? 0)
+        if all.isEmpty { throw StoreError.noCheckpoint(run: runName, atOrBefore: nil) }
+        let kept = Self.thin(all.count, every: every, points: points).map { all[$0] }
+        let windows = Self.windowDensities(kept)
         switch format {
         case .json:
             Console.out(JSONValue.object([
                 ("run", .string(runName)), ("feature", .int(feature)),
                 ("component", runInfo.components == nil ? .null : .int(component ?? 0)),
-                ("points", .array(points.map { p in
+                ("points", .array(zip(kept, windows).map { p, window in
                     .object([("step", .int(p.step)), ("vectors", .int(p.vectors)), ("count", .int(p.count)),
-                             ("density", .double(p.density))])
+                             ("density", .double(p.density)), ("window_density", window.map { .double($0) } ?? .null)])
                 })),
             ]).text + "\n")
         case .csv:
-            Console.out("step,vectors,count,density\n"
-                + points.map { "\($0.step),\($0.vectors),\($0.count),\($0.density)\n" }.joined())
+            Console.out("step,vectors,count,density,window_density\n" + zip(kept, windows).map { p, window in
+                "\(p.step),\(p.vectors),\(p.count),\(p.density),\(window.map { "\($0)" } ?? "")\n"
+            }.joined())
         case .table:
-            Console.out(Console.table(
-                ["step", "vectors", "count", "density"],
-                points.map { [String($0.step), String($0.vectors), String($0.count), Console.format($0.density)] }))
+            var text = Console.table(
+                ["step", "vectors", "count", "density", "window density"],
+                zip(kept, windows).map { p, window in
+                    [String(p.step), String(p.vectors), String(p.count), Console.format(p.density),
+                     window.map(Console.format) ?? "-"]
+                })
+            if kept.count < all.count { text += "(\(kept.count) of \(all.count) checkpoints)\n" }
+            text += "window density, log scale: " + Self.sparkline(windows.compactMap { $0 }) + "\n"
+            Console.out(text)
         }
+    }
+
+    /// The indexes kept out of `count` points: all, every K-th, or about N evenly spaced; the first
+    /// and the last always.
+    static func thin(_ count: Int, every: Int?, points: Int?) -> [Int] {
+        var indexes: [Int]
+        if let every {
+            indexes = Array(stride(from: 0, to: count, by: every))
+        } else if let points, points < count {
+            indexes = (0..<points).map { ($0 * (count - 1)) / (points - 1) }
+        } else {
+            indexes = Array(0..<count)
+        }
+        if indexes.last != count - 1 { indexes.append(count - 1) }
+        var seen = Set<Int>()
+        return indexes.filter { seen.insert($0).inserted }
+    }
+
+    /// The density between consecutive points: (count_b - count_a) / (vectors_b - vectors_a).
+    static func windowDensities(_ points: [TrendPoint]) -> [Double?] {
+        points.indices.map { i in
+            guard i > 0 else { return nil }
+            let vectors = points[i].vectors - points[i - 1].vectors
+            return vectors > 0 ? Double(points[i].count - points[i - 1].count) / Double(vectors) : nil
+        }
+    }
+
+    /// Eight levels of log10(density) between the smallest and largest non-zero value; a space for 0.
+    static func sparkline(_ values: [Double]) -> String {
+        let levels = Array("▁▂▃▄▅▆▇█")
+        let logs = values.map { $0 > 0 ? log10($0) : nil }
+        let present = logs.compactMap { $0 }
+        guard let low = present.min(), let high = present.max() else {
+            return String(repeating: " ", count: values.count) + "(never fired)"
+        }
+        return String(logs.map { value in
+            guard let value else { return " " }
+            let position = high > low ? (value - low) / (high - low) : 1
+            return levels[min(levels.count - 1, Int(position * Double(levels.count - 1) + 0.5))]
+        })
     }
 }
