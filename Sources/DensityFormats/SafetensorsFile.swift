@@ -1,0 +1,184 @@
+internal import Foundation
+internal import DensityMetric
+
+/// A `.safetensors` file read into memory: its tensors' dtypes, shapes and bytes.
+///
+/// The layout (<https://github.com/huggingface/safetensors>): an 8-byte little-endian header
+/// length N, N bytes of JSON `{"name": {"dtype", "shape", "data_offsets": [begin, end]}, …,
+/// "__metadata__": {string: string}}`, then the tensors' little-endian bytes; offsets are relative
+/// to the end of the header. Every offset, size and dtype is checked before any value is read.
+public struct SafetensorsFile: Sendable {
+    /// The largest header accepted, as in the reference implementation: 100 MB.
+    public static let maxHeaderBytes = 100_000_000
+
+    /// One tensor's description.
+    public struct Tensor: Sendable, Hashable {
+        /// The dtype name, such as `F32` or `I64`.
+        public let dtype: String
+        /// The shape; `[]` for a scalar.
+        public let shape: [Int]
+        /// The byte range in ``SafetensorsFile/data``.
+        public let range: Range<Int>
+
+        /// The number of elements: the product of the shape (1 for a scalar).
+        public var elementCount: Int { shape.reduce(1, *) }
+    }
+
+    /// Where the bytes came from, for messages.
+    public let source: String
+    /// The tensors, by name.
+    public let tensors: [String: Tensor]
+    /// The `__metadata__` strings.
+    public let metadata: [String: String]
+    /// The data section (after the header).
+    public let data: [UInt8]
+
+    /// The bytes per element of each supported dtype.
+    public static let dtypeSizes: [String: Int] = [
+        "BOOL": 1, "U8": 1, "I8": 1, "F16": 2, "BF16": 2, "I16": 2, "U16": 2,
+        "F32": 4, "I32": 4, "U32": 4, "F64": 8, "I64": 8, "U64": 8,
+    ]
+
+    /// Reads and checks a file.
+    /// - Parameter path: The file's path.
+    /// - Throws: ``SafetensorsError``.
+    public init(path: String) throws {
+        let bytes: Data
+        do {
+            bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "it cannot be read" : "no such file"
+            throw SafetensorsError.unreadable(source: path, reason: reason)
+        }
+        try self.init(bytes: [UInt8](bytes), source: path)
+    }
+
+    /// Parses and checks bytes in the safetensors layout.
+    /// - Parameters:
+    ///   - bytes: The whole file.
+    ///   - source: A name for messages.
+    /// - Throws: ``SafetensorsError/malformed(source:reason:)``.
+    public init(bytes: [UInt8], source: String) throws {
+        func fail(_ reason: String) -> SafetensorsError { .malformed(source: source, reason: reason) }
+        guard bytes.count >= 8 else { throw fail("it has \(bytes.count) bytes, fewer than the 8-byte header length") }
+        let length = bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard length <= UInt64(Self.maxHeaderBytes) else {
+            throw fail("its header claims \(length) bytes, more than the \(Self.maxHeaderBytes) allowed")
+        }
+        guard 8 + Int(length) <= bytes.count else {
+            throw fail("its header claims \(length) bytes but the file has only \(bytes.count - 8) after the length (truncated?)")
+        }
+        let headerBytes = Data(bytes[8..<(8 + Int(length))])
+        guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
+            throw fail("its header is not a JSON object")
+        }
+        let data = Array(bytes[(8 + Int(length))...])
+        var tensors: [String: Tensor] = [:]
+        var metadata: [String: String] = [:]
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let strings = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
+                for (key, text) in strings {
+                    guard let text = text as? String else { throw fail("__metadata__['\(key)'] is not a string") }
+                    metadata[key] = text
+                }
+                continue
+            }
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                  let shapeValues = entry["shape"] as? [Any], let offsets = entry["data_offsets"] as? [Any],
+                  offsets.count == 2
+            else { throw fail("tensor '\(name)' lacks dtype, shape or data_offsets") }
+            let shape = try shapeValues.map { item -> Int in
+                guard let n = (item as? NSNumber)?.int64Value, n >= 0, n <= Int64(Int32.max) else {
+                    throw fail("tensor '\(name)' has an invalid dimension \(item)")
+                }
+                return Int(n)
+            }
+            let bounds = try offsets.map { item -> Int in
+                guard let n = (item as? NSNumber)?.int64Value, n >= 0, n <= Int64(data.count) else {
+                    throw fail("tensor '\(name)' has data offsets \(offsets) outside the \(data.count) data bytes (truncated?)")
+                }
+                return Int(n)
+            }
+            guard bounds[0] <= bounds[1] else { throw fail("tensor '\(name)' has data offsets that run backwards") }
+            guard let size = Self.dtypeSizes[dtype] else {
+                throw SafetensorsError.unsupportedTensor(source: source, name: name, reason: "has the unknown dtype \(dtype)")
+            }
+            let (elements, overflow) = shape.reduce((1, false)) { partial, dimension in
+                let (product, o) = partial.0.multipliedReportingOverflow(by: dimension)
+                return (product, partial.1 || o)
+            }
+            guard !overflow, elements * size == bounds[1] - bounds[0] else {
+                throw fail("tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(overflow ? "too many" : String(elements * size)) bytes, its offsets give \(bounds[1] - bounds[0])")
+            }
+            tensors[name] = Tensor(dtype: dtype, shape: shape, range: bounds[0]..<bounds[1])
+        }
+        self.source = source
+        self.tensors = tensors
+        self.metadata = metadata
+        self.data = data
+    }
+
+    /// A tensor's values as exact integers: integer dtypes directly, float dtypes only when every
+    /// value is whole and within Int64.
+    /// - Parameter name: The tensor.
+    /// - Returns: The values, row-major.
+    /// - Throws: ``SafetensorsError`` when the tensor is missing, of an unsupported dtype, or a
+    ///   float value is not a whole number.
+    public func integers(_ name: String) throws -> [Int64] {
+        guard let tensor = tensors[name] else {
+            throw SafetensorsError.missingTensors(source: source, expected: [name], found: tensors.keys.sorted())
+        }
+        let bytes = data[tensor.range]
+        return try bytes.withUnsafeBytes { raw throws -> [Int64] in
+            let n = tensor.elementCount
+            switch tensor.dtype {
+            case "I64": return (0..<n).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+            case "I32": return (0..<n).map { Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
+            case "I16": return (0..<n).map { Int64(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self))) }
+            case "I8": return (0..<n).map { Int64(raw.load(fromByteOffset: $0, as: Int8.self)) }
+            case "U8", "BOOL": return (0..<n).map { Int64(raw.load(fromByteOffset: $0, as: UInt8.self)) }
+            case "U16": return (0..<n).map { Int64(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+            case "U32": return (0..<n).map { Int64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            case "F64", "F32":
+                return try (0..<n).map { i in
+                    let value = tensor.dtype == "F64"
+                        ? Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))
+                        : Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))))
+                    guard value.isFinite, value == value.rounded(), abs(value) < 0x1p63 else {
+                        throw SafetensorsError.invalidValues(
+                            source: source, name: name,
+                            reason: "holds \(value) at index \(i), which is not a whole number; counts must be whole")
+                    }
+                    return Int64(value)
+                }
+            default:
+                throw SafetensorsError.unsupportedTensor(
+                    source: source, name: name, reason: "has dtype \(tensor.dtype); expected an integer or F32/F64")
+            }
+        }
+    }
+
+    /// A tensor's values as float64 (F16, F32, F64 and integer dtypes).
+    /// - Parameter name: The tensor.
+    /// - Returns: The values, row-major.
+    /// - Throws: ``SafetensorsError`` when the tensor is missing or of an unsupported dtype.
+    public func doubles(_ name: String) throws -> [Double] {
+        guard let tensor = tensors[name] else {
+            throw SafetensorsError.missingTensors(source: source, expected: [name], found: tensors.keys.sorted())
+        }
+        let n = tensor.elementCount
+        return try data[tensor.range].withUnsafeBytes { raw throws -> [Double] in
+            switch tensor.dtype {
+            case "F64": return (0..<n).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+            case "F32": return (0..<n).map { Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))) }
+            case "F16": return (0..<n).map { Double(HalfFloat.widen(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))) }
+            default:
+                guard Self.dtypeSizes[tensor.dtype] != nil, tensor.dtype != "BF16" else {
+                    throw SafetensorsError.unsupportedTensor(source: source, name: name, reason: "has dtype \(tensor.dtype); expected a float or integer dtype")
+                }
+                return try integers(name).map(Double.init)
+            }
+        }
+    }
+}

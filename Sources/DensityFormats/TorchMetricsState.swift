@@ -1,0 +1,100 @@
+public import DensityMetric
+
+/// A torchmetrics `FeatureDensityMetric` state as PyTorch saves it:
+/// `save_file({"neuron_fired_count": m.neuron_fired_count, "num_activation_vectors": m.num_activation_vectors}, path)`.
+///
+/// `neuron_fired_count` may be float32 (the reference's own dtype), float64, int32 or int64, of
+/// shape `[F]` or `[C, F]`; float counts must be whole and non-negative. `num_activation_vectors`
+/// is int64 of shape `[]` or `[1]`. An optional int64 `step` scalar names the training step.
+public struct TorchMetricsState: Sendable, Hashable {
+    /// The tensor of per-feature counts.
+    public static let countsName = "neuron_fired_count"
+    /// The tensor of the vector count.
+    public static let vectorsName = "num_activation_vectors"
+    /// The optional tensor of the training step.
+    public static let stepName = "step"
+
+    /// The counts, row-major.
+    public let counts: [Int64]
+    /// Their shape: `[F]` or `[C, F]`.
+    public let shape: [Int]
+    /// `num_activation_vectors`.
+    public let vectors: Int64
+    /// The `step` tensor's value, when the file has one.
+    public let step: Int64?
+    /// Things the user should know, such as float32 counts past 2^24.
+    public let warnings: [String]
+
+    /// Reads the state from a parsed file.
+    /// - Parameter file: A `.safetensors` file or frame.
+    /// - Throws: ``SafetensorsError`` naming what is missing or wrong.
+    public init(file: SafetensorsFile) throws {
+        let needed = [Self.countsName, Self.vectorsName]
+        guard needed.allSatisfy({ file.tensors[$0] != nil }) else {
+            throw SafetensorsError.missingTensors(source: file.source, expected: needed, found: file.tensors.keys.sorted())
+        }
+        let countsTensor = file.tensors[Self.countsName]!
+        guard ["F32", "F64", "I32", "I64"].contains(countsTensor.dtype) else {
+            throw SafetensorsError.unsupportedTensor(
+                source: file.source, name: Self.countsName,
+                reason: "has dtype \(countsTensor.dtype); expected F32, F64, I32 or I64 (int64 keeps counts exact)")
+        }
+        guard (1...2).contains(countsTensor.shape.count), countsTensor.shape.allSatisfy({ $0 > 0 }) else {
+            throw SafetensorsError.unsupportedTensor(
+                source: file.source, name: Self.countsName,
+                reason: "has shape \(countsTensor.shape); expected [features] or [components, features]")
+        }
+        let counts = try file.integers(Self.countsName)
+        if let negative = counts.firstIndex(where: { $0 < 0 }) {
+            throw SafetensorsError.invalidValues(source: file.source, name: Self.countsName,
+                                                 reason: "holds the negative count \(counts[negative]) at index \(negative)")
+        }
+        let vectorsTensor = file.tensors[Self.vectorsName]!
+        guard vectorsTensor.elementCount == 1, vectorsTensor.shape.count <= 1,
+              ["I64", "I32", "F64", "F32"].contains(vectorsTensor.dtype)
+        else {
+            throw SafetensorsError.unsupportedTensor(
+                source: file.source, name: Self.vectorsName,
+                reason: "has dtype \(vectorsTensor.dtype) and shape \(vectorsTensor.shape); expected an int64 scalar ([] or [1])")
+        }
+        let vectors = try file.integers(Self.vectorsName)[0]
+        guard vectors >= 0 else {
+            throw SafetensorsError.invalidValues(source: file.source, name: Self.vectorsName, reason: "is negative (\(vectors))")
+        }
+        var step: Int64?
+        if file.tensors[Self.stepName] != nil {
+            let values = try file.integers(Self.stepName)
+            guard values.count == 1, values[0] >= 0 else {
+                throw SafetensorsError.invalidValues(source: file.source, name: Self.stepName,
+                                                     reason: "must be one non-negative integer, got \(values)")
+            }
+            step = values[0]
+        }
+        var warnings: [String] = []
+        if countsTensor.dtype == "F32", let large = counts.max(), large > 1 << 24 {
+            warnings.append("'\(file.source)': float32 counts above 2^24 = 16,777,216 (up to \(large)) may already have lost increments in float32; save neuron_fired_count as int64 (m.neuron_fired_count.long()) to keep it exact")
+        }
+        self.counts = counts
+        self.shape = countsTensor.shape
+        self.vectors = vectors
+        self.step = step
+        self.warnings = warnings
+    }
+
+    /// The state as this project's exact state, checked against a run's width.
+    /// - Parameters:
+    ///   - features: The run's features.
+    ///   - components: The run's components, or `nil`.
+    ///   - nonFinite: The non-finite count to carry (torchmetrics does not keep one).
+    /// - Returns: The state.
+    /// - Throws: ``DensityError`` when the shape does not fit or a count exceeds the vectors.
+    public func state(features: Int, components: Int?, nonFinite: Int64 = 0) throws -> DensityState {
+        let expected = components.map { [$0, features] } ?? [features]
+        guard shape == expected || (components == nil && shape == [1, features]) else {
+            throw DensityError.incompatibleStates(
+                expected: "neuron_fired_count of shape \(expected)", actual: "shape \(shape)")
+        }
+        return try DensityState(features: features, components: components, counts: counts, vectors: vectors,
+                                nonFinite: nonFinite)
+    }
+}
