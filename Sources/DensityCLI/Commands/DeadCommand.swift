@@ -1,6 +1,116 @@
 import ArgumentParser
+import DensityStore
 
-/// `density dead` (being written).
+/// `density dead`: the features dead in a window, when each last fired, and those that revived.
 struct DeadCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "dead", abstract: "(being written)")
+    static let configuration = CommandConfiguration(
+        commandName: "dead",
+        abstract: "List the features dead in a window of steps, the step each last fired at, and the features that revived.",
+        discussion: """
+            Dead: no firing in the window (count 0), or with --threshold T a window density below T. \
+            The window is the whole run by default; --window A:B is (A, B], each end the latest \
+            checkpoint at or before it (the output says which steps were used); --last-vectors N is \
+            the shortest window ending at the latest checkpoint that holds at least N vectors.
+            last fired step: the last checkpoint, up to the window's end, at which the feature's \
+            count grew (it fired in the interval ending there); null (never) if it never fired.
+            Revived: dead in the window before (as many checkpoints, ending where this one starts; \
+            from the start of the run if fewer precede) and not dead in this one.
+              density dead demo
+              density dead demo --window 5000:latest --limit 0
+              density dead demo --last-vectors 100000 --threshold 1e-5 --format json
+            JSON: {"run","from","to","vectors","threshold","dead":[{"component","feature","last_fired_step"}],"revived":[...]}; \
+            the "component" key is present only for runs with components; from is null for start; \
+            threshold is null for count 0; revived is null when there is no window before.
+            CSV: feature,last_fired_step (component,feature,last_fired_step with components), the \
+            dead features only; last_fired_step is empty when never.
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
+    var runName: String
+
+    @OptionGroup var window: WindowOptions
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Dead means window density below this, in (0, 1], instead of count 0.", valueName: "T"))
+    var threshold: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Table rows per list; 0 for all (json and csv always list all).", valueName: "K"))
+    var limit: Int = 20
+
+    @Option(help: "table, json or csv.")
+    var format: OutputFormat = .table
+
+    func validate() throws {
+        if let threshold, !(threshold > 0 && threshold <= 1) {
+            throw ValidationError("--threshold must be a density in (0, 1], got \(threshold)")
+        }
+        guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more, got \(limit)") }
+    }
+
+    func run() throws {
+        let store = try store.openForReading()
+        let runInfo = try store.run(named: runName)
+        let bounds = try window.resolve(in: store, run: runName)
+        let report = try store.deadFeatures(run: runName, from: bounds.from, to: bounds.to, threshold: threshold)
+        let hasComponents = runInfo.components != nil
+        switch format {
+        case .json:
+            let list = { (features: [DeadFeature]) -> JSONValue in
+                .array(features.map { f in
+                    .object((hasComponents ? [("component", .int(f.component))] : [])
+                        + [("feature", .int(f.feature)), ("last_fired_step", f.lastFiredStep.map { .int($0) } ?? .null)])
+                })
+            }
+            Console.out(JSONValue.object([
+                ("run", .string(runName)), ("from", report.window.from.map { .int($0) } ?? .null),
+                ("to", .int(report.window.to)), ("vectors", .int(report.window.vectors)),
+                ("threshold", report.threshold.map { .double($0) } ?? .null),
+                ("dead", list(report.dead)), ("revived", report.revived.map(list) ?? .null),
+            ]).text + "\n")
+        case .csv:
+            var text = hasComponents ? "component,feature,last_fired_step\n" : "feature,last_fired_step\n"
+            for f in report.dead {
+                if let component = f.component { text += "\(component)," }
+                text += "\(f.feature),\(f.lastFiredStep.map(String.init) ?? "")\n"
+            }
+            Console.out(text)
+        case .table:
+            let rule = report.threshold.map { "window density < \(Console.format($0))" } ?? "no firing in the window"
+            let what = hasComponents ? "(component, feature) pairs" : "features"
+            var text = "run '\(runName)', window \(Self.describe(report.window)) (\(bounds.how))\n"
+            text += "\(report.dead.count) of \(report.width) \(what) dead (\(rule)); \(report.window.vectors) vectors in the window\n"
+            if !report.dead.isEmpty { text += "\n" + table(report.dead) }
+            text += "\n"
+            if let revived = report.revived, let previous = report.previous {
+                text += "\(revived.count) of \(report.width) \(what) revived: dead in \(Self.describe(previous)) (\(previous.vectors) vectors) but not in \(Self.describe(report.window))\n"
+                if !revived.isEmpty { text += "\n" + table(revived) }
+            } else {
+                text += report.window.from == nil
+                    ? "revived: none to report (the window starts at the start of the run; pass --window A:B)\n"
+                    : "revived: none to report (the window before holds no vectors)\n"
+            }
+            Console.out(text)
+        }
+    }
+
+    /// Up to `limit` features as a table, with a note when some are left out.
+    func table(_ features: [DeadFeature]) -> String {
+        let shown = limit == 0 ? features[...] : features.prefix(limit)
+        var text = Console.table(
+            (features.first?.component == nil ? [] : ["component"]) + ["feature", "last fired step"],
+            shown.map { f in
+                (f.component.map { [String($0)] } ?? []) + [String(f.feature), f.lastFiredStep.map(String.init) ?? "never"]
+            })
+        if shown.count < features.count {
+            text += "(\(shown.count) of \(features.count) shown; --limit 0 for all, or --format csv or json)\n"
+        }
+        return text
+    }
+
+    /// `(from, to]`, with `start` for the start of the run.
+    static func describe(_ window: WindowBounds) -> String {
+        "(\(window.from.map(String.init) ?? "start"), \(window.to)]"
+    }
 }

@@ -1,6 +1,89 @@
 import ArgumentParser
+import DensityMetric
+import DensityStore
 
-/// `density dense` (being written).
+/// `density dense`: the features whose density in a window reaches a threshold.
 struct DenseCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "dense", abstract: "(being written)")
+    static let configuration = CommandConfiguration(
+        commandName: "dense",
+        abstract: "List the features whose density in a window of steps is at least a threshold (1e-2), densest first.",
+        discussion: """
+            Window density: (count_B - count_A) / (vectors_B - vectors_A), exact. The window is the \
+            whole run by default; --window A:B is (A, B], each end the latest checkpoint at or \
+            before it (the output says which steps were used); --last-vectors N is the shortest \
+            window ending at the latest checkpoint that holds at least N vectors.
+              density dense demo
+              density dense demo --window -4:latest --threshold 0.1
+              density dense demo --last-vectors 100000 --format csv > dense.csv
+            JSON: {"run","from","to","vectors","threshold","dense":[{"component","feature","count","density"}]}; \
+            the "component" key is present only for runs with components; from is null for start.
+            CSV: feature,count,density (component,feature,count,density with components).
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
+    var runName: String
+
+    @OptionGroup var window: WindowOptions
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Dense means window density at least this, in (0, 1].", valueName: "T"))
+    var threshold: Double = DensitySummary.defaultDenseThreshold
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Table rows; 0 for all (json and csv always list all).", valueName: "K"))
+    var limit: Int = 20
+
+    @Option(help: "table, json or csv.")
+    var format: OutputFormat = .table
+
+    func validate() throws {
+        guard threshold > 0, threshold <= 1 else {
+            throw ValidationError("--threshold must be a density in (0, 1], got \(threshold)")
+        }
+        guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more, got \(limit)") }
+    }
+
+    func run() throws {
+        let store = try store.openForReading()
+        let runInfo = try store.run(named: runName)
+        let bounds = try window.resolve(in: store, run: runName)
+        let report = try store.denseFeatures(run: runName, from: bounds.from, to: bounds.to, threshold: threshold)
+        let hasComponents = runInfo.components != nil
+        switch format {
+        case .json:
+            Console.out(JSONValue.object([
+                ("run", .string(runName)), ("from", report.window.from.map { .int($0) } ?? .null),
+                ("to", .int(report.window.to)), ("vectors", .int(report.window.vectors)),
+                ("threshold", .double(report.threshold)),
+                ("dense", .array(report.dense.map { f in
+                    .object((hasComponents ? [("component", .int(f.component))] : [])
+                        + [("feature", .int(f.feature)), ("count", .int(f.count)), ("density", .double(f.density))])
+                })),
+            ]).text + "\n")
+        case .csv:
+            var text = hasComponents ? "component,feature,count,density\n" : "feature,count,density\n"
+            for f in report.dense {
+                if let component = f.component { text += "\(component)," }
+                text += "\(f.feature),\(f.count),\(f.density)\n"
+            }
+            Console.out(text)
+        case .table:
+            let what = hasComponents ? "(component, feature) pairs" : "features"
+            var text = "run '\(runName)', window \(DeadCommand.describe(report.window)) (\(bounds.how))\n"
+            text += "\(report.dense.count) of \(report.width) \(what) dense (window density >= \(Console.format(report.threshold))); \(report.window.vectors) vectors in the window\n"
+            if !report.dense.isEmpty {
+                let shown = limit == 0 ? report.dense[...] : report.dense.prefix(limit)
+                text += "\n" + Console.table(
+                    (hasComponents ? ["component"] : []) + ["feature", "count", "density"],
+                    shown.map { f in
+                        (f.component.map { [String($0)] } ?? []) + [String(f.feature), String(f.count), Console.format(f.density)]
+                    })
+                if shown.count < report.dense.count {
+                    text += "(\(shown.count) of \(report.dense.count) shown; --limit 0 for all, or --format csv or json)\n"
+                }
+            }
+            Console.out(text)
+        }
+    }
 }

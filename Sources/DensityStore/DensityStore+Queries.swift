@@ -1,0 +1,243 @@
+public import DensityMetric
+
+// MARK: - Questions about a run's history: dead and dense features in a window, two runs compared
+
+extension DensityStore {
+    // MARK: - Windows
+
+    /// The shortest window ending at the run's latest checkpoint that holds at least `vectors`
+    /// activation vectors, from the checkpoints' cumulative vectors (no counts are decoded).
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - vectors: The least number of vectors the window must hold, positive.
+    /// - Returns: The window; `from` is `nil` when only the whole run holds enough.
+    /// - Throws: ``QueryError/nonPositiveVectors(_:)``, ``QueryError/notEnoughVectors(run:requested:available:)``
+    ///   when the whole run holds fewer, ``StoreError/noCheckpoint(run:atOrBefore:)`` for a run without
+    ///   checkpoints, ``StoreError/unknownRun(name:known:)``.
+    public func recentWindow(run name: String, holding vectors: Int64) throws -> WindowBounds {
+        guard vectors > 0 else { throw QueryError.nonPositiveVectors(vectors) }
+        let checkpoints = try self.checkpoints(run: name)
+        guard let last = checkpoints.last else { throw StoreError.noCheckpoint(run: name, atOrBefore: nil) }
+        // Vectors never decrease, so the first start found walking back is the shortest window.
+        for checkpoint in checkpoints.dropLast().reversed() where last.vectors - checkpoint.vectors >= vectors {
+            return WindowBounds(from: checkpoint.step, to: last.step, vectors: last.vectors - checkpoint.vectors)
+        }
+        guard last.vectors >= vectors else {
+            throw QueryError.notEnoughVectors(run: name, requested: vectors, available: last.vectors)
+        }
+        return WindowBounds(from: nil, to: last.step, vectors: last.vectors)
+    }
+
+    // MARK: - Dead features
+
+    /// The features dead in a window (from, to], each with the last step it fired at, and the
+    /// features that revived in it.
+    ///
+    /// Dead means no firing in the window (count 0), or, with `threshold`, a window density below
+    /// it. A feature's last fired step is the last checkpoint, at or before the window's end, whose
+    /// cumulative count is above the previous checkpoint's: exact, from the full history, read in
+    /// one pass (``forEachState(run:from:to:_:)``) that also gives the window's counts.
+    ///
+    /// Revived: dead in the window before (as many checkpoints as this window, ending where it
+    /// starts, cut at the start of the run when fewer precede) and not dead in this one. There is
+    /// no window before when this one starts at the start of the run, or when it holds no vectors.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - from: The window starts after the latest checkpoint at or before this step; `nil` for
+    ///     the start of the run.
+    ///   - to: The window ends at the latest checkpoint at or before this step; `nil` for the
+    ///     latest checkpoint.
+    ///   - threshold: `nil` for "count 0"; else a density in (0, 1] that a dead feature is below.
+    /// - Returns: The dead and revived features, in (component, feature) order.
+    /// - Throws: ``QueryError/thresholdOutOfRange(_:)``, ``StoreError/unknownRun(name:known:)``,
+    ///   ``StoreError/noCheckpoint(run:atOrBefore:)`` when a bound precedes every checkpoint,
+    ///   ``StoreError/invalidWindow(run:from:to:)`` when `from` does not resolve before `to`,
+    ///   ``StoreError/emptyWindow(run:from:to:)`` when the window holds no vectors, or a
+    ///   damaged-chunk error.
+    public func deadFeatures(run name: String, from: Int64? = nil, to: Int64? = nil, threshold: Double? = nil) throws
+        -> DeadFeatureReport
+    {
+        if let threshold { try Self.requireDensityThreshold(threshold) }
+        if let from, let to, from >= to { throw StoreError.invalidWindow(run: name, from: from, to: to) }
+        let run = try self.run(named: name)
+        let checkpoints = try self.checkpoints(run: name)
+        guard !checkpoints.isEmpty else { throw StoreError.noCheckpoint(run: name, atOrBefore: nil) }
+        guard let end = checkpoints.lastIndex(where: { $0.step <= to ?? .max }) else {
+            throw StoreError.noCheckpoint(run: name, atOrBefore: to)
+        }
+        // Checkpoint indexes; -1 is the empty state before the first checkpoint.
+        var start = -1
+        if let from {
+            guard let index = checkpoints.lastIndex(where: { $0.step <= from }) else {
+                throw StoreError.noCheckpoint(run: name, atOrBefore: from)
+            }
+            guard index < end else {
+                throw StoreError.invalidWindow(run: name, from: checkpoints[index].step, to: checkpoints[end].step)
+            }
+            start = index
+        }
+        let previousStart: Int? = start < 0 ? nil : max(-1, start - (end - start))
+        let step = { (index: Int) -> Int64? in index < 0 ? nil : checkpoints[index].step }
+
+        // One pass over the history up to the window's end: the last step each count grew, and the
+        // states at the three bounds.
+        let width = (run.components ?? 1) * run.features
+        let endStep = checkpoints[end].step
+        let wanted = Set([previousStart, start, end].compactMap { $0.flatMap(step) })
+        var lastFired = [Int64](repeating: Self.neverFired, count: width)
+        var previous = [Int64](repeating: 0, count: width)
+        var bounds: [Int64: DensityState] = [:]
+        try forEachState(run: name, to: endStep) { checkpoint, state in
+            Self.recordFirings(state.counts, since: &previous, at: checkpoint.step, into: &lastFired)
+            if wanted.contains(checkpoint.step) { bounds[checkpoint.step] = state }
+            return true
+        }
+        let empty = try DensityState(features: run.features, components: run.components)
+        let stateAt = { (index: Int) throws -> DensityState in
+            guard let at = step(index) else { return empty }
+            // Only missing when the run was cut back (compacted, resumed) between the two reads.
+            guard let state = bounds[at] else { throw StoreError.noCheckpoint(run: name, atOrBefore: at) }
+            return state
+        }
+        let endState = try stateAt(end), startState = try stateAt(start)
+        let window = WindowBounds(from: step(start), to: endStep, vectors: endState.vectors - startState.vectors)
+        guard window.vectors > 0 else { throw StoreError.emptyWindow(run: name, from: window.from, to: window.to) }
+        var previousWindow: WindowBounds?
+        var previousState: DensityState?
+        if let previousStart {
+            let state = try stateAt(previousStart)
+            let bounds = WindowBounds(from: step(previousStart), to: checkpoints[start].step,
+                                      vectors: startState.vectors - state.vectors)
+            if bounds.vectors > 0 {
+                previousWindow = bounds
+                previousState = state
+            }
+        }
+
+        let isDead: (Int64, Int64) -> Bool = threshold.map { threshold in
+            { count, vectors in Double(count) / Double(vectors) < threshold }
+        } ?? { count, _ in count == 0 }
+        let feature = { (index: Int, count: Int64) in
+            DeadFeature(component: run.components == nil ? nil : index / run.features, feature: index % run.features,
+                        count: count, lastFiredStep: lastFired[index] == Self.neverFired ? nil : lastFired[index])
+        }
+        var dead: [DeadFeature] = []
+        var revived: [DeadFeature]? = previousWindow == nil ? nil : []
+        for index in 0..<width {
+            let count = endState.counts[index] - startState.counts[index]
+            if isDead(count, window.vectors) {
+                dead.append(feature(index, count))
+            } else if let previousWindow, let previousState,
+                      isDead(startState.counts[index] - previousState.counts[index], previousWindow.vectors) {
+                revived?.append(feature(index, count))
+            }
+        }
+        return DeadFeatureReport(run: name, window: window, threshold: threshold, width: width, dead: dead,
+                                 previous: previousWindow, revived: revived)
+    }
+
+    /// The marker of "never fired" in the last-fired table.
+    static let neverFired = Int64.min
+
+    /// Sets `lastFired[i] = step` for every count that grew since `previous`, and updates `previous`.
+    static func recordFirings(_ counts: [Int64], since previous: inout [Int64], at step: Int64, into lastFired: inout [Int64]) {
+        counts.withUnsafeBufferPointer { counts in
+            previous.withUnsafeMutableBufferPointer { previous in
+                lastFired.withUnsafeMutableBufferPointer { lastFired in
+                    for index in 0..<counts.count where counts[index] != previous[index] {
+                        lastFired[index] = step
+                        previous[index] = counts[index]
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Dense features
+
+    /// The features whose density in a window (from, to] is at least `threshold`, densest first.
+    ///
+    /// Reads the two states at the window's bounds (``window(run:from:to:)``).
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - from: The window starts after the latest checkpoint at or before this step; `nil` for
+    ///     the start of the run.
+    ///   - to: The window ends at the latest checkpoint at or before this step; `nil` for the
+    ///     latest checkpoint.
+    ///   - threshold: A density in (0, 1]; 1e-2 (``DensitySummary/defaultDenseThreshold``) by default.
+    /// - Returns: The dense features, by density descending, ties in (component, feature) order.
+    /// - Throws: ``QueryError/thresholdOutOfRange(_:)``, ``StoreError/unknownRun(name:known:)``,
+    ///   ``StoreError/noCheckpoint(run:atOrBefore:)``, ``StoreError/invalidWindow(run:from:to:)``,
+    ///   ``StoreError/emptyWindow(run:from:to:)``, or a damaged-chunk error.
+    public func denseFeatures(
+        run name: String, from: Int64? = nil, to: Int64? = nil,
+        threshold: Double = DensitySummary.defaultDenseThreshold
+    ) throws -> DenseFeatureReport {
+        try Self.requireDensityThreshold(threshold)
+        let run = try self.run(named: name)
+        let window: DensityWindow
+        do {
+            window = try self.window(run: name, from: from, to: to ?? .max)
+        } catch StoreError.noCheckpoint(let run, let step) where to == nil && step == .max {
+            throw StoreError.noCheckpoint(run: run, atOrBefore: nil)
+        }
+        let vectors = window.state.vectors
+        guard vectors > 0 else { throw StoreError.emptyWindow(run: name, from: window.from, to: window.to) }
+        let counts = window.state.counts
+        var dense = counts.indices.filter { Double(counts[$0]) / Double(vectors) >= threshold }
+        dense.sort { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }  // one window: count orders density
+        return DenseFeatureReport(
+            run: name, window: WindowBounds(from: window.from, to: window.to, vectors: vectors), threshold: threshold,
+            width: counts.count,
+            dense: dense.map { index in
+                DenseFeature(component: run.components == nil ? nil : index / run.features, feature: index % run.features,
+                             count: counts[index], density: Double(counts[index]) / Double(vectors))
+            })
+    }
+
+    // MARK: - Two runs
+
+    /// Two runs of the same width, summarized at one step from the summaries stored with their
+    /// checkpoints (no counts are decoded).
+    /// - Parameters:
+    ///   - first: The first run's name.
+    ///   - second: The second run's name.
+    ///   - step: Each run is read at its latest checkpoint at or before this step; `nil` for the
+    ///     latest step both runs have reached (the smaller of their latest steps).
+    /// - Returns: The step and both runs' snapshots, in the order given.
+    /// - Throws: ``QueryError/widthMismatch(first:firstShape:second:secondShape:)`` naming both
+    ///   widths, ``StoreError/unknownRun(name:known:)``, ``StoreError/noCheckpoint(run:atOrBefore:)``
+    ///   when a run has no checkpoint at or before the step.
+    public func compare(_ first: String, _ second: String, atOrBefore step: Int64? = nil) throws -> RunComparison {
+        let runs = try [first, second].map { try run(named: $0) }
+        guard runs[0].features == runs[1].features, runs[0].components == runs[1].components else {
+            throw QueryError.widthMismatch(first: first, firstShape: runs[0].describeShape,
+                                           second: second, secondShape: runs[1].describeShape)
+        }
+        let at: Int64
+        if let step {
+            at = step
+        } else {
+            at = try runs.map { run in
+                guard let latest = try withConnection({ db in try Self.checkpoint(db, run, atOrBefore: nil) }) else {
+                    throw StoreError.noCheckpoint(run: run.name, atOrBefore: nil)
+                }
+                return latest.step
+            }.min()!
+        }
+        let snapshots = try runs.map { run in
+            guard let (checkpoint, summary) = try summary(run: run.name, atOrBefore: at) else {
+                throw StoreError.noCheckpoint(run: run.name, atOrBefore: at)
+            }
+            return RunSnapshot(run: run, checkpoint: checkpoint, summary: summary)
+        }
+        return RunComparison(step: at, runs: snapshots)
+    }
+
+    // MARK: - Arguments
+
+    /// Checks that a density threshold is in (0, 1].
+    static func requireDensityThreshold(_ threshold: Double) throws {
+        guard threshold > 0, threshold <= 1 else { throw QueryError.thresholdOutOfRange(threshold) }
+    }
+}
