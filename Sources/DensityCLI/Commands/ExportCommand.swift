@@ -1,6 +1,195 @@
 import ArgumentParser
+import DensityFormats
+import DensityMetric
+import DensityStore
+import Foundation
 
-/// `density export` (being written).
+/// `density export`: every (component, feature)'s density or count at a step or over a window, to
+/// a file for numpy, PyTorch or a spreadsheet.
 struct ExportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "export", abstract: "(being written)")
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write every feature's density (float64) or count (int64) to a csv, json, npy or safetensors file.",
+        discussion: """
+            The cumulative state at --step (default: latest), or the window (A, B] with --from A \
+            --to B. Values have the run's shape: [features], or [components, features].
+              density export demo --format npy --out density.npy
+              density export demo --from -4 --what counts --out window.safetensors
+            npy: a .npy 1.0 file, '<f8' (density) or '<i8' (counts), C order: np.load('density.npy').
+            safetensors: tensor "density" (F64), or for --what counts the torchmetrics state \
+            "neuron_fired_count" (I64) and "num_activation_vectors" (I64, shape []); __metadata__ \
+            holds the run, the step (or from and to), the vectors and the fire threshold.
+            csv: feature,count,density (component,feature,count,density with components), both \
+            columns whatever --what says.
+            json: {"run","step" (or "from","to"),"vectors","what","shape","values"}; values are flat, \
+            row-major: np.array(values).reshape(shape).
+            --format may be left out when --out ends in .csv, .json, .npy or .safetensors. The file \
+            is written beside --out under a temporary name and renamed when complete, so a failed \
+            export leaves nothing; an existing file is replaced only with --force.
+            """
+    )
+
+    /// The file formats.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case csv, json, npy, safetensors
+    }
+
+    /// What the values are.
+    enum Quantity: String, ExpressibleByArgument, CaseIterable {
+        /// count / vectors, float64.
+        case density
+        /// The exact counts, int64.
+        case counts
+    }
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
+    var runName: String
+
+    @OptionGroup var selection: StateSelection
+
+    @Option(help: "csv, json, npy or safetensors. Default: from the extension of --out.")
+    var format: Format?
+
+    @Option(help: ArgumentHelp("The file to write; its folder must exist.", valueName: "file"))
+    var out: String
+
+    @Option(help: "density (float64) or counts (int64).")
+    var what: Quantity = .density
+
+    @Flag(help: "Replace --out if it exists.")
+    var force = false
+
+    /// --format, or the one --out's extension names.
+    var resolvedFormat: Format? {
+        if let format { return format }
+        let name = ExportTarget.split(out).name
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
+        return Format(rawValue: name[name.index(after: dot)...].lowercased())
+    }
+
+    func validate() throws {
+        guard !out.isEmpty else { throw ValidationError("--out must name a file") }
+        guard resolvedFormat != nil else {
+            throw ValidationError("give --format csv, json, npy or safetensors (it cannot be told from the name '\(out)')")
+        }
+    }
+
+    func run() throws {
+        let format = resolvedFormat!
+        // The destination is checked before any work.
+        let target = try ExportTarget(path: out, force: force)
+        let store = try store.openForReading()
+        let runInfo = try store.run(named: runName)
+        let selected = try selection.read(store, run: runName)
+        let state = selected.state
+        let bytes = try target.write { file in
+            switch format {
+            case .npy:
+                let writer = try NpyWriter(values(state), shape: state.shape)
+                try writeBinary(writer.byteCount, writer.write, to: file)
+            case .safetensors:
+                var writer = SafetensorsWriter(metadata: metadata(selected, threshold: runInfo.fireThreshold))
+                switch what {
+                case .density:
+                    try writer.add("density", shape: state.shape, values: .float64(state.densities()))
+                case .counts:
+                    try writer.add("neuron_fired_count", shape: state.shape, values: .int64(state.counts))
+                    try writer.add("num_activation_vectors", shape: [], values: .int64([state.vectors]))
+                }
+                try writeBinary(writer.byteCount, writer.write, to: file)
+            case .csv:
+                try writeCSV(state, to: file)
+            case .json:
+                try writeJSON(selected, to: file)
+            }
+        }
+        let shape = state.shape.map(String.init).joined(separator: ", ")
+        Console.message("run '\(runName)', \(selected.title): \(what.rawValue) of shape [\(shape)], \(state.vectors) vectors -> \(out) (\(format.rawValue), \(bytes) bytes)")
+    }
+
+    // MARK: - Formats
+
+    /// The values asked for: densities as float64 or counts as int64.
+    func values(_ state: DensityState) -> TensorValues {
+        switch what {
+        case .density: .float64(state.densities())
+        case .counts: .int64(state.counts)
+        }
+    }
+
+    /// The safetensors `__metadata__`: strings only, as the format requires.
+    func metadata(_ selected: SelectedState, threshold: Double) -> [String: String] {
+        var metadata = ["run": runName, "vectors": String(selected.state.vectors), "fire_threshold": "\(threshold)"]
+        switch selected.scope {
+        case .step(let step):
+            metadata["step"] = String(step)
+        case .window(let from, let to):
+            metadata["from"] = from.map(String.init) ?? "start"
+            metadata["to"] = String(to)
+        }
+        return metadata
+    }
+
+    /// Streams a binary writer's pieces into the file, with progress in bytes.
+    func writeBinary(
+        _ byteCount: Int, _ write: (Int, (UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+        to file: ExportFile
+    ) throws {
+        let progress = Progress("writing \(out)", total: byteCount)
+        defer { progress.finish() }
+        try write(1 << 20) { chunk in
+            try file.append(chunk)
+            progress.advance(by: chunk.count)
+        }
+    }
+
+    /// feature,count,density rows (component first for runs with components).
+    func writeCSV(_ state: DensityState, to file: ExportFile) throws {
+        let progress = Progress("writing \(out)", total: state.counts.count)
+        defer { progress.finish() }
+        let features = state.features
+        let hasComponents = state.components != nil
+        try file.append(hasComponents ? "component,feature,count,density\n" : "feature,count,density\n")
+        let vectors = Double(state.vectors)
+        var text = ""
+        for (index, count) in state.counts.enumerated() {
+            if hasComponents { text += "\(index / features)," }
+            text += "\(index % features),\(count),\(Double(count) / vectors)\n"
+            if text.utf8.count >= 1 << 20 {
+                try file.append(text)
+                text = ""
+                progress.update(to: index + 1)
+            }
+        }
+        try file.append(text)
+        progress.update(to: state.counts.count)
+    }
+
+    /// One JSON object; the values flat and row-major.
+    func writeJSON(_ selected: SelectedState, to file: ExportFile) throws {
+        let state = selected.state
+        let progress = Progress("writing \(out)", total: state.counts.count)
+        defer { progress.finish() }
+        var head = JSONValue.object([("run", .string(runName))] + selected.jsonFields + [
+            ("vectors", .int(state.vectors)), ("what", .string(what.rawValue)),
+            ("shape", .array(state.shape.map { .int(Int64($0)) })),
+        ]).text
+        head.removeLast()  // the closing brace; the values follow
+        try file.append(head + ",\"values\":[")
+        let vectors = Double(state.vectors)
+        var text = ""
+        for (index, count) in state.counts.enumerated() {
+            if index > 0 { text += "," }
+            text += what == .counts ? String(count) : JSONValue.number(Double(count) / vectors)
+            if text.utf8.count >= 1 << 20 {
+                try file.append(text)
+                text = ""
+                progress.update(to: index + 1)
+            }
+        }
+        try file.append(text + "]}\n")
+        progress.update(to: state.counts.count)
+    }
 }

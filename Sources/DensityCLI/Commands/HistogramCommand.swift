@@ -1,6 +1,307 @@
 import ArgumentParser
+import DensityMetric
+import DensityStore
 
-/// `density histogram` (being written).
+/// `density histogram`: the distribution of log10(density + 1e-10), at a step, over a window, or
+/// over training.
 struct HistogramCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "histogram", abstract: "(being written)")
+    static let configuration = CommandConfiguration(
+        commandName: "histogram",
+        abstract: "Histogram of log10(density + 1e-10) at a step, over a window (A, B], or over training.",
+        discussion: """
+            N equal bins over [-10, 0]; a feature that never fired has log10(1e-10) = -10, so the \
+            first bin holds the dead features. Every (component, feature) pair is counted. Without \
+            --step or --from it is the cumulative histogram at the latest checkpoint.
+              density histogram demo
+              density histogram demo --from -4 --to latest --bins 40
+              density histogram demo --over-training --bins 10
+            --over-training reads the histograms stored with each checkpoint (50 bins of 0.2), so \
+            --bins must divide 50 (1, 2, 5, 10, 25 or 50; default 10); no counts are decoded. The \
+            table shows at most 30 evenly spaced checkpoints (always the first and the last); JSON \
+            and CSV have them all.
+            JSON: {"run","step","vectors","bins":[{"low","high","count"}]} ("from","to" instead of \
+            "step" for a window; from is null for start); over training: \
+            {"run","edges":[...],"steps":[{"step","vectors","counts":[...]}]}.
+            CSV: low,high,count; over training: step,vectors, then one column per bin.
+            """
+    )
+
+    /// The default number of bins of one histogram.
+    static let defaultBins = 20
+    /// The default number of bins over training (one per decade).
+    static let defaultOverTrainingBins = 10
+    /// The largest number of bins.
+    static let maxBins = 200
+    /// The most rows the over-training table shows.
+    static let maxTableRows = 30
+    /// The widest bar, in terminal columns.
+    static let barWidth = 50
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
+    var runName: String
+
+    @OptionGroup var selection: StateSelection
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Bins over [-10, 0]: 1 to \(maxBins), default \(defaultBins); with --over-training a divisor of 50, default \(defaultOverTrainingBins).",
+        valueName: "n"))
+    var bins: Int?
+
+    @Flag(help: "Every checkpoint's histogram, from the stored summaries: a table of steps x bins.")
+    var overTraining = false
+
+    @Option(help: "table, json or csv.")
+    var format: OutputFormat = .table
+
+    func validate() throws {
+        if overTraining {
+            if selection.isGiven {
+                throw ValidationError("--over-training covers every checkpoint; leave out --step, --from and --to")
+            }
+            if let bins, bins < 1 || DensitySummary.storedBins % bins != 0 {
+                throw ValidationError("--bins \(bins) does not divide the \(DensitySummary.storedBins) stored bins; with --over-training use 1, 2, 5, 10, 25 or 50")
+            }
+        } else if let bins, !(1...Self.maxBins).contains(bins) {
+            throw ValidationError("--bins must be between 1 and \(Self.maxBins), got \(bins)")
+        }
+    }
+
+    func run() throws {
+        let store = try store.openForReading()
+        if overTraining {
+            try printOverTraining(store)
+        } else {
+            try printOne(try selection.read(store, run: runName))
+        }
+    }
+
+    // MARK: - One histogram
+
+    func printOne(_ selected: SelectedState) throws {
+        let bins = self.bins ?? Self.defaultBins
+        // The same code path as every other summary (show, the stored histograms).
+        let summary = DensitySummary(selected.state, bins: bins)
+        let edges = Self.edges(bins)
+        switch format {
+        case .json:
+            Console.out(JSONValue.object([("run", .string(runName))] + selected.jsonFields + [
+                ("vectors", .int(selected.state.vectors)),
+                ("bins", .array(summary.histogram.enumerated().map { index, count in
+                    .object([("low", .double(edges[index])), ("high", .double(edges[index + 1])), ("count", .int(count))])
+                })),
+            ]).text + "\n")
+        case .csv:
+            Console.out("low,high,count\n" + summary.histogram.enumerated().map { index, count in
+                "\(edges[index]),\(edges[index + 1]),\(count)\n"
+            }.joined())
+        case .table:
+            let state = selected.state
+            var text = "run '\(runName)', \(selected.title): \(state.vectors) vectors, \(state.features) features"
+            if let components = state.components { text += " x \(components) components" }
+            text += "\nfeatures per bin of log10(density + 1e-10), \(bins) bins over [-10, 0]\n\n"
+            let labels = (0..<bins).map { index in Self.interval(index, edges) + (index == 0 ? "  dead" : "") }
+            let counts = summary.histogram.map(String.init)
+            let labelWidth = max("log10 density".count, labels.map(\.count).max() ?? 0)
+            let countWidth = max("count".count, counts.map(\.count).max() ?? 0)
+            let largest = summary.histogram.max() ?? 0
+            text += Self.pad("log10 density", labelWidth) + "  " + Self.padLeft("count", countWidth) + "\n"
+            text += String(repeating: "-", count: labelWidth) + "  " + String(repeating: "-", count: countWidth) + "\n"
+            for index in 0..<bins {
+                var line = Self.pad(labels[index], labelWidth) + "  " + Self.padLeft(counts[index], countWidth)
+                let bar = Self.bar(summary.histogram[index], of: largest, width: Self.barWidth)
+                if !bar.isEmpty { line += "  " + bar }
+                text += line + "\n"
+            }
+            let dead = 100 * Double(summary.dead) / Double(summary.width)
+            let scope = if case .window = selected.scope { "count 0 in the window" } else { "count 0 since the start" }
+            text += "\ndead (\(scope)): \(summary.dead) of \(summary.width) (\(Console.format(dead))%), in the first bin\n"
+            Console.out(text)
+        }
+    }
+
+    // MARK: - Over training
+
+    func printOverTraining(_ store: DensityStore) throws {
+        let bins = self.bins ?? Self.defaultOverTrainingBins
+        let summaries = try store.summaries(run: runName)
+        guard !summaries.isEmpty else { throw StoreError.noCheckpoint(run: runName, atOrBefore: nil) }
+        let rows = try summaries.map { checkpoint, summary in
+            (step: checkpoint.step, vectors: summary.vectors,
+             counts: try Self.merge(summary.histogram, into: bins, step: checkpoint.step))
+        }
+        let edges = Self.edges(bins)
+        switch format {
+        case .json:
+            Console.out(JSONValue.object([
+                ("run", .string(runName)),
+                ("edges", .doubles(edges[...])),
+                ("steps", .array(rows.map { row in
+                    .object([("step", .int(row.step)), ("vectors", .int(row.vectors)),
+                             ("counts", .array(row.counts.map { .int($0) }))])
+                })),
+            ]).text + "\n")
+        case .csv:
+            let columns = (0..<bins).map { index in
+                Console.csvField(Self.interval(index, edges))
+            }
+            var text = (["step", "vectors"] + columns).joined(separator: ",") + "\n"
+            for row in rows {
+                text += ([String(row.step), String(row.vectors)] + row.counts.map(String.init)).joined(separator: ",") + "\n"
+            }
+            Console.out(text)
+        case .table:
+            let kept = TrendCommand.thin(rows.count, every: nil, points: Self.maxTableRows).map { rows[$0] }
+            var text = "run '\(runName)': features per bin of log10(density + 1e-10) at each checkpoint, \(bins) bins over [-10, 0]\n"
+            text += "columns: each bin's lower edge; the first (\(Console.format(edges[0]))) holds the dead features\n\n"
+            text += Console.table(
+                ["step", "vectors"] + edges.dropLast().map { Console.format($0) },
+                kept.map { row in [String(row.step), String(row.vectors)] + row.counts.map(String.init) })
+            if kept.count < rows.count {
+                text += "(\(kept.count) of \(rows.count) checkpoints, evenly spaced; every checkpoint: --format csv or --format json)\n"
+            }
+            Console.out(text)
+        }
+    }
+
+    /// Adds up consecutive stored bins into `bins` bins.
+    /// - Throws: ``CLIError`` when the stored histogram's bins cannot be grouped so.
+    static func merge(_ stored: [Int], into bins: Int, step: Int64) throws -> [Int] {
+        guard !stored.isEmpty, stored.count % bins == 0 else {
+            throw CLIError("the stored histogram of step \(step) has \(stored.count) bins, which cannot be merged into \(bins)")
+        }
+        let group = stored.count / bins
+        return (0..<bins).map { stored[($0 * group)..<(($0 + 1) * group)].reduce(0, +) }
+    }
+
+    // MARK: - Drawing
+
+    /// The bins' edges in log10 density, from -10 to 0: each one division of integers, so that the
+    /// edges print as the decimals they are (-3.6, not -3.5999999999999996). They are labels only:
+    /// the counts come from ``DensitySummary``, whose bins these are.
+    static func edges(_ bins: Int) -> [Double] {
+        (0...bins).map { Double(10 * ($0 - bins)) / Double(bins) }
+    }
+
+    /// A bin as an interval, `[-10, -9.5)`; the last one is closed, `[-0.5, 0]`.
+    static func interval(_ index: Int, _ edges: [Double]) -> String {
+        "[\(Console.format(edges[index])), \(Console.format(edges[index + 1]))\(index == edges.count - 2 ? "]" : ")")"
+    }
+
+    /// A horizontal bar of `count` scaled so that `largest` is `width` columns, in eighths of a
+    /// column; any non-zero count gets at least the thinnest bar.
+    static func bar(_ count: Int, of largest: Int, width: Int) -> String {
+        guard count > 0, largest > 0 else { return "" }
+        let eighths = max(1, Int((Double(count) / Double(largest) * Double(width * 8)).rounded()))
+        let partial = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
+        return String(repeating: "█", count: eighths / 8) + partial[eighths % 8]
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text + String(repeating: " ", count: max(0, width - text.count))
+    }
+
+    static func padLeft(_ text: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - text.count)) + text
+    }
+}
+
+// MARK: - The state a query reads
+
+/// `--step S | --from A [--to B]`: the cumulative state at a checkpoint, or the window (A, B]
+/// between two; the cumulative state at the latest checkpoint when none is given.
+///
+/// Shared by `histogram` and `export`.
+struct StateSelection: ParsableArguments {
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "The cumulative state at a step: a step, latest, first, or -K (K checkpoints before the latest). Default: latest.",
+        valueName: "step"))
+    var step: StepSpec?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "A window (A, B] instead: its start, a step, start, first, latest, or -K.", valueName: "step"))
+    var from: StepSpec?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "The window's end, with --from: a step, latest, first, or -K. Default: latest.", valueName: "step"))
+    var to: StepSpec?
+
+    /// Whether any of the three options was given.
+    var isGiven: Bool { step != nil || from != nil || to != nil }
+
+    func validate() throws {
+        if step != nil, from != nil || to != nil {
+            throw ValidationError("give --step S (the cumulative state at S) or --from A --to B (the window (A, B]), not both")
+        }
+        if to != nil, from == nil {
+            throw ValidationError("--to needs --from: --from A --to B is the window (A, B]; --step B is the cumulative state at B")
+        }
+        if step == .start { throw ValidationError("--step start names no checkpoint; use first, latest, or a step") }
+        if to == .start { throw ValidationError("--to start names no checkpoint; use latest or a step") }
+    }
+
+    /// Reads the selected state; refuses one with no vectors, whose densities are undefined.
+    /// - Throws: ``StoreError`` (unknown run, no checkpoint, empty window) or ``CLIError`` (the
+    ///   window's ends resolve out of order).
+    func read(_ store: DensityStore, run: String) throws -> SelectedState {
+        let steps = try store.checkpoints(run: run).map(\.step)
+        if let from {
+            let to = self.to ?? .latest
+            let end = try to.resolve(in: steps, run: run)!
+            let start = try from.resolve(in: steps, run: run)
+            if let start, start >= end {
+                throw CLIError("--from (\(from) -> step \(start)) must be before --to (\(to) -> step \(end))")
+            }
+            let window = try store.window(run: run, from: start, to: end)
+            guard window.state.vectors > 0 else {
+                throw StoreError.emptyWindow(run: run, from: window.from, to: window.to)
+            }
+            return SelectedState(scope: .window(from: window.from, to: window.to), state: window.state,
+                                 note: DiffCommand.resolutionNote(from, start, to, end))
+        }
+        let step = self.step ?? .latest
+        let resolved = try step.resolve(in: steps, run: run)!
+        guard let (checkpoint, state) = try store.state(run: run, atOrBefore: resolved) else {
+            throw StoreError.noCheckpoint(run: run, atOrBefore: resolved)
+        }
+        guard state.vectors > 0 else {
+            throw CLIError("run '\(run)' had seen no activation vectors at step \(checkpoint.step); its densities are undefined. Choose a later step")
+        }
+        return SelectedState(scope: .step(checkpoint.step), state: state,
+                             note: ShowCommand.resolution(step, checkpoint.step))
+    }
+}
+
+/// A state read by ``StateSelection``: cumulative at a step, or over a window.
+struct SelectedState {
+    /// Where the state comes from.
+    enum Scope: Equatable {
+        /// The cumulative state at a checkpoint.
+        case step(Int64)
+        /// The window (from, to]; `from` is `nil` for the start of the run.
+        case window(from: Int64?, to: Int64)
+    }
+
+    let scope: Scope
+    /// The counts and vectors (of the window, for a window).
+    let state: DensityState
+    /// How the step specs resolved, such as " (latest)"; empty when they named exact steps.
+    let note: String
+
+    /// `"step": S`, or `"from": A, "to": B` (`from` null for start), for JSON outputs.
+    var jsonFields: [(String, JSONValue)] {
+        switch scope {
+        case .step(let step): [("step", .int(step))]
+        case .window(let from, let to): [("from", from.map { .int($0) } ?? .null), ("to", .int(to))]
+        }
+    }
+
+    /// "step 1200 (latest)" or "window (1000, 1200]".
+    var title: String {
+        switch scope {
+        case .step(let step): "step \(step)\(note)"
+        case .window(let from, let to): "window (\(from.map(String.init) ?? "start"), \(to)]\(note)"
+        }
+    }
 }
