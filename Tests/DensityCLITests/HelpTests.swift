@@ -1,9 +1,18 @@
 import Foundation
 import Testing
+import ArgumentParser
+@testable import DensityCLI
 
 /// `--help` of the tool and of every subcommand: exit 0, on stdout, with an example command line.
 @Suite struct HelpTests {
-    static let subcommands = ["demo", "create", "runs", "ingest", "show", "diff", "trend", "resume", "migrate"]
+    static let subcommands = ["demo", "create", "runs", "ingest", "show", "diff", "trend", "dead", "dense", "histogram",
+                              "export", "compare", "resume", "checkpoint", "state", "compact", "migrate"]
+
+    /// Every subcommand the root command lists is covered above.
+    @Test func everySubcommandIsCovered() {
+        let listed = DensityCommand.configuration.subcommands.map { $0.configuration.commandName ?? "" }
+        #expect(Set(listed).subtracting(["report"]) == Set(Self.subcommands))
+    }
 
     @Test(arguments: [""] + subcommands)
     func helpShowsAnExample(_ subcommand: String) throws {
