@@ -76,13 +76,9 @@ public struct FeatureDensityMetric: Sendable, Hashable {
     public mutating func update(_ activations: UnsafeBufferPointer<Float>, shape: [Int]) throws {
         let batch = try batchSize(ofShape: shape, valueCount: activations.count)
         let threshold = Float(fireThreshold)
-        let width = state.counts.count
-        let nonFinite = state.counts.withUnsafeMutableBufferPointer { counts in
-            FiringKernel.accumulate(activations.baseAddress!, rows: batch, width: width,
-                                    threshold: threshold, into: counts.baseAddress!)
+        add(batch: batch) { counts, width in
+            FiringKernel.accumulate(activations.baseAddress!, rows: batch, width: width, threshold: threshold, into: counts)
         }
-        state.vectors &+= Int64(batch)
-        state.nonFinite &+= nonFinite
     }
 
     /// Adds a batch of float32 activations from an array.
@@ -102,11 +98,15 @@ public struct FeatureDensityMetric: Sendable, Hashable {
     public mutating func update(_ activations: UnsafeBufferPointer<Double>, shape: [Int]) throws {
         let batch = try batchSize(ofShape: shape, valueCount: activations.count)
         let threshold = fireThreshold
-        let width = state.counts.count
-        let nonFinite = state.counts.withUnsafeMutableBufferPointer { counts in
-            FiringKernel.accumulate(activations.baseAddress!, rows: batch, width: width,
-                                    threshold: threshold, into: counts.baseAddress!)
+        add(batch: batch) { counts, width in
+            FiringKernel.accumulate(activations.baseAddress!, rows: batch, width: width, threshold: threshold, into: counts)
         }
+    }
+
+    /// Runs a kernel over the counts, then adds the batch and the non-finite values it found.
+    private mutating func add(batch: Int, _ kernel: (UnsafeMutablePointer<Int64>, Int) -> Int64) {
+        let width = state.counts.count
+        let nonFinite = state.counts.withUnsafeMutableBufferPointer { kernel($0.baseAddress!, width) }
         state.vectors &+= Int64(batch)
         state.nonFinite &+= nonFinite
     }

@@ -20,7 +20,7 @@ import Testing
 
     @Test(arguments: [Int64(1), 3, 100, 4096, 1_000_003, 1 << 40])
     func matchesThePerFeatureDefinition(vectors: Int64) throws {
-        var rng = SeededGenerator(seed: UInt64(vectors))
+        var rng = SplitMix64(seed: UInt64(vectors))
         // Counts spread over every decade, plus the edges: 0, 1, vectors, and counts at bin edges.
         var counts = (0..<3000).map { _ -> Int64 in
             let exponent = Double.random(in: -11...0, using: &rng)
@@ -62,18 +62,5 @@ import Testing
         let x = f * 2.302585092994046
         for k in 1...20 { term *= x / Double(k); result += term }
         return result
-    }
-}
-
-/// A seeded generator (SplitMix64) for reproducible random counts.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
