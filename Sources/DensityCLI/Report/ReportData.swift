@@ -1,0 +1,275 @@
+import DensityMetric
+import DensityStore
+
+/// Everything a report shows, read with the library calls the query commands make, so each number
+/// equals what they print: ``DensityStore/summaries(run:)`` (as `show` reads one checkpoint's
+/// summary), ``DensityStore/trend(run:feature:component:)`` thinned and windowed by
+/// ``TrendCommand`` (as `trend` does), and ``DensityStore/window(run:from:to:)`` (as `diff` does).
+struct ReportData {
+    /// One feature (of one component) whose trend the report draws.
+    struct FeatureRef: Hashable, CustomStringConvertible {
+        /// The component, or `nil` for the first (or only) one.
+        var component: Int?
+        var feature: Int
+
+        /// `7`, or `1:7` for feature 7 of component 1.
+        var description: String { component.map { "\($0):\(feature)" } ?? String(feature) }
+
+        /// Parses `F` or `C:F`.
+        init?(_ text: Substring) {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            if parts.count == 1, let feature = Int(parts[0]), feature >= 0 {
+                self.init(component: nil, feature: feature)
+            } else if parts.count == 2, let component = Int(parts[0]), let feature = Int(parts[1]), component >= 0, feature >= 0 {
+                self.init(component: component, feature: feature)
+            } else {
+                return nil
+            }
+        }
+
+        init(component: Int?, feature: Int) {
+            self.component = component
+            self.feature = feature
+        }
+
+        /// Parses a comma-separated list: `3,17,1:5`.
+        static func list(_ text: String) -> [FeatureRef]? {
+            let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.filter { $0 != " " } }
+            let refs = items.compactMap { FeatureRef(Substring($0)) }
+            return refs.count == items.count && !refs.isEmpty ? refs : nil
+        }
+    }
+
+    /// A feature's trend over the steps shown: what `density trend RUN --feature F [--every K]`
+    /// prints for those steps.
+    struct FeatureTrend {
+        var ref: FeatureRef
+        /// Why it is shown: `given`, `riser`, `faller` or `recently dead`, with the numbers.
+        var reason: String
+        /// The thinning passed to `trend --every`, or `nil` for every checkpoint.
+        var every: Int?
+        /// The points kept within the steps shown, and their window densities (against the
+        /// previous kept point, which may precede the steps shown; `nil` for the run's first).
+        var points: [TrendPoint]
+        var windows: [Double?]
+    }
+
+    /// The window the default features are picked from: (from, to] against the previous window of
+    /// the same length, exactly as `density diff RUN --from FROM --to TO --top N` lists risers and
+    /// fallers.
+    struct Movers {
+        var from: Int64
+        var to: Int64
+        /// The previous window's start; `nil` for the start of the run.
+        var previousFrom: Int64?
+        var top: Int
+        /// (flat index, density before, density now).
+        var risers: [(index: Int, before: Double, now: Double)]
+        var fallers: [(index: Int, before: Double, now: Double)]
+        /// Features silent in the window that fired before it, the most recently active first:
+        /// (flat index, the checkpoint at which its count last rose).
+        var recentlyDead: [(index: Int, lastRose: Int64)]
+    }
+
+    /// At most this many heatmap columns; thinned evenly, keeping the first and the last.
+    static let maxHeatmapColumns = 200
+    /// At most this many points in the dead/dense and vectors charts.
+    static let maxLinePoints = 1000
+    /// At most about this many trend points within the steps shown (thinned with `--every K`).
+    static let maxTrendPoints = 200
+
+    var run: Run
+    /// Every checkpoint step of the run.
+    var steps: [Int64]
+    /// The checkpoints shown (within --from/--to) with their stored summaries.
+    var shown: [(checkpoint: Checkpoint, summary: DensitySummary)]
+    /// Indexes into ``shown`` of the heatmap's columns.
+    var heatmapColumns: [Int]
+    /// Indexes into ``shown`` of the line charts' points.
+    var linePoints: [Int]
+    /// The window the default features come from (nil when features were given or the steps shown
+    /// hold a single checkpoint).
+    var movers: Movers?
+    var trends: [FeatureTrend]
+
+    /// The latest checkpoint shown and its summary.
+    var latest: (checkpoint: Checkpoint, summary: DensitySummary) { shown[shown.count - 1] }
+
+    // MARK: - Loading
+
+    /// Reads what the report shows.
+    /// - Parameters:
+    ///   - store: The store, open for reading.
+    ///   - name: The run's name.
+    ///   - from: The first step shown (`nil`: the first checkpoint); a checkpoint name resolves as
+    ///     in the other commands, an exact step is a bound.
+    ///   - to: The last step shown (`nil`: the latest).
+    ///   - features: The features to draw trends of, or `nil` to pick risers, fallers and the
+    ///     most recently dead.
+    ///   - top: How many of each kind to pick.
+    ///   - progress: Called with what is being read.
+    static func load(store: DensityStore, run name: String, from: StepSpec?, to: StepSpec?, features: [FeatureRef]?,
+                     top: Int = 2, progress: (String) -> Void = { _ in }) throws -> ReportData {
+        let run = try store.run(named: name)
+        if let features { try validate(features, run: run) }
+        progress("reading the summaries of every checkpoint")
+        let all = try store.summaries(run: name)
+        let steps = all.map(\.checkpoint.step)
+        guard !steps.isEmpty else { throw StoreError.noCheckpoint(run: name, atOrBefore: nil) }
+        let lower = try bound(from, in: steps, run: name) ?? steps[0]
+        let upper = try bound(to, in: steps, run: name) ?? steps[steps.count - 1]
+        let shown = all.filter { (lower...max(lower, upper)).contains($0.checkpoint.step) }
+        guard lower <= upper, !shown.isEmpty else {
+            throw CLIError("run '\(name)' has no checkpoint from step \(lower) to step \(upper) (its checkpoints go from \(steps[0]) to \(steps[steps.count - 1]))")
+        }
+        var data = ReportData(
+            run: run, steps: steps, shown: shown,
+            heatmapColumns: TrendCommand.thin(shown.count, every: nil, points: maxHeatmapColumns),
+            linePoints: TrendCommand.thin(shown.count, every: nil, points: maxLinePoints),
+            movers: nil, trends: [])
+        var picks: [(FeatureRef, String)]
+        if let features {
+            picks = features.map { ($0, "given") }
+        } else {
+            data.movers = try movers(store: store, run: run, steps: steps, shown: shown.map(\.checkpoint.step),
+                                     top: top, progress: progress)
+            picks = data.movers.map { data.picks(from: $0) } ?? []
+        }
+        var seen = Set<FeatureRef>()
+        picks = picks.filter { seen.insert($0.0).inserted }
+        for (index, (ref, reason)) in picks.enumerated() {
+            progress("trend of feature \(ref) (\(index + 1) of \(picks.count))")
+            data.trends.append(try trend(store: store, run: run, ref: ref, reason: reason, range: lower...upper))
+        }
+        return data
+    }
+
+    /// A --from/--to bound: an exact step as given; first, latest and -K as the checkpoint they
+    /// name; start as no bound.
+    static func bound(_ spec: StepSpec?, in steps: [Int64], run: String) throws -> Int64? {
+        switch spec {
+        case nil, .start: nil
+        case .exact(let step): step
+        case let spec?: try spec.resolve(in: steps, run: run)
+        }
+    }
+
+    /// Checks given features against the run's width, before anything is read.
+    static func validate(_ features: [FeatureRef], run: Run) throws {
+        for ref in features {
+            if ref.component != nil && run.components == nil {
+                throw CLIError("run '\(run.name)' has no components; write --features without 'C:' (got \(ref))")
+            }
+            guard ref.feature < run.features else {
+                throw StoreError.indexOutOfRange(run: run.name, what: "feature", index: ref.feature, size: run.features)
+            }
+            if let component = ref.component, component >= run.components ?? 1 {
+                throw StoreError.indexOutOfRange(run: run.name, what: "component", index: component, size: run.components ?? 1)
+            }
+        }
+    }
+
+    /// A feature's trend, thinned to about ``maxTrendPoints`` within the steps shown with the
+    /// same `every` thinning and window densities as `density trend --every K`.
+    static func trend(store: DensityStore, run: Run, ref: FeatureRef, reason: String,
+                      range: ClosedRange<Int64>) throws -> FeatureTrend {
+        let all = try store.trend(run: run.name, feature: ref.feature, component: ref.component ?? 0)
+        let inRange = all.lazy.filter { range.contains($0.step) }.count
+        let every = inRange > maxTrendPoints ? (inRange + maxTrendPoints - 1) / maxTrendPoints : nil
+        let kept = TrendCommand.thin(all.count, every: every, points: nil).map { all[$0] }
+        let windows = TrendCommand.windowDensities(kept)
+        let shown = kept.indices.filter { range.contains(kept[$0].step) }
+        return FeatureTrend(ref: ref, reason: reason, every: every, points: shown.map { kept[$0] },
+                            windows: shown.map { windows[$0] })
+    }
+
+    // MARK: - Default features
+
+    /// The trends to draw by default: the risers, the fallers and the most recently dead, in that
+    /// order, with why each was picked.
+    func picks(from movers: Movers) -> [(FeatureRef, String)] {
+        func ref(_ index: Int) -> FeatureRef {
+            FeatureRef(component: run.components == nil ? nil : index / run.features, feature: index % run.features)
+        }
+        let previous = "(\(movers.previousFrom.map(String.init) ?? "start"), \(movers.from)]"
+        let window = "(\(movers.from), \(movers.to)]"
+        return movers.risers.map { (ref($0.index), "riser: \(Console.format($0.before)) in \(previous) -> \(Console.format($0.now)) in \(window)") }
+            + movers.fallers.map { (ref($0.index), "faller: \(Console.format($0.before)) in \(previous) -> \(Console.format($0.now)) in \(window)") }
+            + movers.recentlyDead.map {
+                (ref($0.index), "recently dead: its count last rose at step \($0.lastRose), and never since (to step \(movers.to))")
+            }
+    }
+
+    /// The last quarter of the checkpoints shown (at least one interval) as the window, and what
+    /// `diff` lists for it; `nil` when the steps shown hold one checkpoint or the previous window
+    /// holds no vectors.
+    static func movers(store: DensityStore, run: Run, steps: [Int64], shown: [Int64], top: Int,
+                       progress: (String) -> Void) throws -> Movers? {
+        guard shown.count >= 2 else { return nil }
+        let end = shown[shown.count - 1]
+        let start = shown[shown.count - 1 - max(1, (shown.count - 1) / 4)]
+        progress("window densities over (\(start), \(end)] and the window before")
+        // As DiffCommand.movers: the previous window of the same length in steps.
+        let window = try store.window(run: run.name, from: start, to: end)
+        let previousStart = steps.last(where: { $0 <= start - (end - start) })
+        let previous = try store.window(run: run.name, from: previousStart, to: start)
+        guard window.state.vectors > 0, previous.state.vectors > 0 else { return nil }
+        let now = window.densities(), before = previous.densities()
+        let change = now.indices.map { now[$0] - before[$0] }
+        let order = change.indices.sorted { change[$0] != change[$1] ? change[$0] > change[$1] : $0 < $1 }
+        let risers = order.prefix(top).filter { change[$0] > 0 }.map { (index: $0, before: before[$0], now: now[$0]) }
+        let fallers = order.reversed().prefix(top).filter { change[$0] < 0 }.map { (index: $0, before: before[$0], now: now[$0]) }
+        progress("searching for the most recently dead features")
+        let dead = try recentlyDead(store: store, run: run, steps: steps, window: window, limit: top)
+        return Movers(from: start, to: end, previousFrom: previous.from, top: top, risers: risers, fallers: fallers,
+                      recentlyDead: dead)
+    }
+
+    /// The features silent in `window` that fired before it, those whose count last rose latest
+    /// first (ties by index), found exactly by bisecting the checkpoints before the window: a few
+    /// dozen checkpoint reads however long the run.
+    static func recentlyDead(store: DensityStore, run: Run, steps: [Int64], window: DensityWindow,
+                             limit: Int) throws -> [(index: Int, lastRose: Int64)] {
+        guard limit > 0, let from = window.from, let startIndex = steps.firstIndex(of: from),
+              let startState = try store.state(run: run.name, atOrBefore: from)?.state else { return [] }
+        let candidates = window.state.counts.indices.filter { window.state.counts[$0] == 0 && startState.counts[$0] > 0 }
+        guard !candidates.isEmpty else { return [] }
+        let final = candidates.map { startState.counts[$0] }
+        /// The candidates' counts at checkpoint `index`.
+        func counts(_ index: Int) throws -> [Int64] {
+            guard let state = try store.state(run: run.name, atOrBefore: steps[index])?.state else {
+                throw StoreError.noCheckpoint(run: run.name, atOrBefore: steps[index])
+            }
+            return candidates.map { state.counts[$0] }
+        }
+        var remaining = Array(candidates.indices)  // positions in `candidates`
+        var found: [(index: Int, lastRose: Int64)] = []
+        var high = startIndex  // no remaining candidate's count rises after checkpoint `high`
+        while found.count < limit, !remaining.isEmpty {
+            // Bisect for the last checkpoint `low` at which some remaining candidate is below its
+            // final count (-1: before the first checkpoint, where every count is 0): those
+            // candidates' counts last rise at checkpoint `low + 1`.
+            var low = -1, upper = high
+            var lowCounts: [Int64]?
+            while upper - low > 1 {
+                let middle = (low + upper) / 2
+                let values = try counts(middle)
+                if remaining.contains(where: { values[$0] < final[$0] }) {
+                    low = middle
+                    lowCounts = values
+                } else {
+                    upper = middle
+                }
+            }
+            let below = lowCounts.map { values in remaining.filter { values[$0] < final[$0] } } ?? remaining
+            for position in below.prefix(limit - found.count) {
+                found.append((index: candidates[position], lastRose: steps[low + 1]))
+            }
+            let group = Set(below)
+            remaining.removeAll { group.contains($0) }
+            if low < 0 { break }
+            high = low
+        }
+        return found
+    }
+}
