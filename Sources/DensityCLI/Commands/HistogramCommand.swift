@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import DensityMetric
 import DensityStore
 
@@ -55,7 +56,16 @@ struct HistogramCommand: ParsableCommand {
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table
 
+    @Option(help: ArgumentHelp("Also draw the histogram (or, with --over-training, the heatmap) as a standalone SVG file.", valueName: "file.svg"))
+    var svg: String?
+
+    @Flag(help: "Replace the --svg file if it exists.")
+    var force = false
+
     func validate() throws {
+        if let svg, !force, FileManager.default.fileExists(atPath: svg) {
+            throw ValidationError("--svg '\(svg)' exists; pass --force to replace it")
+        }
         if overTraining {
             if selection.isGiven {
                 throw ValidationError("--over-training covers every checkpoint; leave out --step, --from and --to")
@@ -83,6 +93,14 @@ struct HistogramCommand: ParsableCommand {
         let bins = self.bins ?? Self.defaultBins
         // The same code path as every other summary (show, the stored histograms).
         let summary = DensitySummary(selected.state, bins: bins)
+        if let svg {
+            let step: Int64
+            switch selected.scope {
+            case .step(let s): step = s
+            case .window(_, let to): step = to
+            }
+            try ReportPanels.write(ReportPanels.histogram(run: runName, step: step, summary: summary), to: svg, replacing: force)
+        }
         let edges = Self.edges(bins)
         switch format {
         case .json:
@@ -130,6 +148,13 @@ struct HistogramCommand: ParsableCommand {
         let rows = try summaries.map { checkpoint, summary in
             (step: checkpoint.step, vectors: summary.vectors,
              counts: try Self.merge(summary.histogram, into: bins, step: checkpoint.step))
+        }
+        if let svg {
+            // The stored 50-bin histograms, thinned to at most 200 columns as in the report.
+            let kept = TrendCommand.thin(summaries.count, every: nil, points: 200)
+            let columns = kept.map { (step: summaries[$0].checkpoint.step, histogram: summaries[$0].summary.histogram) }
+            try ReportPanels.write(ReportPanels.heatmap(run: runName, columns: columns, total: summaries.count),
+                                   to: svg, replacing: force)
         }
         let edges = Self.edges(bins)
         switch format {
