@@ -145,7 +145,7 @@ public struct SafetensorsWriter: Sendable, Hashable {
 
     /// A JSON string as serde_json (the reference implementation's serializer) writes it: `"` and
     /// `\` escaped, control characters as `\n`-style escapes or `\u00xx`, everything else as is.
-    static func writeString(_ text: String, to out: inout String) {
+    package static func writeString(_ text: String, to out: inout String) {
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {

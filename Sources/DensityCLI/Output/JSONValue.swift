@@ -1,3 +1,5 @@
+import DensityFormats
+
 /// A JSON value with ordered keys and exact integers, written without Foundation's reformatting.
 enum JSONValue {
     case null
@@ -57,22 +59,9 @@ enum JSONValue {
         d.isFinite ? "\(d)" : "null"
     }
 
+    /// A JSON string: the same escaping as the safetensors headers this project writes.
     static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        SafetensorsWriter.writeString(s, to: &out)
     }
 }
 
