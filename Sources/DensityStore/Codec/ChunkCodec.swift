@@ -32,9 +32,9 @@ package enum ChunkCodec {
     ///   - zstd: The compression context.
     /// - Returns: The encoded chunk.
     static func encode(_ counts: UnsafeBufferPointer<Int64>, previous: UnsafeBufferPointer<Int64>?, zstd: Zstd) -> Encoded {
-        var varints = [UInt8](repeating: 0, count: counts.count * 10)
         var decreased = false
-        let length = varints.withUnsafeMutableBufferPointer { out in
+        // The varints go into uninitialized scratch memory: no zero-filling of 10 bytes a count.
+        let compressed = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, counts.count * 10)) { out in
             var position = 0
             if let previous {
                 var signs: Int64 = 0
@@ -49,9 +49,8 @@ package enum ChunkCodec {
                     position = Varint.write(UInt64(bitPattern: counts[i]), to: out, at: position)
                 }
             }
-            return position
+            return zstd.compress(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[..<position]))
         }
-        let compressed = varints.withUnsafeBytes { zstd.compress(UnsafeRawBufferPointer(rebasing: $0[..<length])) }
         let data = Data(compressed)
         return Encoded(encoding: previous == nil ? .varintZstd : .deltaVarintZstd, data: data,
                        checksum: CRC32.checksum(data), decreased: decreased)

@@ -23,13 +23,11 @@ final class Zstd {
     /// Compresses `source` into a new buffer, with its size in the frame header.
     func compress(_ source: UnsafeRawBufferPointer) -> [UInt8] {
         let bound = ZSTD_compressBound(source.count)
-        var output = [UInt8](repeating: 0, count: bound)
-        let written = output.withUnsafeMutableBytes { out in
-            ZSTD_compressCCtx(compression, out.baseAddress, bound, source.baseAddress, source.count, Self.level)
+        return [UInt8](unsafeUninitializedCapacity: bound) { out, count in
+            let written = ZSTD_compressCCtx(compression, out.baseAddress, bound, source.baseAddress, source.count, Self.level)
+            precondition(ZSTD_isError(written) == 0, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
+            count = written
         }
-        precondition(ZSTD_isError(written) == 0, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
-        output.removeLast(output.count - written)
-        return output
     }
 
     /// Decompresses a frame whose content size is at most `limit` bytes into a reused buffer.
