@@ -56,16 +56,9 @@ struct HistogramCommand: ParsableCommand {
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table
 
-    @Option(help: ArgumentHelp("Also draw the histogram (or, with --over-training, the heatmap) as a standalone SVG file.", valueName: "file.svg"))
-    var svg: String?
-
-    @Flag(help: "Replace the --svg file if it exists.")
-    var force = false
+    @OptionGroup var drawing: SVGOptions
 
     func validate() throws {
-        if let svg, !force, FileManager.default.fileExists(atPath: svg) {
-            throw ValidationError("--svg '\(svg)' exists; pass --force to replace it")
-        }
         if overTraining {
             if selection.isGiven {
                 throw ValidationError("--over-training covers every checkpoint; leave out --step, --from and --to")
@@ -93,13 +86,13 @@ struct HistogramCommand: ParsableCommand {
         let bins = self.bins ?? Self.defaultBins
         // The same code path as every other summary (show, the stored histograms).
         let summary = DensitySummary(selected.state, bins: bins)
-        if let svg {
+        if let svg = drawing.svg {
             let step: Int64
             switch selected.scope {
             case .step(let s): step = s
             case .window(_, let to): step = to
             }
-            try ReportPanels.write(ReportPanels.histogram(run: runName, step: step, summary: summary), to: svg, replacing: force)
+            try ReportPanels.write(ReportPanels.histogram(run: runName, step: step, summary: summary), to: svg, replacing: drawing.force)
         }
         let edges = Self.edges(bins)
         switch format {
@@ -149,12 +142,12 @@ struct HistogramCommand: ParsableCommand {
             (step: checkpoint.step, vectors: summary.vectors,
              counts: try Self.merge(summary.histogram, into: bins, step: checkpoint.step))
         }
-        if let svg {
+        if let svg = drawing.svg {
             // The stored 50-bin histograms, thinned to at most 200 columns as in the report.
             let kept = TrendCommand.thin(summaries.count, every: nil, points: 200)
             let columns = kept.map { (step: summaries[$0].checkpoint.step, histogram: summaries[$0].summary.histogram) }
             try ReportPanels.write(ReportPanels.heatmap(run: runName, columns: columns, total: summaries.count),
-                                   to: svg, replacing: force)
+                                   to: svg, replacing: drawing.force)
         }
         let edges = Self.edges(bins)
         switch format {

@@ -78,38 +78,9 @@ struct ReportCommand: ParsableCommand {
     /// sees a half-written report. Without `replacing`, an existing file is never overwritten, even
     /// one created while the report was being made.
     static func write(_ data: Data, to url: URL, replacing: Bool) throws {
-        let folder = url.deletingLastPathComponent()
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        do {
-            try data.write(to: temporary)
-        } catch {
-            throw CLIError("cannot write '\(url.path)': \(Self.reason(error))")
+        // The same no-clobber, never-half-written file as `export` and `state`.
+        _ = try ExportTarget(path: url.path, force: replacing).write { file in
+            try data.withUnsafeBytes { try file.append($0) }
         }
-        defer { unlink(temporary.path) }
-        if replacing {
-            guard rename(temporary.path, url.path) == 0 else {
-                throw CLIError("cannot write '\(url.path)': \(String(cString: strerror(errno)))")
-            }
-            return
-        }
-        // link(2) fails with EEXIST rather than replace a file: an atomic no-clobber move.
-        guard link(temporary.path, url.path) == 0 else {
-            let code = errno
-            if code == EEXIST { throw CLIError("'\(url.path)' exists; pass --force to overwrite it, or --out with another name") }
-            // A file system without hard links: check, then move.
-            guard code == EPERM || code == EOPNOTSUPP || code == ENOTSUP, !FileManager.default.fileExists(atPath: url.path),
-                  rename(temporary.path, url.path) == 0
-            else { throw CLIError("cannot write '\(url.path)': \(String(cString: strerror(code)))") }
-            return
-        }
-    }
-
-    /// A Foundation error's reason, without NSError's wrapping.
-    static func reason(_ error: any Error) -> String {
-        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-        if let underlying, underlying.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
-            return String(cString: strerror(code.rawValue))
-        }
-        return (error as NSError).localizedDescription
     }
 }

@@ -41,16 +41,9 @@ struct TrendCommand: ParsableCommand {
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table
 
-    @Option(help: ArgumentHelp("Also draw the trend as a standalone SVG file.", valueName: "file.svg"))
-    var svg: String?
-
-    @Flag(help: "Replace the --svg file if it exists.")
-    var force = false
+    @OptionGroup var drawing: SVGOptions
 
     func validate() throws {
-        if let svg, !force, FileManager.default.fileExists(atPath: svg) {
-            throw ValidationError("--svg '\(svg)' exists; pass --force to replace it")
-        }
         if every != nil && points != nil { throw ValidationError("give --every or --points, not both") }
         if let every, every < 1 { throw ValidationError("--every must be >= 1, got \(every)") }
         if let points, points < 2 { throw ValidationError("--points must be >= 2 (the first and the last), got \(points)") }
@@ -66,10 +59,10 @@ struct TrendCommand: ParsableCommand {
         if all.isEmpty { throw StoreError.noCheckpoint(run: runName, atOrBefore: nil) }
         let kept = Self.thin(all.count, every: every, points: points).map { all[$0] }
         let windows = Self.windowDensities(kept)
-        if let svg {
+        if let svg = drawing.svg {
             let label = runInfo.components == nil ? "\(feature)" : "\(component ?? 0):\(feature)"
             try ReportPanels.write(ReportPanels.trend(run: runName, feature: label, points: kept, windows: windows),
-                                   to: svg, replacing: force)
+                                   to: svg, replacing: drawing.force)
         }
         switch format {
         case .json:
