@@ -12,4 +12,7 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     public let wallTime: String
     /// 0 for a keyframe; d > 0 when its chunks are deltas against the previous checkpoint.
     public let deltaDepth: Int
+    /// Whether the counts were derived from densities (such as a SAELens sparsity file) rather
+    /// than counted, so they are rounded.
+    public let approximate: Bool
 }

@@ -7,19 +7,19 @@ internal import Synchronization
 
 extension DensityStore {
     static let runColumns =
-        "id, name, features, components, fire_threshold, chunk_features, created_at, metadata, keyframe_interval"
-    static let checkpointColumns = "id, step, vectors, non_finite, wall_time, delta_depth"
+        "id, name, features, components, fire_threshold, chunk_features, created_at, metadata, keyframe_interval, world_size"
+    static let checkpointColumns = "id, step, vectors, non_finite, wall_time, delta_depth, approximate"
 
     static func readRun(_ row: Statement) -> Run {
         Run(id: row.int64(0), name: row.string(1), features: row.int(2),
             components: row.isNull(3) ? nil : row.int(3), fireThreshold: row.double(4),
-            chunkFeatures: row.int(5), keyframeInterval: row.int(8), createdAt: row.string(6),
-            metadata: row.optionalString(7))
+            chunkFeatures: row.int(5), keyframeInterval: row.int(8), worldSize: row.int(9),
+            createdAt: row.string(6), metadata: row.optionalString(7))
     }
 
     static func readCheckpoint(_ row: Statement) -> Checkpoint {
         Checkpoint(id: row.int64(0), step: row.int64(1), vectors: row.int64(2), nonFinite: row.int64(3),
-                   wallTime: row.string(4), deltaDepth: row.int(5))
+                   wallTime: row.string(4), deltaDepth: row.int(5), approximate: row.int(6) != 0)
     }
 
     static func findRun(_ db: Connection, _ name: String) throws -> Run? {

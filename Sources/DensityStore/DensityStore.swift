@@ -88,13 +88,14 @@ public final class DensityStore: Sendable {
     ///   - fireThreshold: An activation fires when `> fireThreshold` (finite).
     ///   - chunkFeatures: Features per stored chunk, positive.
     ///   - keyframeInterval: A keyframe every this many checkpoints (1: every checkpoint is one).
+    ///   - worldSize: How many ranks write partial states of each step (1: one process).
     ///   - metadata: Optional JSON text, such as the hyperparameters.
     /// - Returns: The new run.
     /// - Throws: ``StoreError/duplicateRun(name:)`` or ``StoreError/invalidRunSetting(_:)``.
     @discardableResult
     public func createRun(
         name: String, features: Int, components: Int? = nil, fireThreshold: Double = 0,
-        chunkFeatures: Int = 8192, keyframeInterval: Int = 32, metadata: String? = nil
+        chunkFeatures: Int = 8192, keyframeInterval: Int = 32, worldSize: Int = 1, metadata: String? = nil
     ) throws -> Run {
         guard (1...256).contains(name.unicodeScalars.count) else {  // what the schema's length(name) counts
             throw StoreError.invalidRunSetting("a run name must have 1 to 256 characters, got \(name.unicodeScalars.count)")
@@ -117,6 +118,9 @@ public final class DensityStore: Sendable {
         guard keyframeInterval > 0 else {
             throw StoreError.invalidRunSetting("--keyframe-interval must be a positive integer, got \(keyframeInterval)")
         }
+        guard (1...Self.maxWorldSize).contains(worldSize) else {
+            throw StoreError.invalidRunSetting("--world-size must be 1 to \(Self.maxWorldSize), got \(worldSize)")
+        }
         if let metadata {
             guard let data = metadata.data(using: .utf8),
                   (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
@@ -126,11 +130,11 @@ public final class DensityStore: Sendable {
             try db.inTransaction {
                 if try Self.findRun(db, name) != nil { throw StoreError.duplicateRun(name: name) }
                 try db.execute("""
-                    INSERT INTO runs (name, features, components, fire_threshold, chunk_features, keyframe_interval, metadata)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO runs (name, features, components, fire_threshold, chunk_features, keyframe_interval, world_size, metadata)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """, [.text(name), .integer(Int64(features)), components.map { .integer(Int64($0)) } ?? .null,
                           .real(fireThreshold), .integer(Int64(chunkFeatures)), .integer(Int64(keyframeInterval)),
-                          metadata.map { .text($0) } ?? .null])
+                          .integer(Int64(worldSize)), metadata.map { .text($0) } ?? .null])
                 return try Self.findRun(db, name)!
             }
         }
@@ -186,61 +190,74 @@ public final class DensityStore: Sendable {
     ///   - run: The run's name.
     ///   - step: The training step; must be after the run's latest checkpoint.
     ///   - state: The cumulative state; no value may be below the previous checkpoint's.
+    ///   - approximate: Whether the counts were derived from densities rather than counted.
     /// - Returns: The stored checkpoint.
     /// - Throws: ``StoreError/stepNotIncreasing(run:step:latest:)``,
     ///   ``StoreError/countsDecreased(run:step:previousStep:detail:)``,
-    ///   ``StoreError/shapeMismatch(run:expected:actual:)``, or ``SQLiteError`` (disk full, I/O).
+    ///   ``StoreError/shapeMismatch(run:expected:actual:)``, ``StoreError/rankRequired(run:worldSize:)``
+    ///   for a run written by several ranks, or ``SQLiteError`` (disk full, I/O).
     @discardableResult
-    public func appendCheckpoint(run name: String, step: Int64, state: DensityState) throws -> Checkpoint {
-        guard step >= 0 else { throw StoreError.invalidRunSetting("a step must be >= 0, got \(step)") }
+    public func appendCheckpoint(run name: String, step: Int64, state: DensityState, approximate: Bool = false) throws -> Checkpoint {
         let (checkpoint, written) = try withConnection { db in
             try db.inTransaction(.immediate) {
                 let run = try Self.requireRun(db, name)
-                guard state.features == run.features, state.components == run.components else {
-                    throw StoreError.shapeMismatch(run: name, expected: run.describeShape, actual: state.describeShape)
-                }
-                let zstd = Zstd()
-                var previous: DensityState?
-                var depth = 0
-                var requireGrowth: () throws -> Void = {}
-                if let latest = try Self.checkpoint(db, run, atOrBefore: nil) {
-                    guard step > latest.step else {
-                        throw StoreError.stepNotIncreasing(run: name, step: step, latest: latest.step)
-                    }
-                    let before = try latestState(db, run, latest, zstd: zstd)
-                    requireGrowth = {
-                        do {
-                            try state.requireNotBelow(before)
-                        } catch let error as DensityError {
-                            guard case .countsDecreased(let detail) = error else { throw error }
-                            throw StoreError.countsDecreased(run: name, step: step, previousStep: latest.step, detail: detail)
-                        }
-                    }
-                    if latest.deltaDepth + 1 < run.keyframeInterval {
-                        // The delta encoder sees every difference: it flags a decrease, and only
-                        // then is the full check run, to name it.
-                        previous = before
-                        depth = latest.deltaDepth + 1
-                        if state.vectors < before.vectors || state.nonFinite < before.nonFinite { try requireGrowth() }
-                    } else {
-                        try requireGrowth()
-                    }
-                }
-                try db.execute(
-                    "INSERT INTO checkpoints (run_id, step, vectors, non_finite, delta_depth) VALUES (?, ?, ?, ?, ?)",
-                    [.integer(run.id), .integer(step), .integer(state.vectors), .integer(state.nonFinite),
-                     .integer(Int64(depth))])
-                let checkpointID = db.lastInsertedRowID
-                let (checksums, summary) = try Self.writeChunks(db, run, checkpointID: checkpointID, state: state,
-                                                                previous: previous, zstd: zstd, summarize: true,
-                                                                onDecrease: requireGrowth)
-                try Self.writeSummary(db, checkpointID: checkpointID, summary ?? DensitySummary(state))
-                let checkpoint = try Self.checkpoint(db, run, atOrBefore: step)!
-                return (checkpoint, LatestStateCache(runID: run.id, checkpoint: checkpoint, checksums: checksums, state: state))
+                guard run.worldSize == 1 else { throw StoreError.rankRequired(run: name, worldSize: run.worldSize) }
+                return try insertCheckpoint(db, run, step: step, state: state, approximate: approximate)
             }
         }
         latestWritten.withLock { $0 = written }  // only once the transaction has committed
         return checkpoint
+    }
+
+    /// Inserts a checkpoint inside the caller's IMMEDIATE transaction: checks the step and growth,
+    /// encodes the chunks (a delta when the chain allows) and writes the summary.
+    /// - Returns: The checkpoint, and the cache entry to publish once the caller has committed.
+    func insertCheckpoint(_ db: Connection, _ run: Run, step: Int64, state: DensityState, approximate: Bool)
+        throws -> (Checkpoint, LatestStateCache)
+    {
+        let name = run.name
+        guard step >= 0 else { throw StoreError.invalidRunSetting("a step must be >= 0, got \(step)") }
+        guard state.features == run.features, state.components == run.components else {
+            throw StoreError.shapeMismatch(run: name, expected: run.describeShape, actual: state.describeShape)
+        }
+        let zstd = Zstd()
+        var previous: DensityState?
+        var depth = 0
+        var requireGrowth: () throws -> Void = {}
+        if let latest = try Self.checkpoint(db, run, atOrBefore: nil) {
+            guard step > latest.step else {
+                throw StoreError.stepNotIncreasing(run: name, step: step, latest: latest.step)
+            }
+            let before = try latestState(db, run, latest, zstd: zstd)
+            requireGrowth = {
+                do {
+                    try state.requireNotBelow(before)
+                } catch let error as DensityError {
+                    guard case .countsDecreased(let detail) = error else { throw error }
+                    throw StoreError.countsDecreased(run: name, step: step, previousStep: latest.step, detail: detail)
+                }
+            }
+            if latest.deltaDepth + 1 < run.keyframeInterval {
+                // The delta encoder sees every difference: it flags a decrease, and only
+                // then is the full check run, to name it.
+                previous = before
+                depth = latest.deltaDepth + 1
+                if state.vectors < before.vectors || state.nonFinite < before.nonFinite { try requireGrowth() }
+            } else {
+                try requireGrowth()
+            }
+        }
+        try db.execute(
+            "INSERT INTO checkpoints (run_id, step, vectors, non_finite, delta_depth, approximate) VALUES (?, ?, ?, ?, ?, ?)",
+            [.integer(run.id), .integer(step), .integer(state.vectors), .integer(state.nonFinite),
+             .integer(Int64(depth)), .integer(approximate ? 1 : 0)])
+        let checkpointID = db.lastInsertedRowID
+        let (checksums, summary) = try Self.writeChunks(db, run, checkpointID: checkpointID, state: state,
+                                                        previous: previous, zstd: zstd, summarize: true,
+                                                        onDecrease: requireGrowth)
+        try Self.writeSummary(db, checkpointID: checkpointID, summary ?? DensitySummary(state))
+        let checkpoint = try Self.checkpoint(db, run, atOrBefore: step)!
+        return (checkpoint, LatestStateCache(runID: run.id, checkpoint: checkpoint, checksums: checksums, state: state))
     }
 
     /// The state of a run's latest checkpoint: from the cache when it is verifiably that checkpoint
@@ -264,6 +281,16 @@ public final class DensityStore: Sendable {
             return try db.query("SELECT \(Self.checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
                                 [.integer(run.id)], row: Self.readCheckpoint)
         }
+    }
+
+    /// The latest checkpoint at or before a step, without decoding its counts.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - step: A step, or `nil` for the latest checkpoint.
+    /// - Returns: The checkpoint, or `nil` when the run has none at or before `step`.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``.
+    public func checkpoint(run name: String, atOrBefore step: Int64? = nil) throws -> Checkpoint? {
+        try withConnection { db in try Self.checkpoint(db, try Self.requireRun(db, name), atOrBefore: step) }
     }
 
     /// The latest checkpoint at or before a step, with its exact state.
@@ -327,6 +354,10 @@ public final class DensityStore: Sendable {
                                               [.integer(run.id), .integer(checkpoint.step)]) { $0.int(0) } ?? 0
                 if discardLater, later > 0 {
                     try db.execute("DELETE FROM checkpoints WHERE run_id = ? AND step > ?",
+                                   [.integer(run.id), .integer(checkpoint.step)])
+                }
+                if discardLater {  // ranks' partial states after the resume point go too
+                    try db.execute("DELETE FROM rank_states WHERE run_id = ? AND step > ?",
                                    [.integer(run.id), .integer(checkpoint.step)])
                 }
                 return (checkpoint, state, later)

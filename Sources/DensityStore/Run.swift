@@ -15,6 +15,8 @@ public struct Run: Sendable, Hashable, Codable {
     /// A keyframe every this many checkpoints: reading a checkpoint decodes at most this many chunks
     /// per chunk position.
     public let keyframeInterval: Int
+    /// How many ranks write partial states of each step (1: one process writes whole states).
+    public let worldSize: Int
     /// When the run was created, ISO 8601 UTC.
     public let createdAt: String
     /// Optional JSON metadata (hyperparameters).

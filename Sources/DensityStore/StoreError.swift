@@ -33,6 +33,14 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case indexOutOfRange(run: String, what: String, index: Int, size: Int)
     /// A stored chunk fails its checksum or does not decode.
     case corruptChunk(run: String, step: Int64, component: Int, chunk: Int, reason: String)
+    /// A different state is already stored at this step (of this rank).
+    case conflictingState(run: String, step: Int64, rank: Int?)
+    /// The run is written by several ranks: a whole state cannot be added to it.
+    case rankRequired(run: String, worldSize: Int)
+    /// A rank write names a world size other than the run's.
+    case worldSizeMismatch(run: String, worldSize: Int, given: Int)
+    /// A rank wrote a step at or before the run's latest complete step.
+    case rankStepCompleted(run: String, step: Int64, rank: Int, latest: Int64)
 
     /// A one-line account of the problem and its fix.
     public var description: String {
@@ -72,6 +80,15 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(what) \(index) is out of range for run '\(run)', which has \(size) (indexes are 0-based: 0...\(size - 1))"
         case let .corruptChunk(run, step, component, chunk, reason):
             return "run '\(run)', step \(step), component \(component), chunk \(chunk) is damaged: \(reason)"
+        case let .conflictingState(run, step, rank):
+            let who = rank.map { "rank \($0) of run '\(run)'" } ?? "run '\(run)'"
+            return "\(who) already has a different state at step \(step); a stored step is never overwritten. To record that step again, rewind first with `density resume \(run) --at STEP --discard-later`"
+        case let .rankRequired(run, worldSize):
+            return "run '\(run)' is written by \(worldSize) ranks: pass --rank R --world-size \(worldSize) with each rank's own state"
+        case let .worldSizeMismatch(run, worldSize, given):
+            return "run '\(run)' has world size \(worldSize), but --world-size \(given) was given; every rank of a run must pass the same --world-size (a run's world size is set by its first write)"
+        case let .rankStepCompleted(run, step, rank, latest):
+            return "rank \(rank) wrote step \(step) of run '\(run)', but steps up to \(latest) are already complete; each rank must write its steps in increasing order"
         }
     }
 }

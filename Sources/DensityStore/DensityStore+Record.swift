@@ -1,0 +1,166 @@
+public import DensityMetric
+internal import Foundation
+internal import Synchronization
+
+// MARK: - Recording states: idempotent writes, and partial states of distributed ranks
+
+extension DensityStore {
+    /// The largest number of ranks a run may have.
+    public static let maxWorldSize = 65_536
+
+    /// Records a training loop's state at a step: the whole state, or one rank's partial state.
+    ///
+    /// Writing the very same state again is a no-op (``RecordOutcome/alreadyStored``), so
+    /// re-running an import or replaying a stream is safe; a different state at a stored step is
+    /// refused.
+    ///
+    /// With `rank`, the state is rank `rank.rank`'s share of the step, in a run of
+    /// `rank.worldSize` ranks (the first rank write of a run without checkpoints sets it). The
+    /// step becomes a checkpoint holding the sum of every rank's state (torchmetrics'
+    /// `dist_reduce_fx = "sum"`) once all ranks have written it and every earlier pending step is
+    /// complete; until then it is pending and invisible to queries. Ranks may write in any order.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - step: The training step.
+    ///   - state: The cumulative state (of this rank, with `rank`).
+    ///   - rank: This writer's rank and the run's world size, or `nil` for a whole state.
+    ///   - approximate: Whether the counts were derived from densities rather than counted.
+    /// - Returns: What was done.
+    /// - Throws: ``StoreError`` (``StoreError/conflictingState(run:step:rank:)``,
+    ///   ``StoreError/rankRequired(run:worldSize:)``, ``StoreError/worldSizeMismatch(run:worldSize:given:)``,
+    ///   ``StoreError/rankStepCompleted(run:step:rank:latest:)`` and every error of
+    ///   ``appendCheckpoint(run:step:state:approximate:)``); nothing is stored then.
+    @discardableResult
+    public func record(
+        run name: String, step: Int64, state: DensityState, rank: (rank: Int, worldSize: Int)? = nil,
+        approximate: Bool = false
+    ) throws -> RecordOutcome {
+        let (outcome, written) = try withConnection { db in
+            try db.inTransaction(.immediate) { () throws -> (RecordOutcome, LatestStateCache?) in
+                var run = try Self.requireRun(db, name)
+                if let rank {
+                    guard (1...Self.maxWorldSize).contains(rank.worldSize) else {
+                        throw StoreError.invalidRunSetting("--world-size must be 1 to \(Self.maxWorldSize), got \(rank.worldSize)")
+                    }
+                    guard (0..<rank.worldSize).contains(rank.rank) else {
+                        throw StoreError.invalidRunSetting("--rank must be 0 to \(rank.worldSize - 1) for --world-size \(rank.worldSize), got \(rank.rank)")
+                    }
+                    if run.worldSize != rank.worldSize {
+                        let used = try db.queryFirst(
+                            "SELECT EXISTS (SELECT 1 FROM checkpoints WHERE run_id = ?1) OR EXISTS (SELECT 1 FROM rank_states WHERE run_id = ?1)",
+                            [.integer(run.id)]) { $0.int(0) } ?? 1
+                        guard used == 0 else {
+                            throw StoreError.worldSizeMismatch(run: name, worldSize: run.worldSize, given: rank.worldSize)
+                        }
+                        try db.execute("UPDATE runs SET world_size = ? WHERE id = ?", [.integer(Int64(rank.worldSize)), .integer(run.id)])
+                        run = try Self.requireRun(db, name)
+                    }
+                }
+                if let rank, run.worldSize > 1 {
+                    return try recordRank(db, run, step: step, rank: rank.rank, state: state)
+                }
+                guard run.worldSize == 1 else { throw StoreError.rankRequired(run: name, worldSize: run.worldSize) }
+                if let existing = try Self.checkpoint(db, run, atOrBefore: step), existing.step == step {
+                    guard existing.approximate == approximate, try Self.readState(db, run, existing) == state else {
+                        throw StoreError.conflictingState(run: name, step: step, rank: nil)
+                    }
+                    return (RecordOutcome(step: step, rank: rank?.rank, alreadyStored: true, completed: [], pending: []), nil)
+                }
+                let (checkpoint, cache) = try insertCheckpoint(db, run, step: step, state: state, approximate: approximate)
+                return (RecordOutcome(step: step, rank: rank?.rank, alreadyStored: false, completed: [checkpoint], pending: []), cache)
+            }
+        }
+        if let written { latestWritten.withLock { $0 = written } }  // only once the transaction has committed
+        return outcome
+    }
+
+    /// The steps of a run that some but not all ranks have written, oldest first.
+    /// - Parameter name: The run's name.
+    /// - Returns: The pending steps (always empty for a run of one rank).
+    /// - Throws: ``StoreError/unknownRun(name:known:)``.
+    public func pendingSteps(run name: String) throws -> [PendingStep] {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                try Self.pendingSteps(db, try Self.requireRun(db, name))
+            }
+        }
+    }
+
+    /// Stores one rank's partial state and turns every step that is now complete into a checkpoint.
+    private func recordRank(_ db: Connection, _ run: Run, step: Int64, rank: Int, state: DensityState)
+        throws -> (RecordOutcome, LatestStateCache?)
+    {
+        guard step >= 0 else { throw StoreError.invalidRunSetting("a step must be >= 0, got \(step)") }
+        guard state.features == run.features, state.components == run.components else {
+            throw StoreError.shapeMismatch(run: run.name, expected: run.describeShape, actual: state.describeShape)
+        }
+        let encoded = state.counts.withUnsafeBufferPointer { ChunkCodec.encode($0, previous: nil, zstd: Zstd()) }
+        let existing = try db.queryFirst(
+            "SELECT vectors, non_finite, checksum FROM rank_states WHERE run_id = ? AND step = ? AND rank = ?",
+            [.integer(run.id), .integer(step), .integer(Int64(rank))]) { ($0.int64(0), $0.int64(1), $0.int64(2)) }
+        if let existing {
+            guard existing == (state.vectors, state.nonFinite, Int64(encoded.checksum)) else {
+                throw StoreError.conflictingState(run: run.name, step: step, rank: rank)
+            }
+            return (RecordOutcome(step: step, rank: rank, alreadyStored: true, completed: [],
+                                  pending: try Self.pendingSteps(db, run)), nil)
+        }
+        if let latest = try Self.checkpoint(db, run, atOrBefore: nil), step <= latest.step {
+            throw StoreError.rankStepCompleted(run: run.name, step: step, rank: rank, latest: latest.step)
+        }
+        try db.execute("""
+            INSERT INTO rank_states (run_id, step, rank, vectors, non_finite, encoding, checksum, data)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.integer(run.id), .integer(step), .integer(Int64(rank)), .integer(state.vectors),
+                  .integer(state.nonFinite), .integer(encoded.encoding.rawValue), .integer(Int64(encoded.checksum)),
+                  .blob(encoded.data)])
+        var completed: [Checkpoint] = []
+        var cache: LatestStateCache?
+        // Promote complete steps in step order; the first incomplete one holds back the later ones.
+        while let pending = try Self.pendingSteps(db, run).first, pending.ranks.count == run.worldSize {
+            var sum = try DensityState(features: run.features, components: run.components)
+            let statement = try db.prepare("""
+                SELECT rank, vectors, non_finite, encoding, checksum, data FROM rank_states
+                WHERE run_id = ? AND step = ? AND data IS NOT NULL ORDER BY rank
+                """)
+            try statement.bind([.integer(run.id), .integer(pending.step)])
+            var counts = [Int64](repeating: 0, count: sum.counts.count)
+            let zstd = Zstd()
+            while try statement.step() {
+                do {
+                    try counts.withUnsafeMutableBufferPointer { output in
+                        try statement.withBlob(5) { blob in
+                            try ChunkCodec.decode(encoding: statement.int64(3), blob: blob, checksum: statement.int64(4),
+                                                  into: output, zstd: zstd)
+                        }
+                    }
+                } catch let error as ChunkCodec.DecodeError {
+                    throw StoreError.corruptChunk(run: run.name, step: pending.step, component: 0, chunk: 0,
+                                                  reason: "rank \(statement.int(0))'s partial state: \(error.reason)")
+                }
+                let part = try DensityState(features: run.features, components: run.components, counts: counts,
+                                            vectors: statement.int64(1), nonFinite: statement.int64(2))
+                sum = try sum.merged(with: part)
+            }
+            let (checkpoint, written) = try insertCheckpoint(db, run, step: pending.step, state: sum, approximate: false)
+            try db.execute("UPDATE rank_states SET data = NULL WHERE run_id = ? AND step = ?",
+                           [.integer(run.id), .integer(pending.step)])
+            completed.append(checkpoint)
+            cache = written
+        }
+        return (RecordOutcome(step: step, rank: rank, alreadyStored: false, completed: completed,
+                              pending: try Self.pendingSteps(db, run)), cache)
+    }
+
+    /// The run's pending steps: rank states not yet part of a checkpoint, grouped by step.
+    static func pendingSteps(_ db: Connection, _ run: Run) throws -> [PendingStep] {
+        var byStep: [(Int64, [Int])] = []
+        for (step, rank) in try db.query(
+            "SELECT step, rank FROM rank_states WHERE run_id = ? AND data IS NOT NULL ORDER BY step, rank",
+            [.integer(run.id)], row: { ($0.int64(0), $0.int(1)) })
+        {
+            if byStep.last?.0 == step { byStep[byStep.count - 1].1.append(rank) } else { byStep.append((step, [rank])) }
+        }
+        return byStep.map { PendingStep(step: $0.0, ranks: $0.1, worldSize: run.worldSize) }
+    }
+}
