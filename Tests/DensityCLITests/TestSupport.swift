@@ -178,14 +178,42 @@ enum Subprocess {
 
 /// python3 with numpy, the independent reference for every expected count and density.
 enum Numpy {
+    /// The repository's `python/` folder, holding the training-loop helper.
+    static let helperFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("python").path
+
+    /// Writes a state file with the repository's Python helper: int64 counts of `shape`, the
+    /// vector count, and a `step` tensor when given. Returns its path.
+    @discardableResult
+    static func writeState(_ name: String, counts: [Int64], shape: [Int], vectors: Int64, step: Int64? = nil,
+                           in sandbox: Sandbox) throws -> String {
+        let path = sandbox.path(name)
+        let script = """
+            import json, sys, numpy as np
+            from feature_density_recorder import safetensors_bytes
+            path, counts, shape, vectors, step = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+            tensors = {"neuron_fired_count": np.array(counts, dtype=np.int64).reshape(shape),
+                       "num_activation_vectors": np.array(vectors, dtype=np.int64)}
+            if step != "none":
+                tensors["step"] = np.array(int(step), dtype=np.int64)
+            open(path, "wb").write(safetensors_bytes(tensors))
+            """
+        _ = try run(script, [path, "\(counts)", "\(shape)", "\(vectors)", step.map(String.init) ?? "none"], in: sandbox)
+        return path
+    }
+
     /// Runs `script` with `python3 -c`, passing `arguments`; returns stdout. Fails with a clear
     /// message when python3 or numpy is missing or the script fails.
+    ///
+    /// The script can `import feature_density_recorder` (the repository's `python/` folder is on
+    /// `PYTHONPATH`) and finds the built tool in `$DENSITY`.
     static func run(_ script: String, _ arguments: [String], in sandbox: Sandbox) throws -> Data {
         let env = URL(fileURLWithPath: "/usr/bin/env")
         let result: CommandResult
         do {
+            let environment = ["PYTHONPATH": helperFolder, "DENSITY": try DensityBinary.url().path]
             result = try Subprocess.run(executable: env, arguments: ["python3", "-c", script] + arguments,
-                                        cwd: sandbox.work, environment: [:], io: sandbox.root.appendingPathComponent("io"))
+                                        cwd: sandbox.work, environment: environment, io: sandbox.root.appendingPathComponent("io"))
         } catch {
             Issue.record("cannot start python3 (\(error)); these tests need python3 with numpy on PATH")
             throw MissingTool()

@@ -18,7 +18,10 @@ struct CheckpointCommand: ParsableCommand {
             features]; float counts must be whole (float32 past 2^24 is accepted with a warning). \
             num_activation_vectors: int64, shape [] or [1]. Without --step, an int64 'step' tensor \
             in the file gives the step. The state is cumulative: it must not be below the run's \
-            latest checkpoint. Nothing is stored when anything is wrong.
+            latest checkpoint. Storing the same state at the same step again changes nothing. \
+            With --rank R --world-size W, the file is one rank's partial state: the step becomes a \
+            checkpoint (the ranks' sum) once every rank has stored it. Nothing is stored when \
+            anything is wrong.
             """
     )
 
@@ -30,6 +33,8 @@ struct CheckpointCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "The training step; else the file's 'step' tensor.")
     var step: Int64?
 
+    @OptionGroup var ranks: RankOptions
+
     @Argument(help: ArgumentHelp("The state file.", valueName: "file.safetensors"))
     var file: String
 
@@ -39,21 +44,8 @@ struct CheckpointCommand: ParsableCommand {
 
     func run() throws {
         let torch = try TorchMetricsState(file: SafetensorsFile(path: file))
-        guard let step = step ?? torch.step else {
-            throw CLIError("'\(file)' has no 'step' tensor: pass --step STEP")
-        }
-        let store = try store.openForWriting()
-        let run = try store.run(named: runName)
-        let latest = try store.checkpoints(run: runName).last
-        let state: DensityState
-        do {
-            // torchmetrics keeps no non-finite count: the run's is carried forward.
-            state = try torch.state(features: run.features, components: run.components, nonFinite: latest?.nonFinite ?? 0)
-        } catch let error as DensityError {
-            throw CLIError("'\(file)': \(error) (run '\(runName)' has \(run.describeShape))")
-        }
-        for warning in torch.warnings { Console.message("warning: " + warning) }
-        let checkpoint = try store.appendCheckpoint(run: runName, step: step, state: state)
-        Console.message("run '\(runName)': checkpoint at step \(checkpoint.step), \(checkpoint.vectors) vectors, from \(file)")
+        let recorder = try StateRecorder(store: store.openForWriting(), runName: runName, rank: ranks.value)
+        let outcome = try recorder.record(torch, step: step, source: file)
+        Console.message(StateRecorder.describe(outcome, run: runName, source: file))
     }
 }

@@ -1,0 +1,57 @@
+import DensityFormats
+import DensityMetric
+import DensityStore
+
+/// Records torchmetrics states as checkpoints of one run: the shared path of `checkpoint`,
+/// `import` and `record`. Re-recording a stored state is a no-op; every error names the source.
+struct StateRecorder {
+    let store: DensityStore
+    let run: Run
+    let rank: (rank: Int, worldSize: Int)?
+
+    /// - Throws: ``StoreError/unknownRun(name:known:)``.
+    init(store: DensityStore, runName: String, rank: (rank: Int, worldSize: Int)?) throws {
+        self.store = store
+        self.run = try store.run(named: runName)
+        self.rank = rank
+    }
+
+    /// Checks a state against the run and records it.
+    /// - Parameters:
+    ///   - torch: The state read from a file or frame.
+    ///   - step: The step to use; else the state's `step` tensor.
+    ///   - source: The file or frame, for messages.
+    ///   - approximate: Whether the counts were derived from densities.
+    /// - Returns: The step and what the store did.
+    func record(_ torch: TorchMetricsState, step: Int64?, source: String, approximate: Bool = false) throws -> RecordOutcome {
+        guard let step = step ?? torch.step else {
+            throw CLIError("'\(source)' has no 'step' tensor: pass --step STEP, or save the step with the state")
+        }
+        // torchmetrics keeps no non-finite count: a whole state carries the run's forward; ranks carry none.
+        let nonFinite = rank == nil ? (try store.checkpoint(run: run.name, atOrBefore: step)?.nonFinite ?? 0) : 0
+        let state: DensityState
+        do {
+            state = try torch.state(features: run.features, components: run.components, nonFinite: nonFinite)
+        } catch let error as DensityError {
+            throw CLIError("'\(source)': \(error) (run '\(run.name)' has \(run.describeShape))")
+        }
+        for warning in torch.warnings { Console.message("warning: " + warning) }
+        return try store.record(run: run.name, step: step, state: state, rank: rank, approximate: approximate)
+    }
+
+    /// One line saying what a record did.
+    static func describe(_ outcome: RecordOutcome, run: String, source: String) -> String {
+        let who = outcome.rank.map { "rank \($0), " } ?? ""
+        if outcome.alreadyStored {
+            return "run '\(run)': \(who)step \(outcome.step) from \(source) was already stored; nothing changed"
+        }
+        var text = "run '\(run)': \(who)step \(outcome.step) stored from \(source)"
+        for checkpoint in outcome.completed {
+            text += outcome.rank == nil ? ", \(checkpoint.vectors) vectors" : "; step \(checkpoint.step) complete (\(checkpoint.vectors) vectors)"
+        }
+        if let waiting = outcome.pending.first(where: { $0.step == outcome.step }) {
+            text += "; step \(waiting.step) waits for rank\(waiting.missing.count == 1 ? "" : "s") \(waiting.missing.map(String.init).joined(separator: ", "))"
+        }
+        return text
+    }
+}
