@@ -120,27 +120,14 @@ extension DensityStore {
         while let pending = try Self.pendingSteps(db, run).first, pending.ranks.count == run.worldSize {
             var sum = try DensityState(features: run.features, components: run.components)
             let statement = try db.prepare("""
-                SELECT rank, vectors, non_finite, encoding, checksum, data FROM rank_states
+                SELECT step, rank, vectors, non_finite, encoding, checksum, data FROM rank_states
                 WHERE run_id = ? AND step = ? AND data IS NOT NULL ORDER BY rank
                 """)
             try statement.bind([.integer(run.id), .integer(pending.step)])
-            var counts = [Int64](repeating: 0, count: sum.counts.count)
             let zstd = Zstd()
             while try statement.step() {
-                do {
-                    try counts.withUnsafeMutableBufferPointer { output in
-                        try statement.withBlob(5) { blob in
-                            try ChunkCodec.decode(encoding: statement.int64(3), blob: blob, checksum: statement.int64(4),
-                                                  into: output, zstd: zstd)
-                        }
-                    }
-                } catch let error as ChunkCodec.DecodeError {
-                    throw StoreError.corruptChunk(run: run.name, step: pending.step, component: 0, chunk: 0,
-                                                  reason: "rank \(statement.int(0))'s partial state: \(error.reason)")
-                }
-                let part = try DensityState(features: run.features, components: run.components, counts: counts,
-                                            vectors: statement.int64(1), nonFinite: statement.int64(2))
-                sum = try sum.merged(with: part)
+                sum = try sum.merged(with: Self.decodeRankState(statement, run: run, step: pending.step,
+                                                                rank: statement.int(1), zstd: zstd))
             }
             let (checkpoint, written) = try insertCheckpoint(db, run, step: pending.step, state: sum, approximate: false)
             try db.execute("UPDATE rank_states SET data = NULL WHERE run_id = ? AND step = ?",

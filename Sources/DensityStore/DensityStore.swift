@@ -175,7 +175,11 @@ public final class DensityStore: Sendable {
                 return try runs.map { run in
                     let count = try db.queryFirst(
                         "SELECT count(*) FROM checkpoints WHERE run_id = ?", [.integer(run.id)]) { $0.int(0) } ?? 0
-                    return RunSummary(run: run, checkpointCount: count, latest: try Self.checkpoint(db, run, atOrBefore: nil))
+                    let pending = try db.queryFirst(
+                        "SELECT count(DISTINCT step) FROM rank_states WHERE run_id = ? AND data IS NOT NULL",
+                        [.integer(run.id)]) { $0.int(0) } ?? 0
+                    return RunSummary(run: run, checkpointCount: count, latest: try Self.checkpoint(db, run, atOrBefore: nil),
+                                      pendingSteps: pending)
                 }
             }
         }

@@ -6,4 +6,6 @@ public struct RunSummary: Sendable, Hashable {
     public let checkpointCount: Int
     /// Its latest checkpoint, if any.
     public let latest: Checkpoint?
+    /// How many steps some but not all of its ranks have written (0 for a run of one rank).
+    public let pendingSteps: Int
 }

@@ -10,7 +10,8 @@ import Testing
         var step: Int64
         var runs: [ShowOutput]
         static let keys: Set = ["step", "runs"]
-        static let runKeys = ShowOutput.keys.union(["median_log10_density"])
+        // The summary fields of `show` (not its run-level approximate/world_size/pending_steps), and the median.
+        static let runKeys = ShowOutput.keys.subtracting(["approximate", "world_size", "pending_steps"]).union(["median_log10_density"])
     }
 
     /// Run `c` (the crafted run: steps 10…50, 100 vectors each) and run `d` (6 features too:

@@ -399,7 +399,8 @@ struct ShowOutput: Codable, Equatable {
     var dead: Int
     var dense: Int
     var non_finite: Int64
-    static let keys: Set = ["run", "step", "vectors", "features", "components", "mean_density", "dead", "dense", "non_finite"]
+    static let keys: Set = ["run", "step", "vectors", "features", "components", "mean_density", "dead", "dense", "non_finite",
+                            "approximate", "world_size", "pending_steps"]
 }
 
 /// `diff --format json`: density is `[F]`, or `[C][F]` for runs with components.
@@ -453,7 +454,9 @@ struct RunRow: Decodable, Equatable, Hashable {
     var checkpoints: Int
     var latest_step: Int64?
     var vectors: Int64
-    static let keys: Set = ["name", "features", "components", "checkpoints", "latest_step", "vectors"]
+    var world_size: Int = 1
+    var pending_steps: Int = 0
+    static let keys: Set = ["name", "features", "components", "checkpoints", "latest_step", "vectors", "world_size", "pending_steps"]
 }
 
 /// Decodes a command's stdout as `T`, after checking that every object at the top (or each

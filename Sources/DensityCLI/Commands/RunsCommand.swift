@@ -9,7 +9,7 @@ struct RunsCommand: ParsableCommand {
         discussion: """
             Example:
               density runs
-              density runs --format json   # [{"name","features","components","checkpoints","latest_step","vectors"}]
+              density runs --format json   # [{"name","features","components","checkpoints","latest_step","vectors","world_size","pending_steps"}]
             """
     )
 
@@ -30,6 +30,8 @@ struct RunsCommand: ParsableCommand {
                     ("checkpoints", .int(summary.checkpointCount)),
                     ("latest_step", summary.latest.map { .int($0.step) } ?? .null),
                     ("vectors", .int(summary.latest?.vectors ?? 0)),
+                    ("world_size", .int(summary.run.worldSize)),
+                    ("pending_steps", .int(summary.pendingSteps)),
                 ])
             }).text + "\n")
         case .csv:
@@ -45,12 +47,14 @@ struct RunsCommand: ParsableCommand {
                 Console.message("no runs yet; create one with `density create RUN --features F`, or run `density demo`")
                 return
             }
+            // Ranks and pending steps only matter, and are only shown, when some run has several ranks.
+            let ranked = summaries.contains { $0.run.worldSize > 1 }
             Console.out(Console.table(
-                ["run", "features", "components", "checkpoints", "latest step", "vectors"],
+                ["run", "features", "components", "checkpoints", "latest step", "vectors"] + (ranked ? ["ranks", "pending steps"] : []),
                 summaries.map { s in
                     [s.run.name, String(s.run.features), s.run.components.map(String.init) ?? "-",
                      String(s.checkpointCount), s.latest.map { String($0.step) } ?? "-",
-                     String(s.latest?.vectors ?? 0)]
+                     String(s.latest?.vectors ?? 0)] + (ranked ? [String(s.run.worldSize), String(s.pendingSteps)] : [])
                 }))
         }
     }

@@ -41,6 +41,7 @@ struct ShowCommand: ParsableCommand {
         guard let (checkpoint, summary) = try store.summary(run: runName, atOrBefore: resolved) else {
             throw StoreError.noCheckpoint(run: runName, atOrBefore: resolved)
         }
+        let pending = runInfo.worldSize > 1 ? try store.pendingSteps(run: runName) : []
         switch format {
         case .json:
             Console.out(JSONValue.object([
@@ -48,6 +49,10 @@ struct ShowCommand: ParsableCommand {
                 ("features", .int(runInfo.features)), ("components", .int(runInfo.components)),
                 ("mean_density", .double(summary.meanDensity)), ("dead", .int(summary.dead)),
                 ("dense", .int(summary.dense)), ("non_finite", .int(summary.nonFinite)),
+                ("approximate", .bool(checkpoint.approximate)), ("world_size", .int(runInfo.worldSize)),
+                ("pending_steps", .array(pending.map { .object([
+                    ("step", .int($0.step)), ("ranks", .array($0.ranks.map { .int($0) })),
+                ]) })),
             ]).text + "\n")
         case .csv:
             Console.out("run,step,vectors,features,components,mean_density,dead,dense,non_finite\n"
@@ -68,6 +73,16 @@ struct ShowCommand: ParsableCommand {
                 ["non-finite", String(summary.nonFinite)],
             ]
             if summary.nonFinite > 0 { rows.append(["warning", "NaN/inf activations were seen: the run may be diverging"]) }
+            if checkpoint.approximate {
+                rows.append(["approximate", "yes: counts derived from densities (an imported SAELens file), rounded"])
+            }
+            if runInfo.worldSize > 1 {
+                rows.append(["ranks", "\(runInfo.worldSize) (each step is the sum of every rank's state)"])
+                for step in pending.prefix(5) {
+                    rows.append(["pending", "step \(step.step): waits for rank\(step.missing.count == 1 ? "" : "s") \(step.missing.map(String.init).joined(separator: ", "))"])
+                }
+                if pending.count > 5 { rows.append(["pending", "… \(pending.count - 5) more steps"]) }
+            }
             Console.out(rows.map { $0[0].padding(toLength: 17, withPad: " ", startingAt: 0) + $0[1] }
                 .joined(separator: "\n") + "\n")
         }

@@ -25,6 +25,11 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens the store read-only, for queries: never writes, never blocks a writer.
     func openForReading() throws -> DensityStore {
+        try Self.openForReading(at: path)
+    }
+
+    /// Opens the store at `path` read-only, with a clear error when there is none.
+    static func openForReading(at path: String) throws -> DensityStore {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
         guard FileManager.default.fileExists(atPath: path), size != 0 else {
             throw CLIError("no store at '\(path)': create a run first with `density create RUN --features F`, run `density demo`, or pass --db PATH (or set DENSITY_DB)")

@@ -1,0 +1,53 @@
+import ArgumentParser
+import DensityStore
+import Foundation
+
+/// `density merge`: combine stores written on different machines.
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Combine stores written on different machines into one.",
+        discussion: """
+            Every run of each source is copied into the destination (created when missing): \
+            checkpoints in step order, and the partial states of ranks, which complete the steps \
+            that all ranks have now written (their states are summed). The result is what \
+            writing everything into one store would have given. A run in several stores must \
+            have the same width, components, fire threshold and world size; a checkpoint both \
+            have must be identical. Merging the same source again changes nothing, so an \
+            interrupted merge is finished by running it again. Example, a 2-node job whose \
+            nodes wrote ranks 0-3 and 4-7:
+              density merge node0.sqlite node1.sqlite --into job.sqlite
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The stores to copy from (read, never changed).", valueName: "source.sqlite"))
+    var sources: [String]
+
+    @Option(help: ArgumentHelp("The store to copy into; created when missing.", valueName: "destination.sqlite"))
+    var into: String
+
+    func validate() throws {
+        if sources.isEmpty { throw ValidationError("pass at least one source store, e.g. density merge a.sqlite b.sqlite --into all.sqlite") }
+    }
+
+    func run() throws {
+        let destinationPath = URL(fileURLWithPath: into).standardizedFileURL.resolvingSymlinksInPath().path
+        var seen = Set<String>()
+        for source in sources {
+            let path = URL(fileURLWithPath: source).standardizedFileURL.resolvingSymlinksInPath().path
+            guard path != destinationPath else { throw CLIError("'\(source)' is both a source and the destination; merge into another file") }
+            guard seen.insert(path).inserted else { throw CLIError("'\(source)' is given twice") }
+        }
+        let sourceStores = try sources.map { try StoreOptions.openForReading(at: $0) }
+        let destination = try DensityStore(path: into)
+        for (path, store) in zip(sources, sourceStores) {
+            let report = try destination.merge(from: store)
+            var text = "merged '\(path)': \(report.checkpointsCopied) checkpoint\(report.checkpointsCopied == 1 ? "" : "s") copied"
+            if report.checkpointsAlreadyThere > 0 { text += ", \(report.checkpointsAlreadyThere) already there" }
+            if report.rankStatesCopied > 0 { text += ", \(report.rankStatesCopied) partial rank states copied" }
+            if report.stepsCompleted > 0 { text += ", \(report.stepsCompleted) steps completed" }
+            if report.runsCreated > 0 { text += ", \(report.runsCreated) new run\(report.runsCreated == 1 ? "" : "s")" }
+            Console.message(text)
+        }
+    }
+}
