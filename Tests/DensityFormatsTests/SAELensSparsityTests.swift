@@ -9,10 +9,10 @@ import Testing
     /// written for each case, parses the file by its documented layout, and compares its values
     /// with numpy's float32 computation; prints a JSON report per case.
     static let checker = #"""
-import ctypes, json, struct, sys
+import ctypes, ctypes.util, json, struct, sys
 import numpy as np
 
-libm = ctypes.CDLL("libm.so.6")
+libm = ctypes.CDLL(ctypes.util.find_library("m") or None)   # libm.so.6 on Linux, libSystem on macOS
 libm.log10f.restype = ctypes.c_float
 libm.log10f.argtypes = [ctypes.c_float]
 report = []
