@@ -20,12 +20,14 @@ let package = Package(
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
         // The system zstd (Debian: libzstd-dev), compressing checkpoint chunks.
         .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        // The system zlib (Debian: zlib1g-dev), inflating the deflated entries of .npz archives.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // The metric engine: exact counts, no storage.
         .target(name: "DensityMetric"),
         // Deterministic synthetic SAE activations, for the demo, the benchmark and tests.
         .target(name: "DensityWorkload"),
-        // Readers and writers of the files users bring: .npy, .safetensors.
-        .target(name: "DensityFormats", dependencies: ["DensityMetric"]),
+        // Readers and writers of the files users bring: .npy, .npz, .safetensors, SAELens sparsity.
+        .target(name: "DensityFormats", dependencies: ["DensityMetric", "CZlib"]),
         // The SQLite store: schema (Migrations/), codecs, queries.
         .target(
             name: "DensityStore",

@@ -1,4 +1,4 @@
-/// Why an `.npy` file could not be read as activations.
+/// Why an `.npy` file could not be read as activations (``NpyFile``) or as a state tensor (``NpyTensor``).
 ///
 /// Every message names the file, says what was wrong and how to fix it; ``description`` is what the
 /// command-line tool prints.
@@ -25,6 +25,12 @@ public enum NpyError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidShape(path: String, shape: String, reason: String)
     /// The data is shorter than the shape and dtype require.
     case truncatedData(path: String, shape: [Int], dtype: NpyHeader.DType, expectedBytes: Int, foundBytes: Int)
+    /// A state tensor (``NpyTensor``) has a dtype other than a plain integer, float32, float64 or bool.
+    case unsupportedStateDType(path: String, descr: String, name: String)
+    /// A uint64 state tensor holds a value above `Int64.max`, which no count can be.
+    case valueOutOfRange(path: String, index: Int, value: UInt64)
+    /// A state tensor's data is shorter than its shape and dtype require; `dtype` is numpy's name.
+    case truncatedTensor(path: String, shape: [Int], dtype: String, expectedBytes: Int, foundBytes: Int)
 
     /// A one-line account of what was wrong and how to fix it.
     public var description: String {
@@ -71,10 +77,22 @@ public enum NpyError: Error, Sendable, Hashable, CustomStringConvertible {
             return "'\(path)' is truncated: shape (\(dims)) of \(dtype.rawValue) needs \(expected) data bytes, "
                 + "the file has \(found) (\(expected - found) missing); the copy or download was cut short, "
                 + "write the file again"
+        case let .unsupportedStateDType(path, descr, name):
+            return "'\(path)': a state array must be an integer (int8 to int64, uint8 to uint64), float32, float64 "
+                + "or bool array; got \(name) ('\(descr)'); save counts as int64 with `np.save(path, a.astype(np.int64))`"
+        case let .valueOutOfRange(path, index, value):
+            return "'\(path)' holds the uint64 value \(value) at index \(index), above the int64 maximum "
+                + "\(Int64.max); counts cannot be that large, the array is damaged or not a count"
+        case let .truncatedTensor(path, shape, dtype, expected, found):
+            let dims = shape.map(String.init).joined(separator: ", ")
+            return "'\(path)' is truncated: shape (\(dims)\(shape.count == 1 ? "," : "")) of \(dtype) needs \(expected) "
+                + "data bytes, the file has \(found) (\(expected - found) missing); the copy or download was cut "
+                + "short, write the file again"
         }
     }
 
-    private static func hex(_ byte: UInt8) -> String {
+    /// Two lowercase hex digits.
+    static func hex(_ byte: UInt8) -> String {
         let digits = Array("0123456789abcdef")
         return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
     }

@@ -55,11 +55,7 @@ public final class NpyFile: Sendable {
     init(path: String, fortranChunkBytes: Int) throws {
         let file = try PosixFile(path: path)
         let size = try file.size()
-        let preamble = try NpyHeader.preamble(try file.readBytes(count: NpyHeader.preambleBytes, at: 0), path: path)
-        guard size >= preamble.dataOffset else {
-            throw NpyError.truncatedHeader(path: path, expectedBytes: preamble.dataOffset, foundBytes: size)
-        }
-        let header = try NpyHeader(parsing: try file.readBytes(count: preamble.dataOffset, at: 0), path: path)
+        let header = try NpyHeader(parsing: try NpyHeader.headerBytes(of: file, size: size, path: path), path: path)
         let available = size - header.dataOffset
         guard available >= header.dataByteCount else {
             throw NpyError.truncatedData(path: path, shape: header.shape, dtype: header.dtype,

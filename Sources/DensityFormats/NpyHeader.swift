@@ -92,12 +92,7 @@ public struct NpyHeader: Sendable, Hashable {
     ///   ``NpyError/unsupportedDType(path:descr:name:)``, ``NpyError/structuredDType(path:descr:)``,
     ///   ``NpyError/scalarArray(path:)`` or ``NpyError/invalidShape(path:shape:reason:)``.
     public init(parsing bytes: [UInt8], path: String = "<memory>") throws {
-        let preamble = try Self.preamble(bytes, path: path)
-        guard bytes.count >= preamble.dataOffset else {
-            throw NpyError.truncatedHeader(path: path, expectedBytes: preamble.dataOffset, foundBytes: bytes.count)
-        }
-        let fields = try NpyHeaderParser.parse(
-            bytes[preamble.dictOffset..<preamble.dataOffset], utf8: preamble.version == 3, path: path)
+        let (preamble, fields) = try Self.fields(parsing: bytes, path: path)
         let descr: String
         switch fields.descr {
         case let .structured(text): throw NpyError.structuredDType(path: path, descr: text)
@@ -119,6 +114,38 @@ public struct NpyHeader: Sendable, Hashable {
         var dictOffset: Int
         /// Where the data starts: the dict's offset plus its declared length.
         var dataOffset: Int
+    }
+
+    /// Reads the preamble and the dict, without judging the dtype or shape: the part shared with
+    /// readers of other arrays (``NpyTensor`` reads state tensors of integer dtypes and 0-d shapes).
+    /// - Parameters:
+    ///   - bytes: The file's first bytes, at least up to the end of the dict.
+    ///   - path: The file's path for messages.
+    /// - Returns: The preamble and the dict's three fields.
+    /// - Throws: ``NpyError`` for a bad preamble, a truncated header or a malformed dict.
+    static func fields(parsing bytes: [UInt8], path: String) throws -> (Preamble, NpyHeaderParser.Fields) {
+        let preamble = try preamble(bytes, path: path)
+        guard bytes.count >= preamble.dataOffset else {
+            throw NpyError.truncatedHeader(path: path, expectedBytes: preamble.dataOffset, foundBytes: bytes.count)
+        }
+        let fields = try NpyHeaderParser.parse(
+            bytes[preamble.dictOffset..<preamble.dataOffset], utf8: preamble.version == 3, path: path)
+        return (preamble, fields)
+    }
+
+    /// Reads the bytes of a file's header: the preamble, then the whole dict once its length is known.
+    /// - Parameters:
+    ///   - file: The open file.
+    ///   - size: The file's size.
+    ///   - path: The file's path for messages.
+    /// - Returns: The bytes from the magic to the start of the data.
+    /// - Throws: ``NpyError`` for a bad preamble, an I/O error, or a file that ends inside the header.
+    static func headerBytes(of file: PosixFile, size: Int, path: String) throws -> [UInt8] {
+        let preamble = try preamble(try file.readBytes(count: preambleBytes, at: 0), path: path)
+        guard size >= preamble.dataOffset else {
+            throw NpyError.truncatedHeader(path: path, expectedBytes: preamble.dataOffset, foundBytes: size)
+        }
+        return try file.readBytes(count: preamble.dataOffset, at: 0)
     }
 
     /// The number of bytes ``preamble(_:path:)`` needs to see: the magic, version and longest length field.
@@ -160,12 +187,7 @@ public struct NpyHeader: Sendable, Hashable {
 
     /// Maps a numpy type string such as `'<f4'` to a dtype and byte order.
     private static func dtype(fromDescr descr: String, path: String) throws -> (DType, ByteOrder) {
-        var code = Substring(descr)
-        var order = ByteOrder.native
-        if let first = code.first, "<>=|".contains(first) {
-            if first == "<" { order = .little } else if first == ">" { order = .big }
-            code = code.dropFirst()
-        }
+        let (order, code) = split(descr: descr)
         switch code {
         case "f2", "e": return (.float16, order)
         case "f4", "f": return (.float32, order)
@@ -174,8 +196,20 @@ public struct NpyHeader: Sendable, Hashable {
         }
     }
 
+    /// Splits a numpy type string such as `'>i8'` into its byte order and its type code (`i8`).
+    /// `'='`, `'|'` and no order character mean the machine's order.
+    static func split(descr: String) -> (ByteOrder, Substring) {
+        var code = Substring(descr)
+        var order = ByteOrder.native
+        if let first = code.first, "<>=|".contains(first) {
+            if first == "<" { order = .little } else if first == ">" { order = .big }
+            code = code.dropFirst()
+        }
+        return (order, code)
+    }
+
     /// A readable name for a numpy type code we do not accept: `i4` is "int32", `O` is "object".
-    private static func typeName(of code: Substring) -> String {
+    static func typeName(of code: Substring) -> String {
         let singles: [Substring: String] = [
             "?": "bool", "b": "int8", "B": "uint8", "h": "int16", "H": "uint16", "i": "int32", "I": "uint32",
             "l": "int64", "L": "uint64", "q": "int64", "Q": "uint64", "g": "float128 (long double)",
@@ -203,8 +237,13 @@ public struct NpyHeader: Sendable, Hashable {
     }
 
     /// Checks the rank and dimensions and returns the element count.
-    private static func validate(shape: [Int], itemSize: Int, path: String) throws -> Int {
-        guard !shape.isEmpty else { throw NpyError.scalarArray(path: path) }
+    /// - Parameters:
+    ///   - shape: The dict's shape.
+    ///   - itemSize: The bytes per element.
+    ///   - allowScalar: `true` to accept the 0-d shape `()` (one element); activations refuse it.
+    ///   - path: The file's path for messages.
+    static func validate(shape: [Int], itemSize: Int, allowScalar: Bool = false, path: String) throws -> Int {
+        guard !shape.isEmpty || allowScalar else { throw NpyError.scalarArray(path: path) }
         let text = "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
         guard shape.count <= maxRank else {
             throw NpyError.invalidShape(path: path, shape: "of rank \(shape.count)",

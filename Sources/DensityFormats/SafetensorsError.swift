@@ -20,7 +20,12 @@ public enum SafetensorsError: Error, Sendable, Hashable, CustomStringConvertible
         case let .malformed(source, reason):
             return "'\(source)' is not a valid .safetensors file: \(reason)"
         case let .missingTensors(source, expected, found):
-            return "'\(source)' lacks the tensors \(expected.map { "'\($0)'" }.joined(separator: ", ")); it holds \(found.isEmpty ? "no tensors" : found.map { "'\($0)'" }.joined(separator: ", ")). Save the metric's state with those names, e.g. save_file({\"neuron_fired_count\": m.neuron_fired_count, \"num_activation_vectors\": m.num_activation_vectors}, path)"
+            let lacks = "'\(source)' lacks the tensor\(expected.count == 1 ? "" : "s") \(expected.map { "'\($0)'" }.joined(separator: ", ")); it holds \(found.isEmpty ? "no tensors" : found.map { "'\($0)'" }.joined(separator: ", "))."
+            guard expected.contains("neuron_fired_count") else { return lacks + " Save the file with those names." }
+            if source.hasSuffix(".npz") {
+                return lacks + " Save the metric's state with those names, e.g. np.savez(path, neuron_fired_count=counts, num_activation_vectors=n)"
+            }
+            return lacks + " Save the metric's state with those names, e.g. save_file({\"neuron_fired_count\": m.neuron_fired_count, \"num_activation_vectors\": m.num_activation_vectors}, path)"
         case let .unsupportedTensor(source, name, reason):
             return "'\(source)': tensor '\(name)' \(reason)"
         case let .invalidValues(source, name, reason):

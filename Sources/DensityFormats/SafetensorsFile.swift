@@ -32,6 +32,9 @@ public struct SafetensorsFile: Sendable {
     public let metadata: [String: String]
     /// The data section (after the header).
     public let data: [UInt8]
+    /// Where single tensors came from when it is not ``source``: the files of an `.npy` pair, each
+    /// tensor from its own file. Empty for a file read from disk.
+    let tensorSources: [String: String]
 
     /// The bytes per element of each supported dtype.
     public static let dtypeSizes: [String: Int] = [
@@ -113,10 +116,30 @@ public struct SafetensorsFile: Sendable {
             }
             tensors[name] = Tensor(dtype: dtype, shape: shape, range: bounds[0]..<bounds[1])
         }
+        self.init(source: source, tensors: tensors, metadata: metadata, data: data)
+    }
+
+    /// Assembles a file from parts already checked (tensors built from numpy arrays, say).
+    /// - Parameters:
+    ///   - source: A name for messages.
+    ///   - tensors: The tensors; each range must lie in `data` and match its dtype and shape.
+    ///   - metadata: The `__metadata__` strings.
+    ///   - data: The data section.
+    ///   - tensorSources: Per-tensor names for messages, where they differ from `source`.
+    init(source: String, tensors: [String: Tensor], metadata: [String: String] = [:], data: [UInt8],
+         tensorSources: [String: String] = [:]) {
         self.source = source
         self.tensors = tensors
         self.metadata = metadata
         self.data = data
+        self.tensorSources = tensorSources
+    }
+
+    /// The name to give in messages about one tensor: the file it came from.
+    /// - Parameter name: The tensor's name.
+    /// - Returns: Its own source when it has one (a file of an `.npy` pair), else ``source``.
+    public func source(of name: String) -> String {
+        tensorSources[name] ?? source
     }
 
     /// A tensor's values as exact integers: integer dtypes directly, float dtypes only when every
@@ -129,6 +152,7 @@ public struct SafetensorsFile: Sendable {
         guard let tensor = tensors[name] else {
             throw SafetensorsError.missingTensors(source: source, expected: [name], found: tensors.keys.sorted())
         }
+        let source = source(of: name)
         let bytes = data[tensor.range]
         return try bytes.withUnsafeBytes { raw throws -> [Int64] in
             let n = tensor.elementCount
@@ -167,6 +191,7 @@ public struct SafetensorsFile: Sendable {
         guard let tensor = tensors[name] else {
             throw SafetensorsError.missingTensors(source: source, expected: [name], found: tensors.keys.sorted())
         }
+        let source = source(of: name)
         let n = tensor.elementCount
         return try data[tensor.range].withUnsafeBytes { raw throws -> [Double] in
             switch tensor.dtype {

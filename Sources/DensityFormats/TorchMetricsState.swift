@@ -29,24 +29,21 @@ public struct TorchMetricsState: Sendable, Hashable {
     /// - Parameter file: A `.safetensors` file or frame.
     /// - Throws: ``SafetensorsError`` naming what is missing or wrong.
     public init(file: SafetensorsFile) throws {
-        let needed = [Self.countsName, Self.vectorsName]
-        guard needed.allSatisfy({ file.tensors[$0] != nil }) else {
-            throw SafetensorsError.missingTensors(source: file.source, expected: needed, found: file.tensors.keys.sorted())
-        }
+        try Self.requireNames(found: Array(file.tensors.keys), source: file.source)
         let countsTensor = file.tensors[Self.countsName]!
         guard ["F32", "F64", "I32", "I64"].contains(countsTensor.dtype) else {
             throw SafetensorsError.unsupportedTensor(
-                source: file.source, name: Self.countsName,
+                source: file.source(of: Self.countsName), name: Self.countsName,
                 reason: "has dtype \(countsTensor.dtype); expected F32, F64, I32 or I64 (int64 keeps counts exact)")
         }
         guard (1...2).contains(countsTensor.shape.count), countsTensor.shape.allSatisfy({ $0 > 0 }) else {
             throw SafetensorsError.unsupportedTensor(
-                source: file.source, name: Self.countsName,
+                source: file.source(of: Self.countsName), name: Self.countsName,
                 reason: "has shape \(countsTensor.shape); expected [features] or [components, features]")
         }
         let counts = try file.integers(Self.countsName)
         if let negative = counts.firstIndex(where: { $0 < 0 }) {
-            throw SafetensorsError.invalidValues(source: file.source, name: Self.countsName,
+            throw SafetensorsError.invalidValues(source: file.source(of: Self.countsName), name: Self.countsName,
                                                  reason: "holds the negative count \(counts[negative]) at index \(negative)")
         }
         let vectorsTensor = file.tensors[Self.vectorsName]!
@@ -54,31 +51,43 @@ public struct TorchMetricsState: Sendable, Hashable {
               ["I64", "I32", "F64", "F32"].contains(vectorsTensor.dtype)
         else {
             throw SafetensorsError.unsupportedTensor(
-                source: file.source, name: Self.vectorsName,
+                source: file.source(of: Self.vectorsName), name: Self.vectorsName,
                 reason: "has dtype \(vectorsTensor.dtype) and shape \(vectorsTensor.shape); expected an int64 scalar ([] or [1])")
         }
         let vectors = try file.integers(Self.vectorsName)[0]
         guard vectors >= 0 else {
-            throw SafetensorsError.invalidValues(source: file.source, name: Self.vectorsName, reason: "is negative (\(vectors))")
+            throw SafetensorsError.invalidValues(source: file.source(of: Self.vectorsName), name: Self.vectorsName, reason: "is negative (\(vectors))")
         }
         var step: Int64?
         if file.tensors[Self.stepName] != nil {
             let values = try file.integers(Self.stepName)
             guard values.count == 1, values[0] >= 0 else {
-                throw SafetensorsError.invalidValues(source: file.source, name: Self.stepName,
+                throw SafetensorsError.invalidValues(source: file.source(of: Self.stepName), name: Self.stepName,
                                                      reason: "must be one non-negative integer, got \(values)")
             }
             step = values[0]
         }
         var warnings: [String] = []
         if countsTensor.dtype == "F32", let large = counts.max(), large > 1 << 24 {
-            warnings.append("'\(file.source)': float32 counts above 2^24 = 16,777,216 (up to \(large)) may already have lost increments in float32; save neuron_fired_count as int64 (m.neuron_fired_count.long()) to keep it exact")
+            warnings.append("'\(file.source(of: Self.countsName))': float32 counts above 2^24 = 16,777,216 (up to \(large)) may already have lost increments in float32; save neuron_fired_count as int64 (m.neuron_fired_count.long()) to keep it exact")
         }
         self.counts = counts
         self.shape = countsTensor.shape
         self.vectors = vectors
         self.step = step
         self.warnings = warnings
+    }
+
+    /// Checks that the two state names are among `found`.
+    /// - Parameters:
+    ///   - found: The names a file holds.
+    ///   - source: The file, for the message.
+    /// - Throws: ``SafetensorsError/missingTensors(source:expected:found:)`` listing both lists.
+    static func requireNames(found: [String], source: String) throws {
+        let needed = [countsName, vectorsName]
+        guard needed.allSatisfy(found.contains) else {
+            throw SafetensorsError.missingTensors(source: source, expected: needed, found: found.sorted())
+        }
     }
 
     /// The state as this project's exact state, checked against a run's width.
