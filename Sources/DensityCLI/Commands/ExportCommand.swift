@@ -23,6 +23,9 @@ struct ExportCommand: ParsableCommand {
             columns whatever --what says.
             json: {"run","step" (or "from","to"),"vectors","what","shape","values"}; values are flat, \
             row-major: np.array(values).reshape(shape).
+            saelens: SAELens' sparsity.safetensors, tensor "sparsity" (F32 [features]) holding \
+            log10(density + 1e-10) as SAELens writes it; a run with components needs --component:
+              density export demo --from -4 --format saelens --out sparsity.safetensors
             --format may be left out when --out ends in .csv, .json, .npy or .safetensors. The file \
             is written beside --out under a temporary name and renamed when complete, so a failed \
             export leaves nothing; an existing file is replaced only with --force.
@@ -32,6 +35,8 @@ struct ExportCommand: ParsableCommand {
     /// The file formats.
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case csv, json, npy, safetensors
+        /// SAELens' sparsity.safetensors: "sparsity", float32 [features], log10(density + 1e-10).
+        case saelens
     }
 
     /// What the values are.
@@ -49,8 +54,11 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var selection: StateSelection
 
-    @Option(help: "csv, json, npy or safetensors. Default: from the extension of --out.")
+    @Option(help: "csv, json, npy, safetensors or saelens. Default: from the extension of --out.")
     var format: Format?
+
+    @Option(help: ArgumentHelp("With --format saelens: the component to write (runs with components).", valueName: "k"))
+    var component: Int?
 
     @Option(help: ArgumentHelp("The file to write; its folder must exist.", valueName: "file"))
     var out: String
@@ -72,8 +80,10 @@ struct ExportCommand: ParsableCommand {
     func validate() throws {
         guard !out.isEmpty else { throw ValidationError("--out must name a file") }
         guard resolvedFormat != nil else {
-            throw ValidationError("give --format csv, json, npy or safetensors (it cannot be told from the name '\(out)')")
+            throw ValidationError("give --format csv, json, npy, safetensors or saelens (it cannot be told from the name '\(out)')")
         }
+        if component != nil, resolvedFormat != .saelens { throw ValidationError("--component is for --format saelens") }
+        if let component, component < 0 { throw ValidationError("--component must be >= 0, got \(component)") }
     }
 
     func run() throws {
@@ -84,6 +94,19 @@ struct ExportCommand: ParsableCommand {
         let runInfo = try store.run(named: runName)
         let selected = try selection.read(store, run: runName)
         let state = selected.state
+        var sparsity: [UInt8] = []
+        if format == .saelens {
+            let components = runInfo.components ?? 1
+            guard runInfo.components == nil || component != nil else {
+                throw CLIError("run '\(runName)' has \(components) components; SAELens files hold one: pass --component 0 to \(components - 1)")
+            }
+            let k = component ?? 0
+            guard k < components else {
+                throw StoreError.indexOutOfRange(run: runName, what: "component", index: k, size: components)
+            }
+            sparsity = try SAELensSparsity.fileBytes(counts: Array(state.counts[(k * state.features)..<((k + 1) * state.features)]),
+                                                    vectors: state.vectors)
+        }
         let bytes = try target.write { file in
             switch format {
             case .npy:
@@ -103,6 +126,8 @@ struct ExportCommand: ParsableCommand {
                 try writeCSV(state, to: file)
             case .json:
                 try writeJSON(selected, to: file)
+            case .saelens:
+                try sparsity.withUnsafeBytes { try file.append($0) }
             }
         }
         let shape = state.shape.map(String.init).joined(separator: ", ")

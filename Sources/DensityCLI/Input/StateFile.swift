@@ -4,7 +4,7 @@ import Foundation
 /// A state file a training loop saved: where it is, and the step its name carries.
 struct StateFile {
     /// The extensions `import` picks up from a folder.
-    static let extensions: Set<String> = ["safetensors"]
+    static let extensions: Set<String> = ["safetensors", "npz"]
 
     let path: String
 
@@ -21,10 +21,11 @@ struct StateFile {
         return last.flatMap { Int64($0) }
     }
 
-    /// Reads the torchmetrics state.
+    /// Reads the torchmetrics state: a `.npz` from numpy, else a `.safetensors` file.
     /// - Throws: the format's error, naming the file.
     func read() throws -> TorchMetricsState {
-        try TorchMetricsState(file: SafetensorsFile(path: path))
+        if path.lowercased().hasSuffix(".npz") { return try TorchMetricsState(npz: path) }
+        return try TorchMetricsState(file: SafetensorsFile(path: path))
     }
 
     /// The state files named by folders, globs and paths, each once.
