@@ -36,6 +36,11 @@ import Testing
             let show = try #require(try Self.json(box.density(["show", "r", "--format", "json", "--db", box.path("m.sqlite")]).stdout) as? [String: Any])
             #expect(show["step"] as? Int == 2 && show["vectors"] as? Int == (2 + 0 + 1) + (2 + 1 + 1))
             #expect((show["pending_steps"] as? [Any])?.isEmpty == true)
+            #expect(show["world_size"] as? Int == 2 && show["approximate"] as? Bool == false)
+            let csv = try box.density(["show", "r", "--format", "csv", "--db", box.path("a.sqlite"), "--step", "latest"])
+            #expect(csv.status != 0, "store a has no complete step yet: \(csv)")
+            let partial = try #require(try Self.json(box.density(["runs", "--format", "json"] + a).stdout) as? [[String: Any]])
+            #expect(partial.first?["pending_steps"] as? Int == 2)
             let diff = try #require(try Self.json(box.density(["diff", "r", "--from", "1", "--to", "2", "--format", "json",
                                                                "--db", box.path("m.sqlite")]).stdout) as? [String: Any])
             // Window (1, 2]: counts (2+2, 0+1, 2) - (1+1, 0+1, 2) = (2, 0, 0) over 7 - 5 = 2 vectors.

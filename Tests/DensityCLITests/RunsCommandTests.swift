@@ -38,7 +38,7 @@ import Testing
             try box.ok(["create", "x", "--features", "2", "--components", "3"])
             let csv = try box.ok(["runs", "--format", "csv"])
             let lines = Set(csv.split(separator: "\n").map(String.init))
-            #expect(lines == ["name,features,components,checkpoints,latest_step,vectors", #""b,c",5,,2,2,10"#, "x,2,3,0,,0"], "\(csv)")
+            #expect(lines == ["name,features,components,checkpoints,latest_step,vectors,world_size,pending_steps", #""b,c",5,,2,2,10,1,0"#, "x,2,3,0,,0,1,0"], "\(csv)")
         }
     }
 

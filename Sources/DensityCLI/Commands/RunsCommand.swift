@@ -35,11 +35,11 @@ struct RunsCommand: ParsableCommand {
                 ])
             }).text + "\n")
         case .csv:
-            var text = "name,features,components,checkpoints,latest_step,vectors\n"
+            var text = "name,features,components,checkpoints,latest_step,vectors,world_size,pending_steps\n"
             for s in summaries {
                 text += [Console.csvField(s.run.name), String(s.run.features), s.run.components.map(String.init) ?? "",
                          String(s.checkpointCount), s.latest.map { String($0.step) } ?? "",
-                         String(s.latest?.vectors ?? 0)].joined(separator: ",") + "\n"
+                         String(s.latest?.vectors ?? 0), String(s.run.worldSize), String(s.pendingSteps)].joined(separator: ",") + "\n"
             }
             Console.out(text)
         case .table:

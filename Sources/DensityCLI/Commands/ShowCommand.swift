@@ -13,7 +13,8 @@ struct ShowCommand: ParsableCommand {
             checkpoint resolves to the latest checkpoint at or before it; the output says which.
               density show demo
               density show demo --step 2500 --format json
-            JSON: {"run","step","vectors","features","components","mean_density","dead","dense","non_finite"}
+            JSON: {"run","step","vectors","features","components","mean_density","dead","dense","non_finite",\
+            "approximate","world_size","pending_steps":[{"step","ranks"}]}
             """
     )
 
@@ -55,10 +56,11 @@ struct ShowCommand: ParsableCommand {
                 ]) })),
             ]).text + "\n")
         case .csv:
-            Console.out("run,step,vectors,features,components,mean_density,dead,dense,non_finite\n"
+            Console.out("run,step,vectors,features,components,mean_density,dead,dense,non_finite,approximate,world_size,pending_steps\n"
                 + [Console.csvField(runName), String(checkpoint.step), String(summary.vectors), String(runInfo.features),
                    runInfo.components.map(String.init) ?? "", "\(summary.meanDensity)", String(summary.dead),
-                   String(summary.dense), String(summary.nonFinite)].joined(separator: ",") + "\n")
+                   String(summary.dense), String(summary.nonFinite), String(checkpoint.approximate),
+                   String(runInfo.worldSize), String(pending.count)].joined(separator: ",") + "\n")
         case .table:
             let width = Double(summary.width)
             var rows: [[String]] = [
