@@ -36,6 +36,22 @@ import Testing
         }
     }
 
+    @Test func decreasingAndNegativeCountsAreRefusedAndNothingChanges() throws {
+        try Sandbox.with { box in
+            try box.ok(["create", "t", "--features", "3"])
+            try box.ok(["checkpoint", "t", "--step", "1",
+                        try Numpy.writeState("a.safetensors", counts: [5, 6, 7], shape: [3], vectors: 10, in: box)])
+            let before = try box.ok(["show", "t", "--format", "json"])
+            try box.fails(["checkpoint", "t", "--step", "2",
+                           try Numpy.writeState("b.safetensors", counts: [5, 4, 7], shape: [3], vectors: 12, in: box)],
+                          mentioning: ["step 2", "below the previous checkpoint", "feature 1", "cumulative"])
+            try box.fails(["checkpoint", "t", "--step", "2",
+                           try Numpy.writeState("c.safetensors", counts: [5, -1, 7], shape: [3], vectors: 12, in: box)],
+                          mentioning: ["negative count -1", "index 1"])
+            #expect(try box.ok(["show", "t", "--format", "json"]) == before)
+        }
+    }
+
     @Test func float32PastTwoToThe24Warns() throws {
         try Sandbox.with { box in
             try box.ok(["create", "big", "--features", "3"])
