@@ -57,78 +57,120 @@ extension DensityStore {
 
     /// Writes every chunk of a checkpoint: deltas against `previous` when given, else a keyframe.
     ///
-    /// Wide checkpoints are encoded on every core first (each thread with its own zstd context),
-    /// then inserted in order. With `summarize`, the checkpoint's summary is computed alongside.
+    /// Wide checkpoints are a pipeline: other cores encode chunks (each thread with its own zstd
+    /// context) and, with `summarize`, compute the summary, while this thread first runs `before`
+    /// (such as verifying the cached previous state) and then inserts the chunks in order as they
+    /// come, encoding some itself whenever it would otherwise wait.
     /// - Returns: The checksums written, in storage order, and the summary when asked for.
-    /// - Throws: `onDecrease`'s error, before anything is inserted, when a count is below
-    ///   `previous`; ``SQLiteError``.
+    /// - Throws: `before`'s error; `onDecrease`'s error when a count is below `previous` (the
+    ///   caller's transaction then discards what was inserted); ``SQLiteError``.
     static func writeChunks(
         _ db: Connection, _ run: Run, checkpointID: Int64, state: DensityState, previous: DensityState?,
-        zstd: Zstd, summarize: Bool = false, onDecrease: () throws -> Void = {}
+        zstd: Zstd, summarize: Bool = false, before: () throws -> Void = {}, onDecrease: () throws -> Void = {}
     ) throws -> (checksums: [Int64], summary: DensitySummary?) {
         let layout = chunkLayout(run)
-        let (encoded, summary) = encodeChunks(layout, state: state, previous: previous, zstd: zstd, summarize: summarize)
-        if encoded.contains(where: \.decreased) { try onDecrease() }
         let insert = try db.prepare(
             "INSERT INTO chunks (checkpoint_id, component, chunk, encoding, checksum, data) VALUES (?, ?, ?, ?, ?, ?)")
-        for (position, chunk) in zip(layout, encoded) {
+        var checksums: [Int64] = []
+        checksums.reserveCapacity(layout.count)
+        let summary = try encodeChunks(layout, state: state, previous: previous, zstd: zstd, summarize: summarize,
+                                       before: before) { index, chunk in
+            if chunk.decreased { try onDecrease() }
+            let position = layout[index]
             try insert.bind([.integer(checkpointID), .integer(Int64(position.component)),
                              .integer(Int64(position.chunk)), .integer(chunk.encoding.rawValue),
                              .integer(Int64(chunk.checksum)), .blob(chunk.data)])
             try insert.step()
+            checksums.append(Int64(chunk.checksum))
         }
-        return (encoded.map { Int64($0.checksum) }, summary)
+        return (checksums, summary)
     }
 
-    /// Encodes the chunks of a state (and summarizes it, if asked), sharing the work between the
-    /// cores when the state is wide enough to pay for threads: each thread takes the next task
-    /// (the summary first, then chunk after chunk) until none is left.
+    /// Encodes the chunks of a state (and summarizes it, if asked), handing each encoded chunk to
+    /// `consume` in storage order on the calling thread.
+    ///
+    /// When the state is wide enough to pay for threads, the other cores take tasks (the summary
+    /// first, then chunk after chunk) while the calling thread runs `before`, then consumes chunks
+    /// as they are ready and takes tasks itself while it waits. Every task has finished when this
+    /// returns or throws.
     static func encodeChunks(
         _ layout: [(component: Int, chunk: Int, start: Int, width: Int)], state: DensityState,
-        previous: DensityState?, zstd: Zstd, summarize: Bool
-    ) -> ([ChunkCodec.Encoded], DensitySummary?) {
-        @Sendable func encode(_ position: (component: Int, chunk: Int, start: Int, width: Int), _ zstd: Zstd) -> ChunkCodec.Encoded {
-            let range = position.start..<(position.start + position.width)
+        previous: DensityState?, zstd: Zstd, summarize: Bool, before: () throws -> Void = {},
+        consume: (Int, ChunkCodec.Encoded) throws -> Void
+    ) throws -> DensitySummary? {
+        @Sendable func encode(_ index: Int, _ zstd: Zstd) -> ChunkCodec.Encoded {
+            let range = layout[index].start..<(layout[index].start + layout[index].width)
             return state.counts.withUnsafeBufferPointer { counts in
                 guard let previous else {
                     return ChunkCodec.encode(UnsafeBufferPointer(rebasing: counts[range]), previous: nil, zstd: zstd)
                 }
-                return previous.counts.withUnsafeBufferPointer { before in
+                return previous.counts.withUnsafeBufferPointer { earlier in
                     ChunkCodec.encode(UnsafeBufferPointer(rebasing: counts[range]),
-                                      previous: UnsafeBufferPointer(rebasing: before[range]), zstd: zstd)
+                                      previous: UnsafeBufferPointer(rebasing: earlier[range]), zstd: zstd)
                 }
             }
         }
-        let threads = min(ProcessInfo.processInfo.activeProcessorCount, layout.count + (summarize ? 1 : 0))
-        guard threads > 1, state.counts.count >= 1 << 18 else {
-            return (layout.map { encode($0, zstd) }, summarize ? DensitySummary(state) : nil)
+        let helpers = min(ProcessInfo.processInfo.activeProcessorCount, layout.count + (summarize ? 1 : 0)) - 1
+        guard helpers > 0, state.counts.count >= 1 << 18 else {
+            try before()
+            for index in layout.indices { try consume(index, encode(index, zstd)) }
+            return summarize ? DensitySummary(state) : nil
         }
         struct Work {
             var next = 0
+            var cancelled = false
             var chunks: [ChunkCodec.Encoded?]
             var summary: DensitySummary?
         }
         let work = Mutex(Work(chunks: [ChunkCodec.Encoded?](repeating: nil, count: layout.count)))
         let taskCount = layout.count + (summarize ? 1 : 0)
-        DispatchQueue.concurrentPerform(iterations: threads) { _ in
-            let zstd = Zstd()
-            while true {
-                let task = work.withLock { work -> Int in
-                    defer { work.next += 1 }
-                    return work.next
-                }
-                guard task < taskCount else { return }
-                if summarize && task == 0 {
-                    let summary = DensitySummary(state)
-                    work.withLock { $0.summary = summary }
-                } else {
-                    let index = task - (summarize ? 1 : 0)
-                    let chunk = encode(layout[index], zstd)
-                    work.withLock { $0.chunks[index] = chunk }
-                }
+        // One signal per finished task: chunk i is task i (+1 with a summary, which is task 0).
+        let finished = (0..<taskCount).map { _ in DispatchSemaphore(value: 0) }
+        @Sendable func claim() -> Int? {
+            work.withLock { work in
+                guard !work.cancelled, work.next < taskCount else { return nil }
+                defer { work.next += 1 }
+                return work.next
             }
         }
-        return work.withLock { ($0.chunks.map { $0! }, $0.summary) }
+        @Sendable func run(_ task: Int, _ zstd: Zstd) {
+            if summarize && task == 0 {
+                let summary = DensitySummary(state)
+                work.withLock { $0.summary = summary }
+            } else {
+                let index = task - (summarize ? 1 : 0)
+                let chunk = encode(index, zstd)
+                work.withLock { $0.chunks[index] = chunk }
+            }
+            finished[task].signal()
+        }
+        let group = DispatchGroup()
+        for _ in 0..<helpers {
+            DispatchQueue.global(qos: .userInitiated).async(group: group) {
+                let zstd = Zstd()
+                while let task = claim() { run(task, zstd) }
+            }
+        }
+        defer {
+            work.withLock { $0.cancelled = true }
+            group.wait()
+        }
+        /// Returns once `task` is done, doing unclaimed tasks (perhaps `task` itself) meanwhile.
+        func waitFor(_ task: Int) {
+            while !work.withLock({ work in
+                summarize && task == 0 ? work.summary != nil : work.chunks[task - (summarize ? 1 : 0)] != nil
+            }) {
+                if let other = claim() { run(other, zstd) } else { finished[task].wait() }
+            }
+        }
+        try before()
+        for index in layout.indices {
+            waitFor(index + (summarize ? 1 : 0))
+            try consume(index, work.withLock { $0.chunks[index]! })
+        }
+        guard summarize else { return nil }
+        waitFor(0)
+        return work.withLock { $0.summary }
     }
 
     /// The checksums of a checkpoint's chunks, in storage order, each verified against its blob;

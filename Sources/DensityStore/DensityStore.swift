@@ -215,30 +215,61 @@ public final class DensityStore: Sendable {
 
     /// Inserts a checkpoint inside the caller's IMMEDIATE transaction: checks the step and growth,
     /// encodes the chunks (a delta when the chain allows) and writes the summary.
+    ///
+    /// The previous state comes from the last checkpoint this store wrote, when it is that row;
+    /// its blobs are verified against the checksums written while the new chunks are encoded. If
+    /// they no longer match, the attempt is undone (a savepoint) and redone from the decoded state,
+    /// which names any damage.
     /// - Returns: The checkpoint, and the cache entry to publish once the caller has committed.
     func insertCheckpoint(_ db: Connection, _ run: Run, step: Int64, state: DensityState, approximate: Bool)
         throws -> (Checkpoint, LatestStateCache)
     {
-        let name = run.name
         guard step >= 0 else { throw StoreError.invalidRunSetting("a step must be >= 0, got \(step)") }
         guard state.features == run.features, state.components == run.components else {
-            throw StoreError.shapeMismatch(run: name, expected: run.describeShape, actual: state.describeShape)
+            throw StoreError.shapeMismatch(run: run.name, expected: run.describeShape, actual: state.describeShape)
         }
-        let zstd = Zstd()
+        let latest = try Self.checkpoint(db, run, atOrBefore: nil)
+        if let latest, step <= latest.step {
+            throw StoreError.stepNotIncreasing(run: run.name, step: step, latest: latest.step)
+        }
+        if let latest, let cached = latestWritten.withLock({ $0 }), cached.runID == run.id, cached.checkpoint == latest {
+            do {
+                return try db.inTransaction {  // a savepoint: a stale cache undoes only this attempt
+                    try insertCheckpoint(db, run, step: step, state: state, approximate: approximate, after: latest,
+                                         before: cached.state) {
+                        guard try Self.verifiedChecksums(db, checkpointID: latest.id) == cached.checksums else {
+                            throw StaleLatestState()
+                        }
+                    }
+                }
+            } catch is StaleLatestState {
+                latestWritten.withLock { $0 = nil }
+            }
+        }
+        let before = try latest.map { try Self.readState(db, run, $0) }
+        return try insertCheckpoint(db, run, step: step, state: state, approximate: approximate, after: latest, before: before) {}
+    }
+
+    /// The cached previous state no longer matches the stored checkpoint.
+    private struct StaleLatestState: Error {}
+
+    /// Inserts a checkpoint after `latest`, whose state is `before`; `verify` runs while the chunks
+    /// are encoded, before any is inserted.
+    private func insertCheckpoint(
+        _ db: Connection, _ run: Run, step: Int64, state: DensityState, approximate: Bool,
+        after latest: Checkpoint?, before: DensityState?, verify: () throws -> Void
+    ) throws -> (Checkpoint, LatestStateCache) {
         var previous: DensityState?
         var depth = 0
         var requireGrowth: () throws -> Void = {}
-        if let latest = try Self.checkpoint(db, run, atOrBefore: nil) {
-            guard step > latest.step else {
-                throw StoreError.stepNotIncreasing(run: name, step: step, latest: latest.step)
-            }
-            let before = try latestState(db, run, latest, zstd: zstd)
+        var verified = false  // whether `verify` already ran
+        if let latest, let before {
             requireGrowth = {
                 do {
                     try state.requireNotBelow(before)
                 } catch let error as DensityError {
                     guard case .countsDecreased(let detail) = error else { throw error }
-                    throw StoreError.countsDecreased(run: name, step: step, previousStep: latest.step, detail: detail)
+                    throw StoreError.countsDecreased(run: run.name, step: step, previousStep: latest.step, detail: detail)
                 }
             }
             if latest.deltaDepth + 1 < run.keyframeInterval {
@@ -246,8 +277,14 @@ public final class DensityStore: Sendable {
                 // then is the full check run, to name it.
                 previous = before
                 depth = latest.deltaDepth + 1
-                if state.vectors < before.vectors || state.nonFinite < before.nonFinite { try requireGrowth() }
+                if state.vectors < before.vectors || state.nonFinite < before.nonFinite {
+                    try verify()
+                    verified = true
+                    try requireGrowth()
+                }
             } else {
+                try verify()
+                verified = true
                 try requireGrowth()
             }
         }
@@ -256,23 +293,14 @@ public final class DensityStore: Sendable {
             [.integer(run.id), .integer(step), .integer(state.vectors), .integer(state.nonFinite),
              .integer(Int64(depth)), .integer(approximate ? 1 : 0)])
         let checkpointID = db.lastInsertedRowID
-        let (checksums, summary) = try Self.writeChunks(db, run, checkpointID: checkpointID, state: state,
-                                                        previous: previous, zstd: zstd, summarize: true,
-                                                        onDecrease: requireGrowth)
+        func write(before: () throws -> Void) throws -> (checksums: [Int64], summary: DensitySummary?) {
+            try Self.writeChunks(db, run, checkpointID: checkpointID, state: state, previous: previous, zstd: Zstd(),
+                                 summarize: true, before: before, onDecrease: requireGrowth)
+        }
+        let (checksums, summary) = verified ? try write(before: {}) : try write(before: verify)
         try Self.writeSummary(db, checkpointID: checkpointID, summary ?? DensitySummary(state))
         let checkpoint = try Self.checkpoint(db, run, atOrBefore: step)!
         return (checkpoint, LatestStateCache(runID: run.id, checkpoint: checkpoint, checksums: checksums, state: state))
-    }
-
-    /// The state of a run's latest checkpoint: from the cache when it is verifiably that checkpoint
-    /// (same row; its blobs still match the checksums written), else decoded, which also names any
-    /// damage.
-    func latestState(_ db: Connection, _ run: Run, _ latest: Checkpoint, zstd: Zstd) throws -> DensityState {
-        if let cached = latestWritten.withLock({ $0 }), cached.runID == run.id, cached.checkpoint == latest,
-           try Self.verifiedChecksums(db, checkpointID: latest.id) == cached.checksums {
-            return cached.state
-        }
-        return try Self.readState(db, run, latest, zstd: zstd)
     }
 
     /// The run's checkpoints, oldest first.
