@@ -1,3 +1,5 @@
+import Foundation
+
 // Timing and printing helpers shared by every section.
 
 /// The timings of one measured piece of work.
@@ -6,6 +8,11 @@ struct Measurement {
     let samples: [Duration]
     /// Every run's result folded together; print it so the optimizer must keep the work.
     let checksum: UInt64
+    /// The CPU time of the whole process (every thread) during each timed run, when measured.
+    var cpuSamples: [Duration] = []
+
+    /// The median CPU time, in seconds (0 when not measured).
+    var cpuSeconds: Double { cpuSamples.isEmpty ? 0 : cpuSamples.sorted()[cpuSamples.count / 2].seconds }
 
     /// The median run.
     var median: Duration { samples.sorted()[samples.count / 2] }
@@ -23,14 +30,16 @@ func measure(repeats: Int, _ body: () -> UInt64) -> Measurement {
     precondition(repeats > 0)
     let clock = ContinuousClock()
     var checksum = body()
-    var samples: [Duration] = []
+    var samples: [Duration] = [], cpuSamples: [Duration] = []
     samples.reserveCapacity(repeats)
     for _ in 0..<repeats {
         var result: UInt64 = 0
+        let cpuStart = processCPUTime()
         samples.append(clock.measure { result = body() })
+        cpuSamples.append(processCPUTime() - cpuStart)
         checksum = checksum &* 31 &+ result
     }
-    return Measurement(samples: samples, checksum: checksum)
+    return Measurement(samples: samples, checksum: checksum, cpuSamples: cpuSamples)
 }
 
 /// ``measure(repeats:_:)`` for several pieces of work that are compared with each other: one
@@ -53,6 +62,14 @@ func measureInterleaved(repeats: Int, _ bodies: [() -> UInt64]) -> [Measurement]
         }
     }
     return bodies.indices.map { Measurement(samples: samples[$0], checksum: checksums[$0]) }
+}
+
+/// The CPU time this process (all its threads) has used so far: unlike wall time, it does not
+/// grow when other processes take the cores.
+func processCPUTime() -> Duration {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
 }
 
 extension Duration {

@@ -5,7 +5,7 @@
 /// 2^(1/16) ≈ 1.044x; a bin spans 10^0.2 ≈ 1.585x, so a range meets at most one bin boundary. The
 /// table holds, per range, the bin of its smallest count and the first count of the next bin if
 /// that falls inside the range: one load and one (almost always false) comparison per count.
-struct BinLookup {
+struct BinLookup: Sendable {
     private let firsts: [Int64]
     private var bins: [Int] = []
     private var nextStarts: [Int64] = []
@@ -42,6 +42,35 @@ struct BinLookup {
         let next = nextStarts[index]
         if next < 0 { return Self.search(count, firsts) }
         return bins[index] + (count >= next ? 1 : 0)
+    }
+
+    /// Adds every count's bin to `histogram` (exactly as ``bin(of:)`` would), with the tables
+    /// read through unchecked pointers: the summary of a wide checkpoint runs this per count.
+    /// Two partial histograms let neighbouring counts of one bin not wait on each other.
+    func tally(_ counts: UnsafeBufferPointer<Int64>, into histogram: UnsafeMutableBufferPointer<Int>) {
+        let width = histogram.count
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * width) { partial in
+            partial.initialize(repeating: 0)
+            bins.withUnsafeBufferPointer { bins in
+                nextStarts.withUnsafeBufferPointer { nextStarts in
+                    @inline(__always) func binOf(_ count: Int64) -> Int {
+                        guard count > 0 else { return zeroBin }
+                        let index = Self.index(count)
+                        let next = nextStarts[index]
+                        if next < 0 { return Self.search(count, firsts) }
+                        return bins[index] &+ (count >= next ? 1 : 0)
+                    }
+                    var i = 0
+                    while i + 2 <= counts.count {
+                        partial[binOf(counts[i])] &+= 1
+                        partial[width &+ binOf(counts[i + 1])] &+= 1
+                        i += 2
+                    }
+                    if i < counts.count { partial[binOf(counts[i])] &+= 1 }
+                }
+            }
+            for bin in 0..<width { histogram[bin] &+= partial[bin] &+ partial[width + bin] }
+        }
     }
 
     /// The range of a positive count: (exponent - 1023) x 16 + the top 4 mantissa bits.

@@ -68,37 +68,9 @@ public struct DensitySummary: Sendable, Hashable, Codable {
     ///   - denseThreshold: The density at which a feature counts as dense.
     ///   - bins: The number of histogram bins over [-10, 0].
     public init(_ state: DensityState, denseThreshold: Double = defaultDenseThreshold, bins: Int = storedBins) {
-        let bins = max(1, bins)
-        var histogram = [Int](repeating: 0, count: bins)
-        var dead = 0, dense = 0
-        var fired: Int64 = 0
-        // Every decision depends on the count alone (the vectors are shared), and monotonically: so
-        // find, once, the smallest count that reaches each bin and the dense threshold, using the
-        // exact per-density rules, and then compare integers. A million features cost a million
-        // integer comparisons instead of a million logarithms, with the same result.
-        let n = state.vectors
-        let firstCountOfBin = (0..<bins).map { bin in
-            Self.smallestCount(upTo: n) { Self.bin(ofDensity: Double($0) / Double(n), bins: bins) >= bin }
-        }
-        let firstDenseCount = Self.smallestCount(upTo: n) { Double($0) / Double(n) >= denseThreshold }
-        let lookup = BinLookup(firstCountOfBin: firstCountOfBin, maxCount: n)
-        histogram.withUnsafeMutableBufferPointer { histogram in
-            state.counts.withUnsafeBufferPointer { counts in
-                for count in counts {
-                    fired &+= count
-                    dead &+= count == 0 ? 1 : 0
-                    dense &+= count >= firstDenseCount ? 1 : 0
-                    histogram[lookup.bin(of: count)] &+= 1
-                }
-            }
-        }
-        self.vectors = state.vectors
-        self.width = state.counts.count
-        self.firedTotal = fired
-        self.dead = dead
-        self.dense = dense
-        self.nonFinite = state.nonFinite
-        self.histogram = histogram
+        let builder = Builder(vectors: state.vectors, width: state.counts.count, nonFinite: state.nonFinite,
+                              denseThreshold: denseThreshold, bins: bins)
+        self = builder.summary(state.counts.withUnsafeBufferPointer { [builder.tally($0)] })
     }
 
     /// The smallest count in `0...limit` for which `reaches` holds (it must be monotonic), or

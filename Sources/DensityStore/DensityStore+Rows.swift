@@ -58,9 +58,9 @@ extension DensityStore {
     /// Writes every chunk of a checkpoint: deltas against `previous` when given, else a keyframe.
     ///
     /// Wide checkpoints are a pipeline: other cores encode chunks (each thread with its own zstd
-    /// context) and, with `summarize`, compute the summary, while this thread first runs `before`
-    /// (such as verifying the cached previous state) and then inserts the chunks in order as they
-    /// come, encoding some itself whenever it would otherwise wait.
+    /// context) and, with `summarize`, tally each chunk's share of the summary, while this thread
+    /// first runs `before` (such as verifying the cached previous state) and then inserts the
+    /// chunks in order as they come, encoding some itself whenever it would otherwise wait.
     /// - Returns: The checksums written, in storage order, and the summary when asked for.
     /// - Throws: `before`'s error; `onDecrease`'s error when a count is below `previous` (the
     ///   caller's transaction then discards what was inserted); ``SQLiteError``.
@@ -89,88 +89,81 @@ extension DensityStore {
     /// Encodes the chunks of a state (and summarizes it, if asked), handing each encoded chunk to
     /// `consume` in storage order on the calling thread.
     ///
-    /// When the state is wide enough to pay for threads, the other cores take tasks (the summary
-    /// first, then chunk after chunk) while the calling thread runs `before`, then consumes chunks
-    /// as they are ready and takes tasks itself while it waits. Every task has finished when this
-    /// returns or throws.
+    /// Each chunk's share of the summary is tallied right after the chunk is encoded, while its
+    /// counts are in cache. When the state is wide enough to pay for threads, the other cores take
+    /// chunks while the calling thread runs `before`, then consumes chunks as they are ready and
+    /// takes chunks itself while it waits. Every task has finished when this returns or throws.
     static func encodeChunks(
         _ layout: [(component: Int, chunk: Int, start: Int, width: Int)], state: DensityState,
         previous: DensityState?, zstd: Zstd, summarize: Bool, before: () throws -> Void = {},
         consume: (Int, ChunkCodec.Encoded) throws -> Void
     ) throws -> DensitySummary? {
-        @Sendable func encode(_ index: Int, _ zstd: Zstd) -> ChunkCodec.Encoded {
+        let builder = summarize
+            ? DensitySummary.Builder(vectors: state.vectors, width: state.counts.count, nonFinite: state.nonFinite) : nil
+        @Sendable func encode(_ index: Int, _ zstd: Zstd) -> (ChunkCodec.Encoded, DensitySummary.Tally?) {
             let range = layout[index].start..<(layout[index].start + layout[index].width)
             return state.counts.withUnsafeBufferPointer { counts in
-                guard let previous else {
-                    return ChunkCodec.encode(UnsafeBufferPointer(rebasing: counts[range]), previous: nil, zstd: zstd)
-                }
-                return previous.counts.withUnsafeBufferPointer { earlier in
-                    ChunkCodec.encode(UnsafeBufferPointer(rebasing: counts[range]),
-                                      previous: UnsafeBufferPointer(rebasing: earlier[range]), zstd: zstd)
-                }
+                let chunk = UnsafeBufferPointer(rebasing: counts[range])
+                let encoded = previous.map { previous in
+                    previous.counts.withUnsafeBufferPointer { earlier in
+                        ChunkCodec.encode(chunk, previous: UnsafeBufferPointer(rebasing: earlier[range]), zstd: zstd)
+                    }
+                } ?? ChunkCodec.encode(chunk, previous: nil, zstd: zstd)
+                return (encoded, builder?.tally(chunk))
             }
         }
-        let helpers = min(ProcessInfo.processInfo.activeProcessorCount, layout.count + (summarize ? 1 : 0)) - 1
+        var tallies: [DensitySummary.Tally] = []
+        let helpers = min(ProcessInfo.processInfo.activeProcessorCount, layout.count) - 1
         guard helpers > 0, state.counts.count >= 1 << 18 else {
             try before()
-            for index in layout.indices { try consume(index, encode(index, zstd)) }
-            return summarize ? DensitySummary(state) : nil
+            for index in layout.indices {
+                let (chunk, tally) = encode(index, zstd)
+                try consume(index, chunk)
+                if let tally { tallies.append(tally) }
+            }
+            return builder?.summary(tallies)
         }
         struct Work {
             var next = 0
             var cancelled = false
-            var chunks: [ChunkCodec.Encoded?]
-            var summary: DensitySummary?
+            var chunks: [(ChunkCodec.Encoded, DensitySummary.Tally?)?]
         }
-        let work = Mutex(Work(chunks: [ChunkCodec.Encoded?](repeating: nil, count: layout.count)))
-        let taskCount = layout.count + (summarize ? 1 : 0)
-        // One signal per finished task: chunk i is task i (+1 with a summary, which is task 0).
-        let finished = (0..<taskCount).map { _ in DispatchSemaphore(value: 0) }
+        let work = Mutex(Work(chunks: .init(repeating: nil, count: layout.count)))
+        let finished = layout.indices.map { _ in DispatchSemaphore(value: 0) }  // one signal per chunk
         @Sendable func claim() -> Int? {
             work.withLock { work in
-                guard !work.cancelled, work.next < taskCount else { return nil }
+                guard !work.cancelled, work.next < layout.count else { return nil }
                 defer { work.next += 1 }
                 return work.next
             }
         }
-        @Sendable func run(_ task: Int, _ zstd: Zstd) {
-            if summarize && task == 0 {
-                let summary = DensitySummary(state)
-                work.withLock { $0.summary = summary }
-            } else {
-                let index = task - (summarize ? 1 : 0)
-                let chunk = encode(index, zstd)
-                work.withLock { $0.chunks[index] = chunk }
-            }
-            finished[task].signal()
+        @Sendable func run(_ index: Int, _ zstd: Zstd) {
+            let result = encode(index, zstd)
+            work.withLock { $0.chunks[index] = result }
+            finished[index].signal()
         }
         let group = DispatchGroup()
         for _ in 0..<helpers {
             DispatchQueue.global(qos: .userInitiated).async(group: group) {
                 let zstd = Zstd()
-                while let task = claim() { run(task, zstd) }
+                while let index = claim() { run(index, zstd) }
             }
         }
         defer {
             work.withLock { $0.cancelled = true }
             group.wait()
         }
-        /// Returns once `task` is done, doing unclaimed tasks (perhaps `task` itself) meanwhile.
-        func waitFor(_ task: Int) {
-            while !work.withLock({ work in
-                summarize && task == 0 ? work.summary != nil : work.chunks[task - (summarize ? 1 : 0)] != nil
-            }) {
-                if let other = claim() { run(other, zstd) } else { finished[task].wait() }
-            }
-        }
         try before()
         for index in layout.indices {
-            waitFor(index + (summarize ? 1 : 0))
-            try consume(index, work.withLock { $0.chunks[index]! })
+            // Wait for the chunk, encoding unclaimed ones (perhaps this one) meanwhile.
+            while work.withLock({ $0.chunks[index] == nil }) {
+                if let other = claim() { run(other, zstd) } else { finished[index].wait() }
+            }
+            let (chunk, tally) = work.withLock { $0.chunks[index]! }
+            try consume(index, chunk)
+            if let tally { tallies.append(tally) }
         }
-        guard summarize else { return nil }
-        waitFor(0)
-        return work.withLock { $0.summary }
+        return builder?.summary(tallies)
     }
 
     /// The checksums of a checkpoint's chunks, in storage order, each verified against its blob;
