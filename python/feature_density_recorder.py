@@ -35,7 +35,8 @@ import warnings
 
 import numpy as np
 
-__all__ = ["DensityRecorder", "load_state", "encode_state", "frame", "read_safetensors", "safetensors_bytes"]
+__all__ = ["DensityRecorder", "load_state", "save_state", "encode_state", "frame", "read_safetensors",
+           "safetensors_bytes"]
 
 _DTYPES = {
     np.dtype("int64"): "I64", np.dtype("int32"): "I32", np.dtype("float32"): "F32", np.dtype("float64"): "F64",
@@ -97,6 +98,24 @@ def encode_state(step: int, neuron_fired_count, num_activation_vectors) -> bytes
         "num_activation_vectors": np.array(int(_to_numpy(num_activation_vectors).reshape(-1)[0]), dtype=np.int64),
         "step": np.array(int(step), dtype=np.int64),
     })
+
+
+def save_state(path: str, step: int, neuron_fired_count, num_activation_vectors) -> None:
+    """Writes the state as a .safetensors file for ``density checkpoint`` or ``density import``.
+
+    The file is written under a temporary name and renamed, so an importer never sees half a file::
+
+        if step % 100 == 0:
+            save_state(f"density/state-{step:08d}.safetensors", step, metric.neuron_fired_count,
+                       metric.num_activation_vectors)
+        # later, or from another process:  density import l1-1e-3 density/
+    """
+    temporary = f"{path}.partial"
+    with open(temporary, "wb") as file:
+        file.write(encode_state(step, neuron_fired_count, num_activation_vectors))
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
 
 
 def frame(payload: bytes) -> bytes:

@@ -40,8 +40,14 @@ import Testing
             let first = try box.db(["import", "r", box.path("states")])
             #expect(first.status == 0 && first.stderr.contains("imported 4 files (steps 5 to 100)"), "\(first)")
             for step in steps { #expect(try Self.counts(box, at: step) == states[step]) }
-            // Training wrote two more files: only they are stored; the rest is skipped.
-            try Self.write([200, 300], states, folder: "states", in: box, stepTensor: true)
+            // Training wrote two more files (with the Python helper's save_state, which adds the
+            // step tensor): only they are stored; the rest is skipped.
+            _ = try Numpy.run("""
+                import sys, json, numpy as np
+                from feature_density_recorder import save_state
+                for step, counts in json.loads(sys.argv[1]).items():
+                    save_state(f"states/state-{step}.safetensors", int(step), np.array(counts), 100 * int(step))
+                """, [#"{"200": \#(states[200]!), "300": \#(states[300]!)}"#], in: box)
             let second = try box.db(["import", "r", box.path("states") + "/state-*.safetensors"])
             #expect(second.status == 0 && second.stderr.contains("imported 2 files (steps 200 to 300); skipped 4 already stored"), "\(second)")
             #expect(try Self.counts(box, at: 300) == states[300])
