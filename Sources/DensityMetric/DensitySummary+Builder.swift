@@ -39,10 +39,28 @@ extension DensitySummary {
         /// The tally of one piece of the counts.
         package func tally(_ counts: UnsafeBufferPointer<Int64>) -> Tally {
             var tally = Tally(histogram: [Int](repeating: 0, count: bins))
-            for count in counts {
-                tally.fired &+= count
-                tally.dead &+= count == 0 ? 1 : 0
-                tally.dense &+= count >= firstDenseCount ? 1 : 0
+            // The sum, zeros and dense counts eight lanes at a time.
+            let zero = SIMD8<Int64>(), one = SIMD8<Int64>(repeating: 1), dense = SIMD8<Int64>(repeating: firstDenseCount)
+            var firedLanes = zero, deadLanes = zero, denseLanes = zero
+            var i = 0
+            if let base = counts.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while i + 8 <= counts.count {
+                    let lanes = raw.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Int64>.self)
+                    firedLanes &+= lanes
+                    deadLanes &+= zero.replacing(with: one, where: lanes .== zero)
+                    denseLanes &+= zero.replacing(with: one, where: lanes .>= dense)
+                    i += 8
+                }
+            }
+            tally.fired = firedLanes.wrappedSum()
+            tally.dead = Int(deadLanes.wrappedSum())
+            tally.dense = Int(denseLanes.wrappedSum())
+            while i < counts.count {
+                tally.fired &+= counts[i]
+                tally.dead &+= counts[i] == 0 ? 1 : 0
+                tally.dense &+= counts[i] >= firstDenseCount ? 1 : 0
+                i += 1
             }
             tally.histogram.withUnsafeMutableBufferPointer { lookup.tally(counts, into: $0) }
             return tally
