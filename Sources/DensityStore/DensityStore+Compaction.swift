@@ -28,6 +28,7 @@ extension DensityStore {
         let (kept, dropped, reencoded) = try withConnection { db in
             try db.inTransaction(.immediate) { () throws -> ([Int64], Int, Int) in
                 let run = try Self.requireRun(db, name)
+                try holdWriterLock(run)
                 let all = try db.query("SELECT \(Self.checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
                                        [.integer(run.id)], row: Self.readCheckpoint)
                 let lastKept = Set(all.suffix(keepLast).map(\.id))

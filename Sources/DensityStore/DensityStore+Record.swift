@@ -57,6 +57,7 @@ extension DensityStore {
                     }
                 }
                 if let rank, run.worldSize > 1 {
+                    try holdWriterLock(run, rank: rank.rank)
                     return try recordRank(db, run, step: step, rank: rank.rank, state: state)
                 }
                 guard run.worldSize == 1 else { throw StoreError.rankRequired(run: name, worldSize: run.worldSize) }

@@ -18,6 +18,8 @@ public final class DensityStore: Sendable {
     let connection: Mutex<Connection>
     /// The last checkpoint written through this store, verified before each use.
     let latestWritten = Mutex<LatestStateCache?>(nil)
+    /// The runs this handle writes, each with its writer lock, held until the handle is released.
+    let writerLocks = Mutex<[WriterLockKey: RunWriterLock]>([:])
 
     /// Opens (and, for writing, creates and migrates) a store.
     /// - Parameters:
@@ -149,6 +151,7 @@ public final class DensityStore: Sendable {
         try withConnection { db in
             try db.inTransaction {
                 let run = try Self.requireRun(db, name)
+                try holdWriterLock(run)
                 let count = try db.queryFirst("SELECT count(*) FROM checkpoints WHERE run_id = ?",
                                               [.integer(run.id)]) { $0.int(0) } ?? 0
                 try db.execute("DELETE FROM runs WHERE id = ?", [.integer(run.id)])
@@ -225,6 +228,9 @@ public final class DensityStore: Sendable {
         throws -> (Checkpoint, LatestStateCache)
     {
         guard step >= 0 else { throw StoreError.invalidRunSetting("a step must be >= 0, got \(step)") }
+        // One writer per run; a distributed run's steps are completed by whichever rank writes last,
+        // serialized by the transaction, while each rank holds its own rank's lock.
+        if run.worldSize == 1 { try holdWriterLock(run) }
         guard state.features == run.features, state.components == run.components else {
             throw StoreError.shapeMismatch(run: run.name, expected: run.describeShape, actual: state.describeShape)
         }
@@ -381,6 +387,7 @@ public final class DensityStore: Sendable {
                 guard let checkpoint = try Self.checkpoint(db, run, atOrBefore: step) else {
                     throw StoreError.noCheckpoint(run: name, atOrBefore: step)
                 }
+                if discardLater { try holdWriterLock(run) }
                 let state = try Self.readState(db, run, checkpoint)
                 let later = try db.queryFirst("SELECT count(*) FROM checkpoints WHERE run_id = ? AND step > ?",
                                               [.integer(run.id), .integer(checkpoint.step)]) { $0.int(0) } ?? 0

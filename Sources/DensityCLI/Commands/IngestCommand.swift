@@ -38,6 +38,7 @@ struct IngestCommand: ParsableCommand {
 
     func run() throws {
         let store = try store.openForWriting()
+        try store.lockRunForWriting(runName)  // before reading the state the checkpoint builds on
         let run = try store.run(named: runName)
         let latest = try store.state(run: runName)
         if let latest, step <= latest.checkpoint.step {

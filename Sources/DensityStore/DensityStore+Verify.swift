@@ -1,0 +1,191 @@
+internal import DensityMetric
+
+// MARK: - Verifying a whole store
+
+extension DensityStore {
+    /// Checks the whole store, or one run: SQLite's own check of the file, then every chunk of every
+    /// checkpoint decoded along its delta chain, with its checksum, its encoding against the
+    /// checkpoint's delta depth, counts that never decrease from one checkpoint to the next and
+    /// never exceed the vectors seen, and the stored summary against the decoded counts.
+    ///
+    /// It reads one consistent snapshot and never writes. A problem does not stop the check: each
+    /// is reported with its run, step, component and chunk; a chunk's problem carries the same text
+    /// a query reading that chunk fails with. Deltas that build on a damaged chunk are still
+    /// checked on their own (checksum, encoding), but their counts cannot be, until the next keyframe.
+    /// - Parameters:
+    ///   - name: Check only this run; `nil` for every run.
+    ///   - quick: Run SQLite's faster `quick_check` instead of `integrity_check` (it skips the
+    ///     check that indexes match their tables).
+    ///   - progress: Called after each checkpoint with (checked, total).
+    /// - Returns: What was checked and the problems found.
+    /// - Throws: ``StoreError/unknownRun(name:known:)`` for an unknown `name`; damage is reported,
+    ///   not thrown.
+    ///
+    /// Related SQLite documentation: <https://www.sqlite.org/pragma.html#pragma_integrity_check>
+    public func verify(run name: String? = nil, quick: Bool = false,
+                       progress: @Sendable (_ checked: Int, _ total: Int) -> Void = { _, _ in }) throws -> VerificationReport {
+        let check = quick ? "quick_check" : "integrity_check"
+        return try withConnection { db in
+            try db.inTransaction(.deferred) {
+                var problems: [VerificationReport.Problem] = []
+                do {
+                    let rows = try db.query("PRAGMA \(check)(100)") { $0.string(0) }
+                    if rows != ["ok"] {
+                        problems += rows.map { .init(message: "SQLite \(check): \($0)") }
+                    }
+                    let orphans = try db.query("PRAGMA foreign_key_check") { "\($0.string(0)) row \($0.int64(1)) refers to a missing \($0.string(2)) row" }
+                    problems += orphans.map { .init(message: "SQLite foreign_key_check: \($0)") }
+                } catch let error as SQLiteError {
+                    problems.append(.init(message: "SQLite \(check) failed: \(error)"))
+                }
+                let runs: [Run]
+                do {
+                    runs = try name.map { [try Self.requireRun(db, $0)] }
+                        ?? db.query("SELECT \(Self.runColumns) FROM runs ORDER BY name", row: Self.readRun)
+                } catch let error as SQLiteError {
+                    problems.append(.init(message: "cannot read the runs: \(error)"))
+                    return VerificationReport(sqliteCheck: check, runs: 0, checkpoints: 0, chunks: 0, problems: problems)
+                }
+                var total = 0
+                for run in runs {
+                    total += (try? db.queryFirst("SELECT count(*) FROM checkpoints WHERE run_id = ?",
+                                                  [.integer(run.id)]) { $0.int(0) } ?? 0) ?? 0
+                }
+                var verifier = RunVerifier()
+                for run in runs {
+                    verifier.verify(db, run) { progress($0, total) }
+                }
+                return VerificationReport(sqliteCheck: check, runs: runs.count, checkpoints: verifier.checkpoints,
+                                          chunks: verifier.chunks, problems: problems + verifier.problems)
+            }
+        }
+    }
+}
+
+/// Walks runs checkpoint by checkpoint, keeping each chunk position's decoded counts while they
+/// are known, and collects problems.
+private struct RunVerifier {
+    var checkpoints = 0
+    var chunks = 0
+    var problems: [VerificationReport.Problem] = []
+    let zstd = Zstd()
+
+    /// Checks one run; `progress` gets the number of checkpoints checked so far.
+    mutating func verify(_ db: Connection, _ run: Run, progress: (Int) -> Void) {
+        let list: [Checkpoint]
+        do {
+            list = try db.query("SELECT \(DensityStore.checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
+                                [.integer(run.id)], row: DensityStore.readCheckpoint)
+        } catch {
+            problems.append(.init(run: run.name, message: "run '\(run.name)': cannot read its checkpoints: \(error)"))
+            return
+        }
+        let layout = DensityStore.chunkLayout(run)
+        let positions = Dictionary(uniqueKeysWithValues: layout.enumerated().map { (Pair($1.component, $1.chunk), $0) })
+        var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
+        var known = [Bool](repeating: true, count: layout.count)  // the empty state before the first checkpoint
+        var previous: Checkpoint?
+        for checkpoint in list {
+            defer {
+                checkpoints += 1
+                progress(checkpoints)
+                previous = checkpoint
+            }
+            func problem(_ component: Int, _ chunk: Int, _ reason: String) {
+                problems.append(.init(
+                    run: run.name, step: checkpoint.step, component: component, chunk: chunk,
+                    message: StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: component,
+                                                     chunk: chunk, reason: reason).description))
+            }
+            func checkpointProblem(_ text: String) {
+                problems.append(.init(run: run.name, step: checkpoint.step,
+                                      message: "run '\(run.name)', step \(checkpoint.step): \(text)"))
+            }
+            let previousDepth = previous?.deltaDepth ?? -1
+            if checkpoint.deltaDepth != 0 && checkpoint.deltaDepth != previousDepth + 1 {
+                checkpointProblem("broken delta chain (depth \(checkpoint.deltaDepth) after \(previousDepth))")
+                known = known.map { _ in false }
+            }
+            if let previous, checkpoint.vectors < previous.vectors || checkpoint.nonFinite < previous.nonFinite {
+                checkpointProblem("vectors or non-finite count below the previous checkpoint's (step \(previous.step))")
+            }
+            var seen = [Bool](repeating: false, count: layout.count)
+            do {
+                let statement = try db.prepare(
+                    "SELECT component, chunk, encoding, checksum, data FROM chunks WHERE checkpoint_id = ? ORDER BY component, chunk")
+                try statement.bind([.integer(checkpoint.id)])
+                while try statement.step() {
+                    chunks += 1
+                    let component = statement.int(0), chunk = statement.int(1)
+                    guard let index = positions[Pair(component, chunk)], !seen[index] else {
+                        problem(component, chunk, "unexpected chunk (the run has no such chunk position)")
+                        continue
+                    }
+                    seen[index] = true
+                    let position = layout[index]
+                    let encoding = statement.int64(2)
+                    let kind = ChunkEncoding(rawValue: encoding)
+                    if let kind, kind.isAbsolute != (checkpoint.deltaDepth == 0) {
+                        problem(component, chunk, "encoding \(encoding) does not fit a checkpoint of delta depth \(checkpoint.deltaDepth)")
+                        known[index] = false
+                        continue
+                    }
+                    let range = position.start..<(position.start + position.width)
+                    // A delta is applied to the known counts (so a query's error text is repeated
+                    // exactly), or to zeros when they are not known, to check the blob on its own.
+                    var values = known[index] ? Array(counts[range]) : [Int64](repeating: 0, count: position.width)
+                    do {
+                        try values.withUnsafeMutableBufferPointer { output in
+                            try DensityStore.decodeChunk(statement, column: 2, run: run, step: checkpoint.step,
+                                                         component: component, chunk: chunk, into: output, zstd: zstd)
+                        }
+                    } catch let error as StoreError {
+                        problems.append(.init(run: run.name, step: checkpoint.step, component: component, chunk: chunk,
+                                              message: error.description))
+                        known[index] = false
+                        continue
+                    }
+                    let absolute = kind?.isAbsolute ?? true
+                    if absolute, known[index], let feature = values.indices.first(where: { values[$0] < counts[position.start + $0] }) {
+                        problem(component, chunk, "count of feature \(position.chunk * run.chunkFeatures + feature) decreased from \(counts[position.start + feature]) to \(values[feature])")
+                    }
+                    if let feature = values.firstIndex(where: { $0 > checkpoint.vectors }) {
+                        problem(component, chunk, "count \(values[feature]) of feature \(position.chunk * run.chunkFeatures + feature) is above the vectors seen (\(checkpoint.vectors))")
+                    }
+                    if absolute || known[index] {
+                        counts.replaceSubrange(range, with: values)
+                        known[index] = true
+                    }
+                }
+            } catch {
+                checkpointProblem("cannot read its chunks: \(error)")
+                known = known.map { _ in false }
+                continue
+            }
+            for index in layout.indices where !seen[index] {
+                problem(layout[index].component, layout[index].chunk, "chunk missing")
+                known[index] = false
+            }
+            guard known.allSatisfy({ $0 }) else { continue }
+            do {
+                let state = try DensityState(features: run.features, components: run.components, counts: counts,
+                                             vectors: checkpoint.vectors, nonFinite: checkpoint.nonFinite)
+                if let stored = try DensityStore.storedSummary(db, run, checkpoint), stored != DensitySummary(state) {
+                    checkpointProblem("its stored summary (dead, dense, histogram) does not match its decoded counts")
+                }
+            } catch {
+                checkpointProblem("cannot check its summary: \(error)")
+            }
+        }
+    }
+}
+
+/// A (component, chunk) position, as a dictionary key.
+private struct Pair: Hashable {
+    let component: Int
+    let chunk: Int
+    init(_ component: Int, _ chunk: Int) {
+        self.component = component
+        self.chunk = chunk
+    }
+}

@@ -1,0 +1,40 @@
+internal import Synchronization
+
+// MARK: - One writer per run
+
+extension DensityStore {
+    /// Makes this store handle the only writer of a run until the handle is released: a second
+    /// process (or handle) that tries to write the run gets
+    /// ``WriterLockError/heldByAnotherWriter(run:pid:)`` instead of interleaving its steps.
+    ///
+    /// Writing methods (``appendCheckpoint(run:step:state:approximate:)``, ``record(run:step:state:rank:approximate:)``,
+    /// ``compact(run:keepEvery:keepLast:)``, ``resume(run:at:discardLater:)`` with `discardLater`,
+    /// ``deleteRun(named:)``, ``merge(from:)``) take the lock themselves; a rank's writer of a
+    /// distributed run takes only that rank's lock, so the ranks write side by side. Call this first when a command reads the run's state to build the next
+    /// checkpoint from it, so no other writer can slip a checkpoint in between. The lock is taken
+    /// once per run per handle (later calls cost a dictionary lookup) and is dropped by the kernel
+    /// if the process dies. A read-only store, or one in memory, takes no lock.
+    /// - Parameter name: The run's name.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, ``WriterLockError``.
+    public func lockRunForWriting(_ name: String) throws {
+        let run = try self.run(named: name)
+        try holdWriterLock(run)
+    }
+
+    /// Takes `run`'s writer lock, or that of one of its ranks, unless this handle holds it already
+    /// (see ``lockRunForWriting(_:)``).
+    func holdWriterLock(_ run: Run, rank: Int? = nil) throws {
+        guard !isReadOnly, path != ":memory:", !path.isEmpty, !path.hasPrefix("file:") else { return }
+        try writerLocks.withLock { locks in
+            let key = WriterLockKey(runID: run.id, rank: rank)
+            guard locks[key] == nil else { return }
+            locks[key] = try RunWriterLock(storePath: path, runID: run.id, runName: run.name, rank: rank)
+        }
+    }
+}
+
+/// A held writer lock: a run, or one rank of it.
+struct WriterLockKey: Hashable {
+    let runID: Int64
+    let rank: Int?
+}
