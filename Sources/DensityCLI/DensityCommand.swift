@@ -27,4 +27,14 @@ struct DensityCommand: ParsableCommand {
     )
 
     @OptionGroup var store: StoreOptions
+
+    /// Parses and runs the command; SQLite failures are explained (``StoreFailure``) before exiting.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: StoreFailure.explain(error))
+        }
+    }
 }

@@ -41,12 +41,18 @@ public final class DensityStore: Sendable {
         if readOnly, !exists {
             throw StoreError.notADatabase(path: path, detail: "no such file")
         }
+        if !readOnly, exists { Self.alignSidecarPermissions(storePath: path) }
         let connection: Connection
         do {
             connection = try Connection(path: path, mode: readOnly ? .readOnly : .readWriteCreate)
+            // SQLite falls back to read-only when the file is write-protected; refuse before any
+            // read, which would leave read-only -wal and -shm files behind.
+            if !readOnly && connection.isReadOnly {
+                throw SQLiteError(code: 8, message: "'\(path)' is read-only (its permissions, or a read-only file system)")
+            }
             // The first read of the schema is where a non-database file is found out.
             _ = try connection.query("SELECT count(*) FROM sqlite_schema") { $0.int(0) }
-        } catch let error as SQLiteError {
+        } catch let error as SQLiteError where error.primaryCode != 8 {
             throw StoreError.notADatabase(path: path, detail: error.message)
         }
         try connection.execute("PRAGMA foreign_keys = ON")
