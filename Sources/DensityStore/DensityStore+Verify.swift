@@ -170,8 +170,13 @@ private struct RunVerifier {
             do {
                 let state = try DensityState(features: run.features, components: run.components, counts: counts,
                                              vectors: checkpoint.vectors, nonFinite: checkpoint.nonFinite)
-                if let stored = try DensityStore.storedSummary(db, run, checkpoint), stored != DensitySummary(state) {
-                    checkpointProblem("its stored summary (dead, dense, histogram) does not match its decoded counts")
+                if let stored = try DensityStore.storedSummary(db, run, checkpoint) {
+                    if stored != DensitySummary(state) {
+                        checkpointProblem("its stored summary (dead, dense, histogram) does not match its decoded counts")
+                    }
+                } else if try db.queryFirst("SELECT count(*) FROM checkpoint_summaries WHERE checkpoint_id = ?",
+                                            [.integer(checkpoint.id)], row: { $0.int(0) }) != 0 {
+                    checkpointProblem("its stored summary cannot be read (its histogram is not a list of \(DensitySummary.storedBins) counts)")
                 }
             } catch {
                 checkpointProblem("cannot check its summary: \(error)")

@@ -6,7 +6,8 @@ import ArgumentParser
 /// `--help` of the tool and of every subcommand: exit 0, on stdout, with an example command line.
 @Suite struct HelpTests {
     static let subcommands = ["demo", "create", "runs", "ingest", "show", "diff", "trend", "dead", "dense", "histogram",
-                              "export", "compare", "report", "resume", "checkpoint", "import", "record", "merge", "state", "compact", "migrate"]
+                              "export", "compare", "report", "resume", "checkpoint", "import", "record", "merge", "state", "compact", "migrate",
+                              "verify"]
 
     /// Every subcommand the root command lists is covered above.
     @Test func everySubcommandIsCovered() {

@@ -1,0 +1,177 @@
+import DensityMetric
+import DensityStore
+import DensityWorkload
+import Foundation
+import Testing
+
+/// `density` writers SIGKILLed at random moments (seeded) lose no committed checkpoint and never
+/// leave a half-written one: after every kill the file passes `PRAGMA integrity_check`, the latest
+/// checkpoint is the last one the writer reported, or the one it was writing (killed between the
+/// commit and the report), its counts are exactly the uninterrupted run's, and resuming continues
+/// to the same final counts. Compactions are killed too: the run is then either as it was or fully
+/// compacted. `DENSITY_LONG_TESTS=1` performs at least 200 kills instead of 16.
+@Suite struct KillTests {
+    /// Features per run: 5 chunks of 8192, so a checkpoint is a real multi-chunk transaction.
+    static let features = 40_000
+    /// The steps of one uninterrupted run; a keyframe every 4 checkpoints.
+    static let steps: [Int64] = (1...16).map { Int64($0) * 10 }
+    static let activationFiles = 4
+
+    /// What the harness counted, printed for the record.
+    struct Tally: CustomStringConvertible {
+        var rounds = 0, kills = 0, survived = 0
+        var killedBeforeCommit = 0, killedAfterCommitBeforeReport = 0, completed = 0
+        var compactionKills = 0, compactionsRolledBack = 0, compactionsCommitted = 0
+        var cycles = 0, committedLost = 0
+        var description: String {
+            "kill harness: \(kills) kills performed, \(survived) survived (\(killedBeforeCommit) before the commit, \(killedAfterCommitBeforeReport) after the commit but before the report, \(compactionKills) during compaction: \(compactionsRolledBack) rolled back, \(compactionsCommitted) committed), \(completed) writers finished before their kill, \(rounds) rounds, \(cycles) runs resumed to the end, \(committedLost) committed checkpoints lost"
+        }
+    }
+
+    @Test func killedWritersLoseNothingCommitted() throws {
+        let target = TrustSettings.long ? 200 : 16
+        try Sandbox.with { sandbox in
+            // The activations (numpy, float16) and the uninterrupted reference run.
+            let files = try (0..<Self.activationFiles).map { index in
+                try sandbox.npy("acts\(index).npy",
+                                "(np.random.default_rng(\(index)).standard_normal((32, \(Self.features))) - 1.2).astype(np.float16)")
+            }
+            let reference = sandbox.path("reference.sqlite")
+            try ok(sandbox, ["create", "ref", "--features", String(Self.features), "--keyframe-interval", "4", "--db", reference])
+            var durations: [Double] = []
+            for (index, step) in Self.steps.enumerated() {
+                let start = Date()
+                try ok(sandbox, ["ingest", "ref", "--step", String(step), files[index % files.count], "--db", reference])
+                durations.append(Date().timeIntervalSince(start))
+                try ok(sandbox, ["state", "ref", "--step", String(step), "--dtype", "int64",
+                                 "--out", sandbox.path("state\(step).safetensors"), "--db", reference])
+            }
+            let expected = try Self.states(reference, run: "ref")
+            try #require(expected.count == Self.steps.count)
+            let typical = durations.sorted()[durations.count / 2]
+
+            var rng = SplitMix64(seed: 2026)
+            var tally = Tally()
+            var runNumber = 0
+            var run = ""
+            var next = Self.steps.count  // start a new run first
+            var reported: [Int64] = []
+            while tally.kills < target && tally.rounds < target * 6 {
+                if next == Self.steps.count {
+                    if !run.isEmpty {
+                        try finish(run, sandbox: sandbox, expected: expected, typical: typical, rng: &rng, tally: &tally)
+                    }
+                    runNumber += 1
+                    run = "k\(runNumber)"
+                    try ok(sandbox, ["create", run, "--features", String(Self.features), "--keyframe-interval", "4", "--db", sandbox.db])
+                    next = 0
+                    reported = []
+                }
+                tally.rounds += 1
+                let step = Self.steps[next]
+                let arguments = rng.next() % 2 == 0
+                    ? ["ingest", run, "--step", String(step), files[next % files.count], "--db", sandbox.db]
+                    : ["checkpoint", run, "--step", String(step), sandbox.path("state\(step).safetensors"), "--db", sandbox.db]
+                let writer = try BackgroundProcess(sandbox, arguments)
+                usleep(UInt32(Double(rng.next() % 1_000) / 1_000 * typical * 1.5 * 1_000_000))
+                writer.killNow()
+                let result = try writer.wait()
+                let killed = writer.wasKilled
+                if !killed {
+                    try #require(result.status == 0, "an uninterrupted writer failed: \(result)")
+                    reported.append(step)
+                    tally.completed += 1
+                }
+
+                // The store after the kill: intact, and exactly the reference up to its latest step.
+                #expect(try RawStore.integrityCheck(sandbox.db) == ["ok"])
+                let stored = try Self.states(sandbox.db, run: run)
+                let storedSteps = stored.keys.sorted()
+                let previous = next > 0 ? Self.steps[next - 1] : nil
+                let latest = storedSteps.last
+                #expect(storedSteps == Array(Self.steps.prefix(storedSteps.count)), "steps stored: \(storedSteps)")
+                let lost = reported.filter { stored[$0] == nil }
+                tally.committedLost += lost.count
+                var good = lost.isEmpty && storedSteps == Array(Self.steps.prefix(storedSteps.count))
+                if killed {
+                    tally.kills += 1
+                    let acceptable = latest == previous || latest == step
+                    #expect(acceptable, "after a kill while writing step \(step), the latest checkpoint is \(latest.map(String.init) ?? "none")")
+                    good = good && acceptable
+                    if latest == step { tally.killedAfterCommitBeforeReport += 1 } else { tally.killedBeforeCommit += 1 }
+                } else {
+                    #expect(latest == step)
+                }
+                for (checkpointStep, state) in stored where state != expected[checkpointStep] {
+                    Issue.record("the state at step \(checkpointStep) differs from the uninterrupted run's")
+                    good = false
+                }
+                if killed && good { tally.survived += 1 }
+
+                // Resume where the store says, as a restarted training loop would.
+                let resumed = try sandbox.db(["resume", run])
+                if let latest {
+                    try #require(resumed.status == 0, "resume: \(resumed)")
+                    #expect(resumed.stdout == "\(latest)\n")
+                    next = try #require(Self.steps.firstIndex(of: latest)) + 1
+                } else {
+                    expectFailure(resumed, mentioning: ["no checkpoints"])
+                    next = 0
+                }
+            }
+            print(tally)
+            #expect(tally.kills >= target, "\(tally)")
+            #expect(tally.survived == tally.kills, "\(tally)")
+            #expect(tally.committedLost == 0, "\(tally)")
+        }
+    }
+
+    /// A run that reached the last step: its final counts are the uninterrupted run's, `verify`
+    /// passes, and a compaction killed at a random moment leaves it either untouched or compacted.
+    private func finish(_ run: String, sandbox: Sandbox, expected: [Int64: DensityState], typical: Double,
+                        rng: inout SplitMix64, tally: inout Tally) throws {
+        tally.cycles += 1
+        let final = try Self.states(sandbox.db, run: run)
+        #expect(final == expected, "run \(run) resumed to the end differs from the uninterrupted run")
+        try ok(sandbox, ["verify", run, "--db", sandbox.db])
+
+        let compaction = try BackgroundProcess(sandbox, ["compact", run, "--keep-every", "30", "--keep-last", "2", "--db", sandbox.db])
+        usleep(UInt32(Double(rng.next() % 1_000) / 1_000 * typical * 2 * 1_000_000))
+        compaction.killNow()
+        let result = try compaction.wait()
+        #expect(try RawStore.integrityCheck(sandbox.db) == ["ok"])
+        let after = try Self.states(sandbox.db, run: run)
+        let compacted = Self.steps.filter { $0 % 30 == 0 || $0 == Self.steps.first || Self.steps.suffix(2).contains($0) }
+        let steps = after.keys.sorted()
+        #expect(steps == Self.steps || steps == compacted, "steps after a killed compaction: \(steps)")
+        for (step, state) in after {
+            #expect(state == expected[step], "step \(step) changed in a killed compaction")
+        }
+        if compaction.wasKilled {
+            tally.kills += 1
+            tally.compactionKills += 1
+            if steps == Self.steps { tally.compactionsRolledBack += 1 } else { tally.compactionsCommitted += 1 }
+            if (steps == Self.steps || steps == compacted) && after.allSatisfy({ expected[$0.key] == $0.value }) {
+                tally.survived += 1
+            }
+        } else {
+            #expect(result.status == 0, "\(result)")
+        }
+        try ok(sandbox, ["verify", run, "--db", sandbox.db])
+    }
+
+    /// Every checkpoint's exact state, read with the library.
+    static func states(_ path: String, run: String) throws -> [Int64: DensityState] {
+        let store = try DensityStore(path: path, readOnly: true)
+        var states: [Int64: DensityState] = [:]
+        for checkpoint in try store.checkpoints(run: run) {
+            states[checkpoint.step] = try #require(try store.state(run: run, atOrBefore: checkpoint.step)).state
+        }
+        return states
+    }
+
+    private func ok(_ sandbox: Sandbox, _ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let result = try sandbox.density(arguments)
+        try #require(result.status == 0, "\(result)", sourceLocation: sourceLocation)
+    }
+}
