@@ -50,6 +50,9 @@ final class BackgroundProcess {
     /// The process id.
     var pid: Int32 { process.processIdentifier }
 
+    /// What it has written to stdout so far.
+    var stdoutSoFar: String { String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self) }
+
     /// Whether it is still running.
     var isRunning: Bool { process.isRunning }
 
