@@ -57,10 +57,10 @@ let package = Package(
         .testTarget(name: "DensityMetricTests", dependencies: ["DensityMetric"]),
         .testTarget(
             name: "DensityFormatsTests",
-            dependencies: ["DensityFormats", "DensityMetric"],
+            dependencies: ["DensityFormats", "DensityMetric", "DensityWorkload"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "DensityStoreTests", dependencies: ["DensityStore", "DensityMetric"]),
+        .testTarget(name: "DensityStoreTests", dependencies: ["DensityStore", "DensityMetric", "DensityWorkload"]),
         .testTarget(
             name: "DensityCLITests",
             dependencies: ["DensityCLI", "DensityStore", "DensityMetric", "DensityWorkload"]

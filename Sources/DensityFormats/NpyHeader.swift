@@ -219,7 +219,8 @@ public struct NpyHeader: Sendable, Hashable {
         guard let kind = code.first else { return "an empty type string" }
         let rest = code.dropFirst()
         let digits = rest.prefix(while: \.isASCII).prefix(while: \.isNumber)
-        let bits = Int(digits).map { $0 * 8 }
+        // A size such as 'i99999999999999999' must not overflow: only plausible sizes are named.
+        let bits = Int(digits).flatMap { $0 <= 1 << 16 ? $0 * 8 : nil }
         switch kind {
         case "i": return bits.map { "int\($0)" } ?? "a signed integer"
         case "u": return bits.map { "uint\($0)" } ?? "an unsigned integer"
