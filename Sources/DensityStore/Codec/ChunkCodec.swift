@@ -87,7 +87,9 @@ package enum ChunkCodec {
             guard blob.count == count * 8 else {
                 throw DecodeError(reason: "raw chunk holds \(blob.count) bytes, expected \(count * 8)")
             }
-            return (Int64(littleEndian: blob.loadUnaligned(fromByteOffset: index * 8, as: Int64.self)), true)
+            let value = Int64(littleEndian: blob.loadUnaligned(fromByteOffset: index * 8, as: Int64.self))
+            guard value >= 0 else { throw DecodeError(reason: "negative count \(value) at value \(index)") }
+            return (value, true)
         case .varintZstd, .deltaVarintZstd:
             let length = try zstd.decompress(blob, limit: count * 10, into: &scratch).get()
             return try scratch.withUnsafeBufferPointer { all throws(DecodeError) in
@@ -150,6 +152,7 @@ package enum ChunkCodec {
             }
             for i in 0..<output.count {
                 output[i] = Int64(littleEndian: blob.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))
+                if output[i] < 0 { throw DecodeError(reason: "negative count \(output[i]) at value \(i)") }
             }
         case .varintZstd, .deltaVarintZstd:
             let varints = try zstd.decompress(blob, limit: output.count * 10).get()
