@@ -27,9 +27,23 @@ extension DensityStore {
     }
 
     static func requireRun(_ db: Connection, _ name: String) throws -> Run {
-        if let run = try findRun(db, name) { return run }
+        if let run = try findRun(db, name) {
+            try checkLimits(run)
+            return run
+        }
         let known = try db.query("SELECT name FROM runs ORDER BY name") { $0.string(0) }
         throw StoreError.unknownRun(name: name, known: known)
+    }
+
+    /// Refuses a run row whose settings no valid store holds, before anything is sized from them.
+    static func checkLimits(_ run: Run) throws {
+        let problem = run.features <= 0 || (run.components ?? 1) <= 0 || run.chunkFeatures <= 0 || run.keyframeInterval <= 0
+            ? "a width or setting is not positive"
+            : StoreLimits.violation(features: run.features, components: run.components,
+                                    chunkFeatures: run.chunkFeatures, keyframeInterval: run.keyframeInterval)
+        if let problem {
+            throw StoreError.invalidRunSetting("run '\(run.name)' has settings outside this build's limits (\(problem)): the store is damaged or was written by another tool")
+        }
     }
 
     /// The latest checkpoint at or before `step` (the latest of all when `step` is nil).

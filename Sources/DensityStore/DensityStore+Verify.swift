@@ -53,6 +53,12 @@ extension DensityStore {
                 }
                 var verifier = RunVerifier()
                 for run in runs {
+                    do {
+                        try Self.checkLimits(run)
+                    } catch {
+                        problems.append(.init(run: run.name, message: "\(error)"))
+                        continue
+                    }
                     verifier.verify(db, run) { progress($0, total) }
                 }
                 return VerificationReport(sqliteCheck: check, runs: runs.count, checkpoints: verifier.checkpoints,

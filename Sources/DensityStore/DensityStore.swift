@@ -129,6 +129,10 @@ public final class DensityStore: Sendable {
         guard (1...Self.maxWorldSize).contains(worldSize) else {
             throw StoreError.invalidRunSetting("--world-size must be 1 to \(Self.maxWorldSize), got \(worldSize)")
         }
+        if let violation = StoreLimits.violation(features: features, components: components, chunkFeatures: chunkFeatures,
+                                                 keyframeInterval: keyframeInterval) {
+            throw StoreError.invalidRunSetting(violation)
+        }
         if let metadata {
             guard let data = metadata.data(using: .utf8),
                   (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
