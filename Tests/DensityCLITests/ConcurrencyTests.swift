@@ -141,8 +141,9 @@ import Testing
             let holder = try BackgroundProcess(sandbox, ["python3", "-c", """
                 import fcntl, os, struct, sys, time
                 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
-                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 8, 8, 0)   # run id 1: bytes [8, 16)
-                os.pwrite(fd, struct.pack("<q", os.getpid()), 8)
+                slot = 1 * \(RunWriterLock.slotsPerRun) * 8                 # run id 1, slot 0: its whole-run writer
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 8, slot, 0)
+                os.pwrite(fd, struct.pack("<q", os.getpid()), slot)
                 print("locked", flush=True)
                 time.sleep(600)
                 """, sandbox.db + ".lock"], executable: URL(fileURLWithPath: "/usr/bin/env"))

@@ -4,7 +4,7 @@ import DensityWorkload
 import Foundation
 import Testing
 
-/// The readers of outside files survive random and mutated input (seeded): bit flips, truncations,
+/// The readers of outside input (`.npy`, `.safetensors`, `density record`'s stream frames) survive random and mutated input (seeded): bit flips, truncations,
 /// length fields and dimensions set to extreme values, splices and random bytes. Every input is
 /// either accepted, with sizes that fit the bytes given, or refused with the reader's own error:
 /// never a crash, a hang or an allocation larger than the input allows.
@@ -147,6 +147,38 @@ import Testing
         }
         print("fuzz: \(count) .safetensors inputs, \(accepted) parsed (\(states) valid metric states), \(refused) refused")
         #expect(accepted + refused == count && refused > 0 && accepted > 0)
+    }
+
+    // MARK: - `density record` stream frames
+
+    @Test func stateStreamsNeverCrashOrOverAllocate() throws {
+        let payloads = try Self.safetensorsSeeds()
+        let streams = [payloads.flatMap(StateFrameReader.frame), StateFrameReader.frame(payloads[1]),
+                       payloads.reversed().flatMap(StateFrameReader.frame) + [1, 2, 3]]
+        var mutator = ByteMutator(seed: 4)
+        var frames = 0, states = 0, refusedFrames = 0, refusedStreams = 0
+        let count = Self.iterations(5_000)
+        for i in 0..<count {
+            let input = mutator.mutate(streams[i % streams.count], splicingWith: streams[(i + 1) % streams.count])
+            // A small bound, so an inflated length is refused as too large, not read.
+            var reader = StateFrameReader(bytes: input, source: "fuzz", maxFrameBytes: 1 << 16)
+            do {
+                while let payload = try reader.next() {
+                    frames += 1
+                    #expect(payload.count <= 1 << 16 && reader.offset <= input.count)
+                    do {
+                        _ = try TorchMetricsState(file: SafetensorsFile(bytes: payload, source: "fuzz frame"))
+                        states += 1
+                    } catch is SafetensorsError {
+                        refusedFrames += 1
+                    }
+                }
+            } catch is StateFrameError {
+                refusedStreams += 1
+            }
+        }
+        print("fuzz: \(count) record streams, \(frames) frames read (\(states) valid states, \(refusedFrames) refused), \(refusedStreams) streams refused (truncated or too large)")
+        #expect(refusedStreams > 0 && states > 0)
     }
 
     @Test func hostileSafetensorsHeadersAreRefused() throws {

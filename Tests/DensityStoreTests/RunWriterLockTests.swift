@@ -64,10 +64,36 @@ import Testing
             #expect(mode & 0o077 == 0, "lock file mode \(String(mode, radix: 8)) for a 0600 store")
             let run = try store.run(named: "r")
             let bytes = try Data(contentsOf: URL(fileURLWithPath: lockPath))
-            try #require(bytes.count >= Int(run.id) * 8 + 8)
-            let pid = bytes[(Int(run.id) * 8)..<(Int(run.id) * 8 + 8)].enumerated()
+            let slot = Int(run.id * RunWriterLock.slotsPerRun * 8)
+            try #require(bytes.count >= slot + 8)
+            let pid = bytes[slot..<(slot + 8)].enumerated()
                 .reduce(Int64(0)) { $0 | Int64($1.element) << (8 * Int64($1.offset)) }
             #expect(pid == Int64(getpid()))
+        }
+    }
+
+    @Test func ranksOfADistributedRunWriteSideBySideButNotTwice() throws {
+        try withLockedPath { path in
+            let store = try DensityStore(path: path)
+            let run = try store.createRun(name: "d", features: 4, worldSize: 2)
+            do {
+                let rank0 = try RunWriterLock(storePath: path, runID: run.id, runName: "d", rank: 0)
+                let rank1 = try RunWriterLock(storePath: path, runID: run.id, runName: "d", rank: 1)
+                #expect(throws: WriterLockError.heldByAnotherWriter(run: "d", pid: getpid())) {
+                    try RunWriterLock(storePath: path, runID: run.id, runName: "d", rank: 1)
+                }
+                // The whole run (compaction, a single writer) waits for every rank writer to be done.
+                #expect(throws: WriterLockError.heldByAnotherWriter(run: "d", pid: getpid())) {
+                    try RunWriterLock(storePath: path, runID: run.id, runName: "d")
+                }
+                withExtendedLifetime((rank0, rank1)) {}
+            }
+            // Through the store: each rank's writer takes its own rank's lock.
+            let other = try DensityStore(path: path)
+            try store.record(run: "d", step: 1, state: state(2), rank: (rank: 0, worldSize: 2))
+            #expect(throws: WriterLockError.self) {
+                try other.record(run: "d", step: 1, state: state(2), rank: (rank: 0, worldSize: 2))
+            }
         }
     }
 
