@@ -26,15 +26,24 @@ extension DensityStore {
     func holdWriterLock(_ run: Run, rank: Int? = nil) throws {
         guard !isReadOnly, path != ":memory:", !path.isEmpty, !path.hasPrefix("file:") else { return }
         try writerLocks.withLock { locks in
-            let key = WriterLockKey(runID: run.id, rank: rank)
-            guard locks[key] == nil else { return }
-            locks[key] = try RunWriterLock(storePath: path, runID: run.id, runName: run.name, rank: rank)
+            let key = HeldWriterLocks.Key(runID: run.id, rank: rank)
+            guard !locks.held.contains(key), !locks.held.contains(.init(runID: run.id, rank: nil)) else { return }
+            let file = try locks.file ?? RunWriterLock(storePath: path)
+            locks.file = file
+            try file.lock(runID: run.id, runName: run.name, rank: rank)
+            locks.held.insert(key)
         }
     }
 }
 
-/// A held writer lock: a run, or one rank of it.
-struct WriterLockKey: Hashable {
-    let runID: Int64
-    let rank: Int?
+/// The writer locks a store handle holds: one lock file, and the runs (or ranks) locked in it.
+struct HeldWriterLocks {
+    /// A run, or one rank of it.
+    struct Key: Hashable {
+        let runID: Int64
+        let rank: Int?
+    }
+
+    var file: RunWriterLock?
+    var held: Set<Key> = []
 }

@@ -19,7 +19,7 @@ public final class DensityStore: Sendable {
     /// The last checkpoint written through this store, verified before each use.
     let latestWritten = Mutex<LatestStateCache?>(nil)
     /// The runs this handle writes, each with its writer lock, held until the handle is released.
-    let writerLocks = Mutex<[WriterLockKey: RunWriterLock]>([:])
+    let writerLocks = Mutex(HeldWriterLocks())
 
     /// Opens (and, for writing, creates and migrates) a store.
     /// - Parameters:

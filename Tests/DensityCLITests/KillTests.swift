@@ -1,10 +1,12 @@
+import DensityFormats
 import DensityMetric
 import DensityStore
 import DensityWorkload
 import Foundation
 import Testing
 
-/// `density` writers SIGKILLed at random moments (seeded) lose no committed checkpoint and never
+/// `density` writers (`ingest`, `checkpoint`, and `record` streaming several frames) SIGKILLed at
+/// random moments (seeded) lose no committed checkpoint and never
 /// leave a half-written one: after every kill the file passes `PRAGMA integrity_check`, the latest
 /// checkpoint is the last one the writer reported, or the one it was writing (killed between the
 /// commit and the report), its counts are exactly the uninterrupted run's, and resuming continues
@@ -21,10 +23,10 @@ import Testing
     struct Tally: CustomStringConvertible {
         var rounds = 0, kills = 0, survived = 0
         var killedBeforeCommit = 0, killedAfterCommitBeforeReport = 0, completed = 0
-        var compactionKills = 0, compactionsRolledBack = 0, compactionsCommitted = 0
+        var compactionKills = 0, compactionsRolledBack = 0, compactionsCommitted = 0, recordKills = 0
         var cycles = 0, committedLost = 0
         var description: String {
-            "kill harness: \(kills) kills performed, \(survived) survived (\(killedBeforeCommit) before the commit, \(killedAfterCommitBeforeReport) after the commit but before the report, \(compactionKills) during compaction: \(compactionsRolledBack) rolled back, \(compactionsCommitted) committed), \(completed) writers finished before their kill, \(rounds) rounds, \(cycles) runs resumed to the end, \(committedLost) committed checkpoints lost"
+            "kill harness: \(kills) kills performed, \(survived) survived (\(killedBeforeCommit) before the commit, \(killedAfterCommitBeforeReport) after the commit but before the report, \(recordKills) of them of record streams, \(compactionKills) during compaction: \(compactionsRolledBack) rolled back, \(compactionsCommitted) committed), \(completed) writers finished before their kill, \(rounds) rounds, \(cycles) runs resumed to the end, \(committedLost) committed checkpoints lost"
         }
     }
 
@@ -48,6 +50,28 @@ import Testing
             }
             let expected = try Self.states(reference, run: "ref")
             try #require(expected.count == Self.steps.count)
+            // The frames `density record` reads: each checkpoint's state with its step, as a
+            // training loop sends them.
+            let frames = try Dictionary(uniqueKeysWithValues: expected.map { step, state in
+                var writer = SafetensorsWriter()
+                try writer.add("neuron_fired_count", shape: [Self.features], values: .int64(state.counts))
+                try writer.add("num_activation_vectors", shape: [], values: .int64([state.vectors]))
+                try writer.add("step", shape: [], values: .int64([step]))
+                return (step, StateFrameReader.frame(writer.bytes()))
+            })
+            // How long `record` takes to start, and per frame, so kills land inside its stream.
+            func timedRecord(_ steps: ArraySlice<Int64>, run: String) throws -> Double {
+                let stream = sandbox.root.appendingPathComponent("timing.bin")
+                try Data(steps.flatMap { frames[$0]! }).write(to: stream)
+                try ok(sandbox, ["create", run, "--features", String(Self.features), "--db", sandbox.path("timing.sqlite")])
+                let start = Date()
+                let recorder = try BackgroundProcess(sandbox, ["record", run, "--db", sandbox.path("timing.sqlite")], stdin: stream)
+                try #require(try recorder.wait().status == 0)
+                return Date().timeIntervalSince(start)
+            }
+            let one = try timedRecord(Self.steps.prefix(1), run: "t1"), all = try timedRecord(Self.steps[...], run: "t16")
+            let perFrame = max(0.001, (all - one) / Double(Self.steps.count - 1))
+            let recordStart = max(0.001, one - perFrame)
             let typical = durations.sorted()[durations.count / 2]
 
             var rng = SplitMix64(seed: 2026)
@@ -69,26 +93,45 @@ import Testing
                 }
                 tally.rounds += 1
                 let step = Self.steps[next]
-                let arguments = rng.next() % 2 == 0
-                    ? ["ingest", run, "--step", String(step), files[next % files.count], "--db", sandbox.db]
-                    : ["checkpoint", run, "--step", String(step), sandbox.path("state\(step).safetensors"), "--db", sandbox.db]
-                let writer = try BackgroundProcess(sandbox, arguments)
+                let writer: BackgroundProcess
+                var streamed: [Int64] = []
+                var span = typical
+                switch rng.next() % 3 {
+                case 0:
+                    writer = try BackgroundProcess(sandbox, ["ingest", run, "--step", String(step), files[next % files.count], "--db", sandbox.db])
+                case 1:
+                    writer = try BackgroundProcess(sandbox, ["checkpoint", run, "--step", String(step), sandbox.path("state\(step).safetensors"), "--db", sandbox.db])
+                default:
+                    // A stream of up to 4 frames, from the step to write on.
+                    streamed = Array(Self.steps[next...].prefix(4))
+                    let stream = sandbox.root.appendingPathComponent("stream.bin")
+                    try Data(streamed.flatMap { frames[$0]! }).write(to: stream)
+                    writer = try BackgroundProcess(sandbox, ["record", run, "--verbose", "--db", sandbox.db], stdin: stream)
+                    span = recordStart + perFrame * Double(streamed.count)
+                }
                 // Mostly late in the writer's life, where it decodes, encodes and commits.
-                usleep(UInt32((0.2 + Double(rng.next() % 1_000) / 1_000) * typical * 1_000_000))
+                usleep(UInt32((0.2 + Double(rng.next() % 1_000) / 1_000) * span * 1_000_000))
                 writer.killNow()
                 let result = try writer.wait()
                 let killed = writer.wasKilled
+                // What the writer reported as stored before it ended.
+                let reportedNow = streamed.isEmpty
+                    ? (killed ? [] : [step])
+                    : streamed.filter { result.stderr.contains("run '\(run)': step \($0) stored from") }
                 if !killed {
                     try #require(result.status == 0, "an uninterrupted writer failed: \(result)")
-                    reported.append(step)
                     tally.completed += 1
+                    if !streamed.isEmpty { #expect(reportedNow == streamed, "\(result)") }
                 }
+                reported += reportedNow
+                // The step being written when it died: the first one not reported.
+                let writing = streamed.isEmpty ? step : (streamed.first { !reportedNow.contains($0) } ?? step)
 
                 // The store after the kill: intact, and exactly the reference up to its latest step.
                 #expect(try RawStore.integrityCheck(sandbox.db) == ["ok"])
                 let stored = try Self.states(sandbox.db, run: run)
                 let storedSteps = stored.keys.sorted()
-                let previous = next > 0 ? Self.steps[next - 1] : nil
+                let previous = reported.last ?? (next > 0 ? Self.steps[next - 1] : nil)
                 let latest = storedSteps.last
                 #expect(storedSteps == Array(Self.steps.prefix(storedSteps.count)), "steps stored: \(storedSteps)")
                 let lost = reported.filter { stored[$0] == nil }
@@ -96,12 +139,13 @@ import Testing
                 var good = lost.isEmpty && storedSteps == Array(Self.steps.prefix(storedSteps.count))
                 if killed {
                     tally.kills += 1
-                    let acceptable = latest == previous || latest == step
-                    #expect(acceptable, "after a kill while writing step \(step), the latest checkpoint is \(latest.map(String.init) ?? "none")")
+                    let acceptable = latest == previous || latest == writing
+                    #expect(acceptable, "after a kill while writing step \(writing), the latest checkpoint is \(latest.map(String.init) ?? "none"); last reported \(previous.map(String.init) ?? "none")")
                     good = good && acceptable
-                    if latest == step { tally.killedAfterCommitBeforeReport += 1 } else { tally.killedBeforeCommit += 1 }
+                    if latest == writing && latest != previous { tally.killedAfterCommitBeforeReport += 1 } else { tally.killedBeforeCommit += 1 }
+                    if !streamed.isEmpty { tally.recordKills += 1 }
                 } else {
-                    #expect(latest == step)
+                    #expect(latest == (streamed.last ?? step))
                 }
                 for (checkpointStep, state) in stored where state != expected[checkpointStep] {
                     Issue.record("the state at step \(checkpointStep) differs from the uninterrupted run's")

@@ -14,8 +14,9 @@ final class BackgroundProcess {
     private let errURL: URL
     private let handles: [FileHandle]
 
-    /// Starts `executable` (default: `density`) with `arguments` in `sandbox.work`.
-    init(_ sandbox: Sandbox, _ arguments: [String], executable: URL? = nil) throws {
+    /// Starts `executable` (default: `density`) with `arguments` in `sandbox.work`, reading `stdin`
+    /// (default: nothing).
+    init(_ sandbox: Sandbox, _ arguments: [String], executable: URL? = nil, stdin: URL? = nil) throws {
         self.arguments = arguments
         let id = UUID().uuidString
         let io = sandbox.root.appendingPathComponent("io")
@@ -36,9 +37,12 @@ final class BackgroundProcess {
         process.environment = environment
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = try stdin.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
         try process.run()
     }
+
+    /// What it has written to stderr so far.
+    var stderrSoFar: String { String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self) }
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }

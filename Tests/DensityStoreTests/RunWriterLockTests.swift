@@ -77,16 +77,19 @@ import Testing
             let store = try DensityStore(path: path)
             let run = try store.createRun(name: "d", features: 4, worldSize: 2)
             do {
-                let rank0 = try RunWriterLock(storePath: path, runID: run.id, runName: "d", rank: 0)
-                let rank1 = try RunWriterLock(storePath: path, runID: run.id, runName: "d", rank: 1)
+                let ranks = try RunWriterLock(storePath: path)
+                try ranks.lock(runID: run.id, runName: "d", rank: 0)
+                try ranks.lock(runID: run.id, runName: "d", rank: 1)
+                try ranks.lock(runID: run.id, runName: "d", rank: 1)  // held already: a no-op
+                let other = try RunWriterLock(storePath: path)
+                try other.lock(runID: run.id, runName: "d", rank: 2)
                 #expect(throws: WriterLockError.heldByAnotherWriter(run: "d", pid: getpid())) {
-                    try RunWriterLock(storePath: path, runID: run.id, runName: "d", rank: 1)
+                    try other.lock(runID: run.id, runName: "d", rank: 1)
                 }
-                // The whole run (compaction, a single writer) waits for every rank writer to be done.
+                // The whole run (compaction, a single writer) waits for every other rank writer.
                 #expect(throws: WriterLockError.heldByAnotherWriter(run: "d", pid: getpid())) {
-                    try RunWriterLock(storePath: path, runID: run.id, runName: "d")
+                    try other.lock(runID: run.id, runName: "d")
                 }
-                withExtendedLifetime((rank0, rank1)) {}
             }
             // Through the store: each rank's writer takes its own rank's lock.
             let other = try DensityStore(path: path)
@@ -94,6 +97,15 @@ import Testing
             #expect(throws: WriterLockError.self) {
                 try other.record(run: "d", step: 1, state: state(2), rank: (rank: 0, worldSize: 2))
             }
+            try other.record(run: "d", step: 1, state: state(2), rank: (rank: 1, worldSize: 2))
+            // A handle holding a rank may still take its whole run (as resume --discard-later does),
+            // unless another handle holds a rank of it.
+            #expect(throws: WriterLockError.self) { try store.resume(run: "d", at: 1, discardLater: true) }
+            let alone = try DensityStore(path: path)
+            let run2 = try alone.createRun(name: "e", features: 4, worldSize: 2)
+            try alone.record(run: "e", step: 1, state: state(2), rank: (rank: 0, worldSize: 2))
+            try alone.lockRunForWriting("e")
+            #expect(run2.worldSize == 2)
         }
     }
 
