@@ -7,13 +7,15 @@ extension DensityStore {
     /// process (or handle) that tries to write the run gets
     /// ``WriterLockError/heldByAnotherWriter(run:pid:)`` instead of interleaving its steps.
     ///
-    /// Writing methods (``appendCheckpoint(run:step:state:approximate:)``, ``record(run:step:state:rank:approximate:)``,
-    /// ``compact(run:keepEvery:keepLast:)``, ``resume(run:at:discardLater:)`` with `discardLater`,
-    /// ``deleteRun(named:)``, ``merge(from:)``) take the lock themselves; a rank's writer of a
-    /// distributed run takes only that rank's lock, so the ranks write side by side. Call this first when a command reads the run's state to build the next
-    /// checkpoint from it, so no other writer can slip a checkpoint in between. The lock is taken
-    /// once per run per handle (later calls cost a dictionary lookup) and is dropped by the kernel
-    /// if the process dies. A read-only store, or one in memory, takes no lock.
+    /// Writing methods (``appendCheckpoint(run:step:state:approximate:)``,
+    /// ``record(run:step:state:rank:approximate:)``, ``compact(run:keepEvery:keepLast:)``,
+    /// ``resume(run:at:discardLater:)`` with `discardLater`, ``deleteRun(named:)``,
+    /// ``merge(from:)``) take the lock themselves; a rank's writer of a distributed run takes only
+    /// that rank's lock, so the ranks write side by side. Call this first when a command reads the
+    /// run's state to build the next checkpoint from it, so no other writer can slip a checkpoint
+    /// in between. The lock is taken once per run per handle (later calls cost a set lookup) and
+    /// is dropped by the kernel if the process dies. A read-only store, or one in memory, takes no
+    /// lock.
     /// - Parameter name: The run's name.
     /// - Throws: ``StoreError/unknownRun(name:known:)``, ``WriterLockError``.
     public func lockRunForWriting(_ name: String) throws {

@@ -115,6 +115,7 @@ public final class RunWriterLock: Sendable {
         var conflict = request
         conflict.l_pid = 0
         guard fcntl(descriptor, getLock, &conflict) == 0, conflict.l_type != Int16(F_UNLCK) else { return nil }
+        if conflict.l_pid > 0 { return conflict.l_pid }  // a classic record lock names its process
         var pid: Int64 = 0
         let read = withUnsafeMutableBytes(of: &pid) { pread(descriptor, $0.baseAddress, 8, conflict.l_start) }
         let value = Int64(littleEndian: pid)
