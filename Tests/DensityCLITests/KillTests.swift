@@ -131,7 +131,9 @@ import Testing
                 #expect(try RawStore.integrityCheck(sandbox.db) == ["ok"])
                 let stored = try Self.states(sandbox.db, run: run)
                 let storedSteps = stored.keys.sorted()
-                let previous = reported.last ?? (next > 0 ? Self.steps[next - 1] : nil)
+                // The last checkpoint known to be committed: reported in this round, else the one
+                // the run resumed from (the store's latest when this writer started).
+                let previous = reportedNow.last ?? (next > 0 ? Self.steps[next - 1] : nil)
                 let latest = storedSteps.last
                 #expect(storedSteps == Array(Self.steps.prefix(storedSteps.count)), "steps stored: \(storedSteps)")
                 let lost = reported.filter { stored[$0] == nil }
@@ -140,7 +142,7 @@ import Testing
                 if killed {
                     tally.kills += 1
                     let acceptable = latest == previous || latest == writing
-                    #expect(acceptable, "after a kill while writing step \(writing), the latest checkpoint is \(latest.map(String.init) ?? "none"); last reported \(previous.map(String.init) ?? "none")")
+                    #expect(acceptable, "after a kill while writing step \(writing), the latest checkpoint is \(latest.map(String.init) ?? "none"); last known committed \(previous.map(String.init) ?? "none")")
                     good = good && acceptable
                     if latest == writing && latest != previous { tally.killedAfterCommitBeforeReport += 1 } else { tally.killedBeforeCommit += 1 }
                     if !streamed.isEmpty { tally.recordKills += 1 }
