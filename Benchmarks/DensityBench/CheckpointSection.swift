@@ -33,9 +33,9 @@ func runCheckpointSection(_ options: BenchOptions) {
     // A delta checkpoint: encode against the previous state, insert, commit with synchronous = FULL.
     // The same delta without the commit's fsync (synchronous = NORMAL) splits the cost into the
     // work before the commit and the fsync itself.
-    for (label, interval, durable) in [("delta checkpoint (encode + durable commit)", 1_000_000, true),
+    for (label, interval, durable) in [("delta checkpoint (encode + durable commit)", 65_536, true),
                                        ("keyframe checkpoint (encode + durable commit)", 1, true),
-                                       ("delta checkpoint without the fsync (synchronous = NORMAL)", 1_000_000, false)] {
+                                       ("delta checkpoint without the fsync (synchronous = NORMAL)", 65_536, false)] {
         let path = benchFolder.appendingPathComponent("checkpoint-\(interval)-\(durable).sqlite").path
         let store = try! DensityStore(path: path, durable: durable)
         try! store.createRun(name: "bench", features: features, keyframeInterval: interval)
