@@ -7,77 +7,86 @@ import Foundation
 import Testing
 
 /// A `density` process running in the background, to be waited for or killed.
+///
+/// It is started with `posix_spawn` and reaped only by ``wait()``, never behind the test's back
+/// (as Foundation's `Process` does): until then its pid stays taken, even once it has exited, so
+/// a SIGKILL can never reach a process or thread that was given a recycled pid.
 final class BackgroundProcess {
     let arguments: [String]
-    private let process = Process()
-    private let outURL: URL
-    private let errURL: URL
-    private let handles: [FileHandle]
+    /// The process id.
+    let pid: pid_t
+    private let outPath: String
+    private let errPath: String
+    private var waitStatus: Int32?
 
-    /// Starts `executable` (default: `density`) with `arguments` in `sandbox.work`, reading `stdin`
-    /// (default: nothing).
+    /// Starts `executable` (default: `density`) with `arguments`, reading `stdin` (default:
+    /// nothing). It runs in the test's working directory: give it absolute paths.
     init(_ sandbox: Sandbox, _ arguments: [String], executable: URL? = nil, stdin: URL? = nil) throws {
         self.arguments = arguments
         let id = UUID().uuidString
         let io = sandbox.root.appendingPathComponent("io")
-        outURL = io.appendingPathComponent("\(id).out")
-        errURL = io.appendingPathComponent("\(id).err")
-        for url in [outURL, errURL] {
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-            }
-        }
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        handles = [out, err]
-        process.executableURL = try executable ?? DensityBinary.url()
-        process.arguments = arguments
-        process.currentDirectoryURL = sandbox.work
+        outPath = io.appendingPathComponent("\(id).out").path
+        errPath = io.appendingPathComponent("\(id).err").path
+        let program = try executable ?? DensityBinary.url()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdin?.path ?? "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         var environment = ProcessInfo.processInfo.environment
         environment["DENSITY_DB"] = nil
-        process.environment = environment
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = try stdin.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
-        try process.run()
+        let argv = ([program.path] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, program.path, &actions, nil, argv, envp)
+        guard code == 0 else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EINVAL) }
+        self.pid = pid
     }
-
-    /// What it has written to stderr so far.
-    var stderrSoFar: String { String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self) }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        for handle in handles { try? handle.close() }
-        try? FileManager.default.removeItem(at: outURL)
-        try? FileManager.default.removeItem(at: errURL)
+        if waitStatus == nil {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
+        try? FileManager.default.removeItem(atPath: outPath)
+        try? FileManager.default.removeItem(atPath: errPath)
     }
-
-    /// The process id.
-    var pid: Int32 { process.processIdentifier }
 
     /// What it has written to stdout so far.
-    var stdoutSoFar: String { String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self) }
+    var stdoutSoFar: String { String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data(), as: UTF8.self) }
 
-    /// Whether it is still running.
-    var isRunning: Bool { process.isRunning }
+    /// What it has written to stderr so far.
+    var stderrSoFar: String { String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data(), as: UTF8.self) }
 
-    /// Sends SIGKILL if it still runs; returns whether it was still running (then it is killed).
+    /// Sends SIGKILL unless it has been waited for; returns whether it was sent. (An exited child
+    /// not yet waited for is a zombie that keeps its pid: the signal then does nothing.)
     @discardableResult
     func killNow() -> Bool {
-        guard process.isRunning else { return false }
-        return kill(process.processIdentifier, SIGKILL) == 0
+        waitStatus == nil && kill(pid, SIGKILL) == 0
     }
 
-    /// Waits for the end and returns what it printed.
+    /// Waits for the end and returns what it printed; `status` is the exit status, or 128 plus
+    /// the signal that ended it.
     func wait() throws -> CommandResult {
-        process.waitUntilExit()
+        if waitStatus == nil {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 {
+                guard errno == EINTR else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .ECHILD) }
+            }
+            waitStatus = status
+        }
+        let status = waitStatus!
         return CommandResult(
-            arguments: arguments, status: process.terminationStatus,
-            stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+            arguments: arguments, status: wasKilled || status & 0x7F != 0 ? 128 + (status & 0x7F) : (status >> 8) & 0xFF,
+            stdout: String(decoding: try Data(contentsOf: URL(fileURLWithPath: outPath)), as: UTF8.self),
+            stderr: String(decoding: try Data(contentsOf: URL(fileURLWithPath: errPath)), as: UTF8.self))
     }
 
-    /// Whether it ended by a signal (SIGKILL) rather than exiting.
-    var wasKilled: Bool { process.terminationReason == .uncaughtSignal }
+    /// Whether it ended by SIGKILL rather than exiting (after ``wait()``).
+    var wasKilled: Bool { waitStatus.map { $0 & 0x7F == SIGKILL } ?? false }
 }
 
 /// Raw looks at a store file, through SQLite itself.
