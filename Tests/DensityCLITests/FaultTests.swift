@@ -2,8 +2,8 @@ import DensityStore
 import Foundation
 import Testing
 
-/// Faults while writing a checkpoint: a full disk (a small tmpfs), a write-protected store file, a
-/// write-protected folder. Each is refused with a message that says what happened and what to do,
+/// Faults while writing a checkpoint: a full disk (a small tmpfs), I/O errors (EIO from the WAL's
+/// writes), a write-protected store file, a write-protected folder. Each is refused with a message that says what happened and what to do,
 /// the previous checkpoint stays intact (and `verify` passes), and the same command succeeds once
 /// the cause is gone. `DENSITY_LONG_TESTS=1` fills the disk at 20 different levels instead of 3.
 @Suite(.serialized) struct FaultTests {
@@ -53,6 +53,76 @@ import Testing
                 #expect(try latestStep(sandbox, "r", db: db, unprivileged: false) == step)
             }
             print("faults: disk full injected \(faults) times (\(levels) file-system sizes), each refused cleanly, previous checkpoint intact, retry succeeded")
+        }
+    }
+
+    /// An interposer of `pwrite64` that fails the N-th write to a `-wal` file (N from
+    /// `DENSITY_TEST_FAIL_WAL_WRITE`) with EIO, as a failing disk would.
+    static let failingWrites = #"""
+        #define _GNU_SOURCE
+        #include <dlfcn.h>
+        #include <errno.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <unistd.h>
+        static long countdown = -2;
+        static int is_wal(int fd) {
+            char link[64], path[4096];
+            snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+            ssize_t n = readlink(link, path, sizeof path - 1);
+            if (n <= 4) return 0;
+            path[n] = 0;
+            return strcmp(path + n - 4, "-wal") == 0;
+        }
+        ssize_t pwrite64(int fd, const void *buf, size_t count, off_t offset) {
+            static ssize_t (*real)(int, const void *, size_t, off_t);
+            if (!real) real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite64");
+            if (countdown == -2) { const char *v = getenv("DENSITY_TEST_FAIL_WAL_WRITE"); countdown = v ? atol(v) : -1; }
+            if (countdown >= 0 && is_wal(fd)) {
+                if (countdown == 0) { errno = EIO; return -1; }
+                countdown--;
+            }
+            return real(fd, buf, count, offset);
+        }
+        """#
+
+    @Test func ioErrorsWhileWritingACheckpointLeaveThePreviousOne() throws {
+        try Sandbox.with { sandbox in
+            let source = sandbox.root.appendingPathComponent("failing.c"), library = sandbox.root.appendingPathComponent("failing.so")
+            try Self.failingWrites.write(to: source, atomically: true, encoding: .utf8)
+            let compiled = try Subprocess.run(
+                executable: URL(fileURLWithPath: "/usr/bin/env"),
+                arguments: ["cc", "-shared", "-fPIC", "-O1", "-o", library.path, source.path, "-ldl"],
+                cwd: sandbox.root, environment: [:], io: sandbox.root.appendingPathComponent("io"))
+            guard compiled.status == 0 else {
+                print("faults: I/O errors not tested (no C compiler to build the write interposer): \(compiled.stderr.prefix(200))")
+                return
+            }
+            let file = try sandbox.npy("acts.npy", "np.random.default_rng(9).standard_normal((32, 20000)).astype(np.float32)")
+            try sandbox.ok(["create", "r", "--features", "20000", "--chunk-features", "2000"])
+            try sandbox.ok(["ingest", "r", "--step", "1", file])
+            var injected = 0, step: Int64 = 1
+            for failAt in [0, 1, 2, 4, 8, 16] {
+                let result = try Subprocess.run(
+                    executable: try DensityBinary.url(), arguments: ["ingest", "r", "--step", String(step + 1), file, "--db", sandbox.db],
+                    cwd: sandbox.work, environment: ["LD_PRELOAD": library.path, "DENSITY_TEST_FAIL_WAL_WRITE": String(failAt)],
+                    io: sandbox.root.appendingPathComponent("io"))
+                if result.status == 0 {
+                    step += 1  // the checkpoint needed fewer WAL writes than that
+                    continue
+                }
+                injected += 1
+                expectFailure(result, mentioning: ["I/O error", "rolled the transaction back", "density verify"])
+                #expect(try RawStore.integrityCheck(sandbox.db) == ["ok"])
+                #expect(try sandbox.ok(["resume", "r"]) == "\(step)\n", "after an I/O error at WAL write \(failAt)")
+                #expect(try sandbox.db(["verify"]).status == 0)
+                // The disk is well again: the same command succeeds.
+                try sandbox.ok(["ingest", "r", "--step", String(step + 1), file])
+                step += 1
+            }
+            print("faults: I/O error (EIO) injected \(injected) times into a checkpoint's WAL writes, each refused cleanly, previous checkpoint intact, retry succeeded")
+            #expect(injected >= 3)
         }
     }
 

@@ -20,7 +20,7 @@ enum StoreFailure {
         case 14:  // SQLITE_CANTOPEN
             advice = "the store (or its -wal or -shm file) cannot be opened: does its folder exist, and is it readable and writable? \(intact)"
         case 10:  // SQLITE_IOERR
-            advice = "an I/O error while using the store (a failing disk, a full or vanished file system): \(intact). Check the disk, then run `density verify`"
+            advice = "an I/O error while using the store (a failing disk, a full or vanished file system). SQLite rolled the transaction back, and the checkpoints stored before are intact; if the error came while syncing a commit, that commit may still be there: `density resume RUN` shows the latest step stored. Check the disk, then run `density verify`"
         case 5, 6:  // SQLITE_BUSY, SQLITE_LOCKED
             advice = "the store stayed locked by another process for longer than the 5 s wait: \(intact). Run the command again when the other writer is done"
         case 11, 26:  // SQLITE_CORRUPT, SQLITE_NOTADB
