@@ -5,7 +5,8 @@ import DensityWorkload
 import Foundation
 import Testing
 
-/// `density` writers (`ingest`, `checkpoint`, and `record` streaming several frames) SIGKILLed at
+/// `density` writers (`ingest`, `checkpoint`, `record` streaming several frames, and `import` of a
+/// folder of state files) SIGKILLed at
 /// random moments (seeded) lose no committed checkpoint and never
 /// leave a half-written one: after every kill the file passes `PRAGMA integrity_check`, the latest
 /// checkpoint is the last one the writer reported, or the one it was writing (killed between the
@@ -23,10 +24,10 @@ import Testing
     struct Tally: CustomStringConvertible {
         var rounds = 0, kills = 0, survived = 0
         var killedBeforeCommit = 0, killedAfterCommitBeforeReport = 0, completed = 0
-        var compactionKills = 0, compactionsRolledBack = 0, compactionsCommitted = 0, recordKills = 0
+        var compactionKills = 0, compactionsRolledBack = 0, compactionsCommitted = 0, recordKills = 0, importKills = 0
         var cycles = 0, committedLost = 0
         var description: String {
-            "kill harness: \(kills) kills performed, \(survived) survived (\(killedBeforeCommit) before the commit, \(killedAfterCommitBeforeReport) after the commit but before the report, \(recordKills) of them of record streams, \(compactionKills) during compaction: \(compactionsRolledBack) rolled back, \(compactionsCommitted) committed), \(completed) writers finished before their kill, \(rounds) rounds, \(cycles) runs resumed to the end, \(committedLost) committed checkpoints lost"
+            "kill harness: \(kills) kills performed, \(survived) survived (\(killedBeforeCommit) before the commit, \(killedAfterCommitBeforeReport) after the commit but before the report, \(recordKills) of them of record streams, \(importKills) of imports, \(compactionKills) during compaction: \(compactionsRolledBack) rolled back, \(compactionsCommitted) committed), \(completed) writers finished before their kill, \(rounds) rounds, \(cycles) runs resumed to the end, \(committedLost) committed checkpoints lost"
         }
     }
 
@@ -95,12 +96,27 @@ import Testing
                 let step = Self.steps[next]
                 let writer: BackgroundProcess
                 var streamed: [Int64] = []
+                var importing = false
                 var span = typical
-                switch rng.next() % 3 {
+                switch rng.next() % 4 {
                 case 0:
                     writer = try BackgroundProcess(sandbox, ["ingest", run, "--step", String(step), files[next % files.count], "--db", sandbox.db])
                 case 1:
                     writer = try BackgroundProcess(sandbox, ["checkpoint", run, "--step", String(step), sandbox.path("state\(step).safetensors"), "--db", sandbox.db])
+                case 2:
+                    // A folder of state files: two already stored (skipped), then up to 4 new ones.
+                    let batch = Array(Self.steps[max(0, next - 2)...].prefix(6))
+                    streamed = batch.filter { $0 >= step }
+                    importing = true
+                    let folder = sandbox.root.appendingPathComponent("import\(tally.rounds)")
+                    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                    for batchStep in batch {
+                        try FileManager.default.createSymbolicLink(
+                            atPath: folder.appendingPathComponent("state-\(batchStep).safetensors").path,
+                            withDestinationPath: sandbox.path("state\(batchStep).safetensors"))
+                    }
+                    writer = try BackgroundProcess(sandbox, ["import", run, folder.path, "--db", sandbox.db])
+                    span = typical * Double(streamed.count)
                 default:
                     // A stream of up to 4 frames, from the step to write on.
                     streamed = Array(Self.steps[next...].prefix(4))
@@ -115,13 +131,18 @@ import Testing
                 let result = try writer.wait()
                 let killed = writer.wasKilled
                 // What the writer reported as stored before it ended.
-                let reportedNow = streamed.isEmpty
-                    ? (killed ? [] : [step])
+                // (`import` reports only at its end, `record` each frame as it is stored.)
+                let reportedNow = streamed.isEmpty || importing
+                    ? (killed ? [] : streamed.isEmpty ? [step] : streamed)
                     : streamed.filter { result.stderr.contains("run '\(run)': step \($0) stored from") }
                 if !killed {
                     try #require(result.status == 0, "an uninterrupted writer failed: \(result)")
                     tally.completed += 1
-                    if !streamed.isEmpty { #expect(reportedNow == streamed, "\(result)") }
+                    if importing {
+                        #expect(result.stderr.contains("imported \(streamed.count) file"), "\(result)")
+                    } else if !streamed.isEmpty {
+                        #expect(reportedNow == streamed, "\(result)")
+                    }
                 }
                 reported += reportedNow
                 // The step being written when it died: the first one not reported.
@@ -141,11 +162,12 @@ import Testing
                 var good = lost.isEmpty && storedSteps == Array(Self.steps.prefix(storedSteps.count))
                 if killed {
                     tally.kills += 1
-                    let acceptable = latest == previous || latest == writing
+                    // An import reports nothing until its end: any file of it may be stored.
+                    let acceptable = latest == previous || latest == writing || (importing && latest.map(streamed.contains) == true)
                     #expect(acceptable, "after a kill while writing step \(writing), the latest checkpoint is \(latest.map(String.init) ?? "none"); last known committed \(previous.map(String.init) ?? "none")")
                     good = good && acceptable
                     if latest == writing && latest != previous { tally.killedAfterCommitBeforeReport += 1 } else { tally.killedBeforeCommit += 1 }
-                    if !streamed.isEmpty { tally.recordKills += 1 }
+                    if importing { tally.importKills += 1 } else if !streamed.isEmpty { tally.recordKills += 1 }
                 } else {
                     #expect(latest == (streamed.last ?? step))
                 }
