@@ -16,11 +16,19 @@ extension DensityStore {
     /// in between. The lock is taken once per run per handle (later calls cost a set lookup) and
     /// is dropped by the kernel if the process dies. A read-only store, or one in memory, takes no
     /// lock.
-    /// - Parameter name: The run's name.
-    /// - Throws: ``StoreError/unknownRun(name:known:)``, ``WriterLockError``.
-    public func lockRunForWriting(_ name: String) throws {
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - rank: For the writer of one rank of a distributed run, that rank
+    ///     (`0..<DensityStore.maxWorldSize`): only that rank's lock is taken. `nil` (the default)
+    ///     for the whole run.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, ``StoreError/invalidRunSetting(_:)`` for a
+    ///   rank out of range, ``WriterLockError``.
+    public func lockRunForWriting(_ name: String, rank: Int? = nil) throws {
         let run = try self.run(named: name)
-        try holdWriterLock(run)
+        if let rank, !(0..<Self.maxWorldSize).contains(rank) {
+            throw StoreError.invalidRunSetting("--rank must be 0 to \(Self.maxWorldSize - 1), got \(rank)")
+        }
+        try holdWriterLock(run, rank: rank)
     }
 
     /// Takes `run`'s writer lock, or that of one of its ranks, unless this handle holds it already

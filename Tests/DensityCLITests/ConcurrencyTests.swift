@@ -158,6 +158,13 @@ import Testing
             expectFailure(refused, mentioning: ["run 'r' is being written by another process (pid \(holder.pid))"])
             #expect(try sandbox.db(["resume", "r", "--at", "1", "--discard-later"]).stderr.contains("being written by another process"))
             #expect(try sandbox.db(["compact", "r", "--keep-every", "1"]).stderr.contains("being written by another process"))
+            // record and import are refused at once, before reading their input.
+            let recorder = try BackgroundProcess(sandbox, ["record", "r", "--db", sandbox.db], stdin: URL(fileURLWithPath: "/dev/zero"))
+            let recorded = try recorder.wait()
+            #expect(recorded.status == 1 && recorded.stderr.contains("run 'r' is being written by another process (pid \(holder.pid))"), "\(recorded)")
+            try FileManager.default.createDirectory(atPath: sandbox.path("states"), withIntermediateDirectories: true)
+            try sandbox.ok(["state", "r", "--dtype", "int64", "--out", sandbox.path("states/state-5.safetensors")])
+            #expect(try sandbox.db(["import", "r", sandbox.path("states")]).stderr.contains("being written by another process"))
             // Readers are not affected.
             #expect(try sandbox.ok(["resume", "r"]) == "1\n")
 

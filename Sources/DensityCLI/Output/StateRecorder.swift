@@ -9,11 +9,14 @@ struct StateRecorder {
     let run: Run
     let rank: (rank: Int, worldSize: Int)?
 
-    /// - Throws: ``StoreError/unknownRun(name:known:)``.
+    /// Takes the run's writer lock (or its rank's) at once, so a second writer is refused before
+    /// it reads any input.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, ``WriterLockError``.
     init(store: DensityStore, runName: String, rank: (rank: Int, worldSize: Int)?) throws {
         self.store = store
         self.run = try store.run(named: runName)
         self.rank = rank
+        try store.lockRunForWriting(runName, rank: rank.map(\.rank))
     }
 
     /// Checks a state against the run and records it.
