@@ -41,6 +41,8 @@ extension DensityStore {
                                      keyframeInterval: run.keyframeInterval, worldSize: run.worldSize, metadata: run.metadata)
                 report.runsCreated += 1
             }
+            // One writer per run: this handle holds the whole run (its ranks included) while it merges.
+            try holdWriterLock(here)
             let copied = Mutex((copied: 0, there: 0))
             try source.forEachState(run: run.name) { [self] checkpoint, state in
                 let wasThere = try copyCheckpoint(here, step: checkpoint.step, state: state, approximate: checkpoint.approximate)
