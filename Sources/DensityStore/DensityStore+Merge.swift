@@ -79,12 +79,7 @@ extension DensityStore {
     private func copyCheckpoint(_ run: Run, step: Int64, state: DensityState, approximate: Bool) throws -> Bool {
         let (wasThere, written) = try withConnection { db in
             try db.inTransaction(.immediate) { () throws -> (Bool, LatestStateCache?) in
-                if let existing = try Self.checkpoint(db, run, atOrBefore: step), existing.step == step {
-                    guard existing.approximate == approximate, try Self.readState(db, run, existing) == state else {
-                        throw StoreError.conflictingState(run: run.name, step: step, rank: nil)
-                    }
-                    return (true, nil)
-                }
+                if try Self.isStored(db, run, step: step, state: state, approximate: approximate) { return (true, nil) }
                 let (_, cache) = try insertCheckpoint(db, run, step: step, state: state, approximate: approximate)
                 // Partial states of a step now complete here are superseded by it.
                 try db.execute("UPDATE rank_states SET data = NULL WHERE run_id = ? AND step <= ?",
@@ -126,27 +121,6 @@ extension DensityStore {
                 }
                 return (ledger, partial)
             }
-        }
-    }
-
-    /// Decodes the rank state in the current row: columns 2 (vectors), 3 (non-finite),
-    /// 4 (encoding), 5 (checksum), 6 (data).
-    static func decodeRankState(_ row: Statement, run: Run, step: Int64, rank: Int, zstd: Zstd) throws -> DensityState {
-        var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
-        do {
-            try counts.withUnsafeMutableBufferPointer { output in
-                try row.withBlob(6) { blob in
-                    try ChunkCodec.decode(encoding: row.int64(4), blob: blob, checksum: row.int64(5), into: output, zstd: zstd)
-                }
-            }
-            return try DensityState(features: run.features, components: run.components, counts: counts,
-                                    vectors: row.int64(2), nonFinite: row.int64(3))
-        } catch let error as ChunkCodec.DecodeError {
-            throw StoreError.corruptChunk(run: run.name, step: step, component: 0, chunk: 0,
-                                          reason: "rank \(rank)'s partial state: \(error.reason)")
-        } catch let error as DensityError {
-            throw StoreError.corruptChunk(run: run.name, step: step, component: 0, chunk: 0,
-                                          reason: "rank \(rank)'s partial state is inconsistent: \(error)")
         }
     }
 }

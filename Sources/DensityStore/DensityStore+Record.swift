@@ -61,10 +61,7 @@ extension DensityStore {
                     return try recordRank(db, run, step: step, rank: rank.rank, state: state)
                 }
                 guard run.worldSize == 1 else { throw StoreError.rankRequired(run: name, worldSize: run.worldSize) }
-                if let existing = try Self.checkpoint(db, run, atOrBefore: step), existing.step == step {
-                    guard existing.approximate == approximate, try Self.readState(db, run, existing) == state else {
-                        throw StoreError.conflictingState(run: name, step: step, rank: nil)
-                    }
+                if try Self.isStored(db, run, step: step, state: state, approximate: approximate) {
                     return (RecordOutcome(step: step, rank: rank?.rank, alreadyStored: true, completed: [], pending: []), nil)
                 }
                 let (checkpoint, cache) = try insertCheckpoint(db, run, step: step, state: state, approximate: approximate)
@@ -140,6 +137,16 @@ extension DensityStore {
                               pending: try Self.pendingSteps(db, run)), cache)
     }
 
+    /// Whether the run already has exactly this checkpoint at `step` (`false` when it has none there).
+    /// - Throws: ``StoreError/conflictingState(run:step:rank:)`` when the checkpoint there differs.
+    static func isStored(_ db: Connection, _ run: Run, step: Int64, state: DensityState, approximate: Bool) throws -> Bool {
+        guard let existing = try checkpoint(db, run, atOrBefore: step), existing.step == step else { return false }
+        guard existing.approximate == approximate, try readState(db, run, existing) == state else {
+            throw StoreError.conflictingState(run: run.name, step: step, rank: nil)
+        }
+        return true
+    }
+
     /// The run's pending steps: rank states not yet part of a checkpoint, grouped by step.
     static func pendingSteps(_ db: Connection, _ run: Run) throws -> [PendingStep] {
         var byStep: [(Int64, [Int])] = []
@@ -150,5 +157,26 @@ extension DensityStore {
             if byStep.last?.0 == step { byStep[byStep.count - 1].1.append(rank) } else { byStep.append((step, [rank])) }
         }
         return byStep.map { PendingStep(step: $0.0, ranks: $0.1, worldSize: run.worldSize) }
+    }
+
+    /// Decodes the rank state in the current row: columns 2 (vectors), 3 (non-finite),
+    /// 4 (encoding), 5 (checksum), 6 (data).
+    static func decodeRankState(_ row: Statement, run: Run, step: Int64, rank: Int, zstd: Zstd) throws -> DensityState {
+        var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
+        do {
+            try counts.withUnsafeMutableBufferPointer { output in
+                try row.withBlob(6) { blob in
+                    try ChunkCodec.decode(encoding: row.int64(4), blob: blob, checksum: row.int64(5), into: output, zstd: zstd)
+                }
+            }
+            return try DensityState(features: run.features, components: run.components, counts: counts,
+                                    vectors: row.int64(2), nonFinite: row.int64(3))
+        } catch let error as ChunkCodec.DecodeError {
+            throw StoreError.corruptChunk(run: run.name, step: step, component: 0, chunk: 0,
+                                          reason: "rank \(rank)'s partial state: \(error.reason)")
+        } catch let error as DensityError {
+            throw StoreError.corruptChunk(run: run.name, step: step, component: 0, chunk: 0,
+                                          reason: "rank \(rank)'s partial state is inconsistent: \(error)")
+        }
     }
 }
