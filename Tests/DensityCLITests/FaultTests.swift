@@ -155,6 +155,9 @@ import Testing
             try #require((wal?.intValue ?? 0) == 0, "the WAL holds \(wal ?? 0) bytes")
             for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: sandbox.db + suffix) }
             #expect(chmod(sandbox.work.path, 0o555) == 0)
+            // A query cannot open a WAL store without its -shm file either, and says why.
+            let query = try Unprivileged.density(sandbox, ["show", "r", "--db", sandbox.db])
+            expectFailure(query, mentioning: ["cannot read", "-shm", "folder", "Nothing was changed"])
             let refusedInFolder = try Unprivileged.density(sandbox, ["ingest", "r", "--step", "3", file, "--db", sandbox.db])
             faults += 1
             expectFailure(refusedInFolder, mentioning: ["nothing of this command was stored"])

@@ -34,6 +34,11 @@ struct StoreOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: path), size != 0 else {
             throw CLIError("no store at '\(path)': create a run first with `density create RUN --features F`, run `density demo`, or pass --db PATH (or set DENSITY_DB)")
         }
-        return try DensityStore(path: path, readOnly: true)
+        do {
+            return try DensityStore(path: path, readOnly: true)
+        } catch let error as SQLiteError where error.primaryCode == 8 {  // SQLITE_READONLY
+            // A WAL store is read through its -shm file; a reader that may not create it cannot open the store.
+            throw CLIError("cannot read '\(path)': SQLite needs the store's -shm file beside it, which is missing and cannot be created because its folder is not writable for you. It exists while a writer has the store open; otherwise copy the store to a folder you can write, or ask its owner to make the folder writable. Nothing was changed")
+        }
     }
 }
