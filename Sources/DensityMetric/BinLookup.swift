@@ -34,18 +34,8 @@ struct BinLookup: Sendable {
         }
     }
 
-    /// The bin of a count in `0...maxCount`.
-    @inline(__always)
-    func bin(of count: Int64) -> Int {
-        guard count > 0 else { return zeroBin }
-        let index = Self.index(count)
-        let next = nextStarts[index]
-        if next < 0 { return Self.search(count, firsts) }
-        return bins[index] + (count >= next ? 1 : 0)
-    }
-
-    /// Adds every count's bin to `histogram` (exactly as ``bin(of:)`` would), with the tables
-    /// read through unchecked pointers: the summary of a wide checkpoint runs this per count.
+    /// Adds the bin of every count (each in `0...maxCount`) to `histogram`, with the tables read
+    /// through unchecked pointers: the summary of a wide checkpoint runs this per count.
     /// Two partial histograms let neighbouring counts of one bin not wait on each other.
     func tally(_ counts: UnsafeBufferPointer<Int64>, into histogram: UnsafeMutableBufferPointer<Int>) {
         let width = histogram.count
@@ -53,6 +43,7 @@ struct BinLookup: Sendable {
             partial.initialize(repeating: 0)
             bins.withUnsafeBufferPointer { bins in
                 nextStarts.withUnsafeBufferPointer { nextStarts in
+                    /// The bin of one count: its range's bin, or the next when it reaches the next bin's first count.
                     @inline(__always) func binOf(_ count: Int64) -> Int {
                         guard count > 0 else { return zeroBin }
                         let index = Self.index(count)
