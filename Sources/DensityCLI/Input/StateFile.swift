@@ -49,7 +49,7 @@ struct StateFile {
                 }
                 continue
             }
-            let matches = glob(argument)
+            let matches = expandGlob(argument)
             guard !matches.isEmpty else {
                 throw CLIError("'\(argument)' matches no file; pass a folder, a glob such as 'states/*.safetensors', or files")
             }
@@ -60,10 +60,10 @@ struct StateFile {
     }
 
     /// Expands a glob pattern with the C library's glob(3).
-    private static func glob(_ pattern: String) -> [String] {
+    private static func expandGlob(_ pattern: String) -> [String] {
         var result = glob_t()
         defer { globfree(&result) }
-        guard Glibc.glob(pattern, 0, nil, &result) == 0 else { return [] }
+        guard glob(pattern, 0, nil, &result) == 0 else { return [] }
         return (0..<Int(result.gl_pathc)).compactMap { result.gl_pathv[$0].map { String(cString: $0) } }
     }
 }

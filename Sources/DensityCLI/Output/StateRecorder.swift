@@ -24,9 +24,8 @@ struct StateRecorder {
     ///   - torch: The state read from a file or frame.
     ///   - step: The step to use; else the state's `step` tensor.
     ///   - source: The file or frame, for messages.
-    ///   - approximate: Whether the counts were derived from densities.
     /// - Returns: The step and what the store did.
-    func record(_ torch: TorchMetricsState, step: Int64?, source: String, approximate: Bool = false) throws -> RecordOutcome {
+    func record(_ torch: TorchMetricsState, step: Int64?, source: String) throws -> RecordOutcome {
         guard let step = step ?? torch.step else {
             throw CLIError("'\(source)' has no 'step' tensor: pass --step STEP, or save the step with the state")
         }
@@ -39,7 +38,7 @@ struct StateRecorder {
             throw CLIError("'\(source)': \(error) (run '\(run.name)' has \(run.describeShape))")
         }
         for warning in torch.warnings { Console.message("warning: " + warning) }
-        return try store.record(run: run.name, step: step, state: state, rank: rank, approximate: approximate)
+        return try store.record(run: run.name, step: step, state: state, rank: rank)
     }
 
     /// One line saying what a record did.
