@@ -86,13 +86,13 @@ struct HistogramCommand: ParsableCommand {
         let bins = self.bins ?? Self.defaultBins
         // The same code path as every other summary (show, the stored histograms).
         let summary = DensitySummary(selected.state, bins: bins)
-        if let svg = drawing.svg {
+        if let svg = try drawing.target() {
             let step: Int64
             switch selected.scope {
             case .step(let s): step = s
             case .window(_, let to): step = to
             }
-            try ReportPanels.write(ReportPanels.histogram(run: runName, step: step, summary: summary), to: svg, replacing: drawing.force)
+            try ReportPanels.write(ReportPanels.histogram(run: runName, step: step, summary: summary), to: svg)
         }
         let edges = Self.edges(bins)
         switch format {
@@ -142,12 +142,12 @@ struct HistogramCommand: ParsableCommand {
             (step: checkpoint.step, vectors: summary.vectors,
              counts: try Self.merge(summary.histogram, into: bins, step: checkpoint.step))
         }
-        if let svg = drawing.svg {
+        if let svg = try drawing.target() {
             // The stored 50-bin histograms, thinned to at most 200 columns as in the report.
             let kept = TrendCommand.thin(summaries.count, every: nil, points: 200)
             let columns = kept.map { (step: summaries[$0].checkpoint.step, histogram: summaries[$0].summary.histogram) }
             try ReportPanels.write(ReportPanels.heatmap(run: runName, columns: columns, total: summaries.count),
-                                   to: svg, replacing: drawing.force)
+                                   to: svg)
         }
         let edges = Self.edges(bins)
         switch format {

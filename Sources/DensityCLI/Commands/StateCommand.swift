@@ -35,7 +35,7 @@ struct StateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("A step, latest, first, or -K.", valueName: "step"))
     var step: StepSpec = .latest
 
-    @Option(help: "The .safetensors file to write.")
+    @Option(help: "The .safetensors file to write, or - for stdout (not a terminal).")
     var out: String
 
     @Option(help: "float32 (torchmetrics' own dtype) or int64 (exact at any count).")
@@ -49,7 +49,7 @@ struct StateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let target = try ExportTarget(path: out, force: force)  // checked before any work
+        let target = try ExportTarget(path: out, force: force, binary: true)  // checked before any work
         let store = try store.openForReading()
         let steps = try store.checkpoints(run: runName).map(\.step)
         let resolved = try step.resolve(in: steps, run: runName)!
@@ -70,6 +70,6 @@ struct StateCommand: ParsableCommand {
         _ = try target.write { file in
             try writer.write { try file.append($0) }
         }
-        Console.message("wrote the state of run '\(runName)' at step \(checkpoint.step) (\(state.vectors) vectors, \(dtype.rawValue) counts) to \(out)")
+        Console.message("wrote the state of run '\(runName)' at step \(checkpoint.step) (\(state.vectors) vectors, \(dtype.rawValue) counts) to \(target.name)\(target.note)")
     }
 }

@@ -59,10 +59,10 @@ struct TrendCommand: ParsableCommand {
         if all.isEmpty { throw StoreError.noCheckpoint(run: runName, atOrBefore: nil) }
         let kept = Self.thin(all.count, every: every, points: points).map { all[$0] }
         let windows = Self.windowDensities(kept)
-        if let svg = drawing.svg {
+        if let svg = try drawing.target() {
             let label = runInfo.components == nil ? "\(feature)" : "\(component ?? 0):\(feature)"
             try ReportPanels.write(ReportPanels.trend(run: runName, feature: label, points: kept, windows: windows),
-                                   to: svg, replacing: drawing.force)
+                                   to: svg)
         }
         switch format {
         case .json:

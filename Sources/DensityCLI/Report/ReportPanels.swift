@@ -265,15 +265,10 @@ enum ReportPanels {
 
     // MARK: - Files
 
-    /// Writes one panel as a standalone `.svg` file (for `--svg FILE`), through a temporary file
-    /// like the report.
-    /// - Parameters:
-    ///   - panel: A chart built by one of the functions above.
-    ///   - path: The file to write.
-    ///   - replacing: Overwrite an existing file; without it an existing file is an error.
-    /// - Throws: ``CLIError`` when the file exists (and `replacing` is false) or cannot be written.
-    static func write(_ panel: SVG, to path: String, replacing: Bool) throws {
-        try ReportCommand.write(Data(SVG.standalone(panel).utf8), to: URL(fileURLWithPath: path), replacing: replacing)
+    /// Writes one panel as a standalone `.svg` file (for `--svg FILE`) to `target`.
+    /// - Throws: ``CLIError`` when the file cannot be written.
+    static func write(_ panel: SVG, to target: ExportTarget) throws {
+        _ = try target.write { file in try file.append(SVG.standalone(panel)) }
     }
 
     // MARK: - Helpers
