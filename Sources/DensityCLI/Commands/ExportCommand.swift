@@ -109,14 +109,7 @@ struct ExportCommand: ParsableCommand {
         let state = selected.state
         var sparsity: [UInt8] = []
         if format == .saelens {
-            let components = runInfo.components ?? 1
-            guard runInfo.components == nil || component != nil else {
-                throw CLIError("run '\(runName)' has \(components) components; SAELens files hold one: pass --component 0 to \(components - 1)")
-            }
-            let k = component ?? 0
-            guard k < components else {
-                throw StoreError.indexOutOfRange(run: runName, what: "component", index: k, size: components)
-            }
+            let k = try ComponentChoice.resolve(component, of: runInfo, why: "a SAELens file holds one")
             sparsity = try SAELensSparsity.fileBytes(counts: Array(state.counts[(k * state.features)..<((k + 1) * state.features)]),
                                                     vectors: state.vectors)
         }

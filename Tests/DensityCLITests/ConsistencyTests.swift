@@ -1,0 +1,27 @@
+import Foundation
+import Testing
+
+/// The places where commands used to disagree with each other or with the user: one rule for
+/// components, one spelling of windows, outputs that can be fed back, and messages that name the
+/// real cause.
+@Suite struct ConsistencyTests {
+    /// A run "c" with 3 components of 4 features, checkpoints at 10 and 20.
+    static func componentsRun(_ box: Sandbox) throws {
+        try box.recordRun("c", features: 4, components: 3, steps: [10, 20])
+    }
+
+    @Test func trendAndSaelensExportRefuseAComponentsRunWithoutComponent() throws {
+        try Sandbox.with { box in
+            try Self.componentsRun(box)
+            for arguments in [["trend", "c", "--feature", "1"],
+                              ["export", "c", "--format", "saelens", "--out", box.path("s.safetensors")]] {
+                let result = try box.fails(arguments, mentioning: ["3 components", "--component", "0 to 2"])
+                #expect(!result.stderr.contains("Usage"), "\(result)")
+            }
+            // With --component both answer, and agree with each other on the component chosen.
+            let trend = try box.ok(["trend", "c", "--feature", "1", "--component", "2", "--format", "json"])
+            #expect(trend.contains("\"component\":2"))
+            try box.ok(["export", "c", "--format", "saelens", "--component", "2", "--out", box.path("s.safetensors")])
+        }
+    }
+}
