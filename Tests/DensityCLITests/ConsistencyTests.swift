@@ -24,4 +24,22 @@ import Testing
             try box.ok(["export", "c", "--format", "saelens", "--component", "2", "--out", box.path("s.safetensors")])
         }
     }
+
+    @Test func everyWindowCommandTakesBothSpellings() throws {
+        try Sandbox.with { box in
+            try box.recordRun("r", features: 8, steps: [10, 20, 30])
+            let pairs: [([String], [String])] = [
+                (["dead", "r", "--window", "10:30", "--format", "json"], ["dead", "r", "--from", "10", "--to", "30", "--format", "json"]),
+                (["dense", "r", "--window", "10:30", "--format", "json"], ["dense", "r", "--from", "10", "--to", "30", "--format", "json"]),
+                (["diff", "r", "--window", "10:30", "--format", "json"], ["diff", "r", "--from", "10", "--to", "30", "--format", "json"]),
+                (["histogram", "r", "--window", "start:20", "--format", "json"], ["histogram", "r", "--from", "start", "--to", "20", "--format", "json"]),
+                (["export", "r", "--window", "10:latest", "--format", "csv"], ["export", "r", "--from", "10", "--format", "csv"]),
+            ]
+            for (window, fromTo) in pairs {
+                let a = try box.ok(window), b = try box.ok(fromTo)
+                #expect(a == b, "`\(window.joined(separator: " "))` and `\(fromTo.joined(separator: " "))` differ")
+                try box.fails(window + ["--from", "10"], mentioning: ["--window", "--from", "not both"])
+            }
+        }
+    }
 }

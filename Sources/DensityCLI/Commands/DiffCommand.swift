@@ -12,6 +12,7 @@ struct DiffCommand: ParsableCommand {
             the first checkpoint, so `--from start --to S` is the cumulative density at S.
               density diff demo --from 2000 --to 3000
               density diff demo --from -1 --to latest --format csv > window.csv
+              density diff demo --window 2000:3000    # the same as --from 2000 --to 3000
             JSON: {"run","from","to","vectors","density"}; density is [features], or \
             [components][features]; from is null for start.
             CSV: feature,count,density (component,feature,count,density with components).
@@ -23,11 +24,13 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
     var runName: String
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Window start: a step, start, first, latest, or -K.", valueName: "step"))
-    var from: StepSpec
+    @OptionGroup var window: WindowSpelling
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Window end: a step, latest, first, or -K.", valueName: "step"))
-    var to: StepSpec = .latest
+    /// The window's start, as written.
+    var from: StepSpec { window.spec?.from ?? .start }
+
+    /// The window's end, as written.
+    var to: StepSpec { window.spec?.to ?? .latest }
 
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table
@@ -37,7 +40,9 @@ struct DiffCommand: ParsableCommand {
 
     func validate() throws {
         guard top >= 0 else { throw ValidationError("--top must be >= 0, got \(top)") }
-        if to == .start { throw ValidationError("--to start names no checkpoint; use latest or a step") }
+        guard window.isGiven else {
+            throw ValidationError("give the window: --from A [--to B] or --window A:B, e.g. --from -1 or --window 2000:3000")
+        }
     }
 
     func run() throws {

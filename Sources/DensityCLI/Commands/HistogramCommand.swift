@@ -12,7 +12,8 @@ struct HistogramCommand: ParsableCommand {
         discussion: """
             N equal bins over [-10, 0]; a feature that never fired has log10(1e-10) = -10, so the \
             first bin holds the dead features. Every (component, feature) pair is counted. Without \
-            --step or --from it is the cumulative histogram at the latest checkpoint.
+            --step or a window (--from A --to B, or --window A:B) it is the cumulative histogram at \
+            the latest checkpoint.
               density histogram demo
               density histogram demo --from -4 --to latest --bins 40
               density histogram demo --over-training --bins 10
@@ -61,7 +62,7 @@ struct HistogramCommand: ParsableCommand {
     func validate() throws {
         if overTraining {
             if selection.isGiven {
-                throw ValidationError("--over-training covers every checkpoint; leave out --step, --from and --to")
+                throw ValidationError("--over-training covers every checkpoint; leave out --step, --from, --to and --window")
             }
             if let bins, bins < 1 || DensitySummary.storedBins % bins != 0 {
                 throw ValidationError("--bins \(bins) does not divide the \(DensitySummary.storedBins) stored bins; with --over-training use 1, 2, 5, 10, 25 or 50")
@@ -227,8 +228,8 @@ struct HistogramCommand: ParsableCommand {
 
 // MARK: - The state a query reads
 
-/// `--step S | --from A [--to B]`: the cumulative state at a checkpoint, or the window (A, B]
-/// between two; the cumulative state at the latest checkpoint when none is given.
+/// `--step S | --from A [--to B] | --window A:B`: the cumulative state at a checkpoint, or the
+/// window (A, B] between two; the cumulative state at the latest checkpoint when none is given.
 ///
 /// Shared by `histogram` and `export`.
 struct StateSelection: ParsableArguments {
@@ -237,26 +238,16 @@ struct StateSelection: ParsableArguments {
         valueName: "step"))
     var step: StepSpec?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp(
-        "A window (A, B] instead: its start, a step, start, first, latest, or -K.", valueName: "step"))
-    var from: StepSpec?
+    @OptionGroup var window: WindowSpelling
 
-    @Option(parsing: .unconditional, help: ArgumentHelp(
-        "The window's end, with --from: a step, latest, first, or -K. Default: latest.", valueName: "step"))
-    var to: StepSpec?
-
-    /// Whether any of the three options was given.
-    var isGiven: Bool { step != nil || from != nil || to != nil }
+    /// Whether --step or a window was given.
+    var isGiven: Bool { step != nil || window.isGiven }
 
     func validate() throws {
-        if step != nil, from != nil || to != nil {
-            throw ValidationError("give --step S (the cumulative state at S) or --from A --to B (the window (A, B]), not both")
-        }
-        if to != nil, from == nil {
-            throw ValidationError("--to needs --from: --from A --to B is the window (A, B]; --step B is the cumulative state at B")
+        if step != nil, window.isGiven {
+            throw ValidationError("give --step S (the cumulative state at S) or a window --from A --to B (or --window A:B), not both")
         }
         if step == .start { throw ValidationError("--step start names no checkpoint; use first, latest, or a step") }
-        if to == .start { throw ValidationError("--to start names no checkpoint; use latest or a step") }
     }
 
     /// Reads the selected state; refuses one with no vectors, whose densities are undefined.
@@ -264,8 +255,8 @@ struct StateSelection: ParsableArguments {
     ///   window's ends resolve out of order).
     func read(_ store: DensityStore, run: String) throws -> SelectedState {
         let steps = try store.checkpoints(run: run).map(\.step)
-        if let from {
-            let to = self.to ?? .latest
+        if let spec = window.spec {
+            let (from, to) = (spec.from, spec.to)
             let end = try to.resolve(in: steps, run: run)!
             let start = try from.resolve(in: steps, run: run)
             if let start, start >= end {
