@@ -42,4 +42,17 @@ import Testing
             }
         }
     }
+
+    @Test func verifyTakesTheFormatsItsHelpLists() throws {
+        try Sandbox.with { box in
+            try box.recordRun("r", features: 8, steps: [10, 20])
+            let help = try box.density(["verify", "--help"]).stdout
+            for format in ["table", "json", "csv"] where help.contains(format) {
+                let result = try box.db(["verify", "--format", format])
+                #expect(result.status == 0, "verify --help lists \(format): \(result)")
+            }
+            let csv = try box.ok(["verify", "--format", "csv"])
+            #expect(csv == "run,step,component,chunk,message\n")
+        }
+    }
 }
