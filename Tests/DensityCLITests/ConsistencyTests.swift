@@ -71,4 +71,15 @@ import Testing
             #expect(try box.ok(["show", "copy", "--step", "first", "--format", "json"]).contains("\"step\":10,"))
         }
     }
+
+    @Test func aStepThatDisagreesWithTheFilesStepIsRefused() throws {
+        try Sandbox.with { box in
+            try box.ok(["create", "r", "--features", "2"])
+            let file = try Numpy.writeState("s.safetensors", counts: [1, 2], shape: [2], vectors: 4, step: 5, in: box)
+            try box.fails(["checkpoint", "r", "--step", "7", file], mentioning: ["--step 7", "step 5", "s.safetensors"])
+            #expect(try box.runs()["r"]?.checkpoints == 0)
+            try box.ok(["checkpoint", "r", "--step", "5", file])
+            #expect(try box.runs()["r"]?.latest_step == 5)
+        }
+    }
 }
