@@ -82,4 +82,23 @@ import Testing
             #expect(try box.runs()["r"]?.latest_step == 5)
         }
     }
+
+    @Test func diffSaysWhenThePreviousWindowIsEmpty() throws {
+        try Sandbox.with { box in
+            try box.ok(["create", "r", "--features", "2"])
+            for (step, counts, vectors) in [(10, [1, 0], 5), (20, [1, 0], 5), (30, [3, 1], 9)] as [(Int64, [Int64], Int64)] {
+                let file = try Numpy.writeState("s\(step).safetensors", counts: counts, shape: [2], vectors: vectors, in: box)
+                try box.ok(["checkpoint", "r", "--step", String(step), file])
+            }
+            let table = try box.ok(["diff", "r", "--from", "20", "--to", "30"])
+            #expect(table.contains("no risers or fallers") && table.contains("(10, 20]") && table.contains("no activation vectors"), "\(table)")
+            let json = try box.ok(["diff", "r", "--from", "20", "--to", "30", "--format", "json"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            let previous = try #require(object["previous"] as? [String: Any], "\(json)")
+            #expect(previous["from"] as? Int == 10 && previous["to"] as? Int == 20 && previous["vectors"] as? Int == 0)
+            #expect(object["density"] != nil && object["vectors"] as? Int == 4)
+            let fromStart = try box.ok(["diff", "r", "--from", "start", "--to", "30", "--format", "json"])
+            #expect(fromStart.contains("\"previous\":null"))
+        }
+    }
 }
