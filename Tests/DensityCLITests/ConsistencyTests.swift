@@ -101,4 +101,25 @@ import Testing
             #expect(fromStart.contains("\"previous\":null"))
         }
     }
+
+    @Test func aZeroVectorCheckpointHasNoHistogramEitherWay() throws {
+        try Sandbox.with { box in
+            try box.ok(["create", "r", "--features", "3"])
+            let empty = try Numpy.writeState("s10.safetensors", counts: [0, 0, 0], shape: [3], vectors: 0, in: box)
+            let full = try Numpy.writeState("s20.safetensors", counts: [1, 0, 2], shape: [3], vectors: 4, in: box)
+            try box.ok(["checkpoint", "r", "--step", "10", empty])
+            try box.ok(["checkpoint", "r", "--step", "20", full])
+            try box.fails(["histogram", "r", "--step", "10"], mentioning: ["no activation vectors", "step 10"])
+            let json = try box.ok(["histogram", "r", "--over-training", "--format", "json"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            let steps = try #require(object["steps"] as? [[String: Any]])
+            #expect(steps.count == 2)
+            #expect(steps[0]["counts"] is NSNull, "a checkpoint with no vectors has no histogram: \(json)")
+            #expect((steps[1]["counts"] as? [Int])?.reduce(0, +) == 3)
+            let csv = try box.ok(["histogram", "r", "--over-training", "--format", "csv"]).split(separator: "\n")
+            #expect(csv[1] == "10,0" + String(repeating: ",", count: 10), "\(csv)")
+            let table = try box.ok(["histogram", "r", "--over-training"])
+            #expect(table.contains("no activation vectors"), "\(table)")
+        }
+    }
 }

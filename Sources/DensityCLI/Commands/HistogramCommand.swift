@@ -17,6 +17,8 @@ struct HistogramCommand: ParsableCommand {
               density histogram demo
               density histogram demo --from -4 --to latest --bins 40
               density histogram demo --over-training --bins 10
+            A checkpoint that has seen no activation vectors has no densities: --step refuses it, \
+            and --over-training shows it without a histogram (null counts in JSON, empty cells in CSV).
             --over-training reads the histograms stored with each checkpoint (50 bins of 0.2), so \
             --bins must divide 50 (1, 2, 5, 10, 25 or 50; default 10); no counts are decoded. The \
             table shows at most 30 evenly spaced checkpoints (always the first and the last); JSON \
@@ -139,9 +141,10 @@ struct HistogramCommand: ParsableCommand {
         let bins = self.bins ?? Self.defaultOverTrainingBins
         let summaries = try store.summaries(run: runName)
         guard !summaries.isEmpty else { throw StoreError.noCheckpoint(run: runName, atOrBefore: nil) }
+        // A checkpoint with no vectors has no densities, so no histogram: as with --step there.
         let rows = try summaries.map { checkpoint, summary in
             (step: checkpoint.step, vectors: summary.vectors,
-             counts: try Self.merge(summary.histogram, into: bins, step: checkpoint.step))
+             counts: summary.vectors == 0 ? nil : try Self.merge(summary.histogram, into: bins, step: checkpoint.step))
         }
         if let svg = try drawing.target() {
             // The stored 50-bin histograms, thinned to at most 200 columns as in the report.
@@ -158,7 +161,7 @@ struct HistogramCommand: ParsableCommand {
                 ("edges", .doubles(edges[...])),
                 ("steps", .array(rows.map { row in
                     .object([("step", .int(row.step)), ("vectors", .int(row.vectors)),
-                             ("counts", .array(row.counts.map { .int($0) }))])
+                             ("counts", row.counts.map { counts in .array(counts.map { .int($0) }) } ?? .null)])
                 })),
             ]).text + "\n")
         case .csv:
@@ -167,7 +170,8 @@ struct HistogramCommand: ParsableCommand {
             }
             var text = (["step", "vectors"] + columns).joined(separator: ",") + "\n"
             for row in rows {
-                text += ([String(row.step), String(row.vectors)] + row.counts.map(String.init)).joined(separator: ",") + "\n"
+                let counts = row.counts?.map(String.init) ?? Array(repeating: "", count: bins)
+                text += ([String(row.step), String(row.vectors)] + counts).joined(separator: ",") + "\n"
             }
             Console.out(text)
         case .table:
@@ -176,7 +180,12 @@ struct HistogramCommand: ParsableCommand {
             text += "columns: each bin's lower edge; the first (\(Console.format(edges[0]))) holds the dead features\n\n"
             text += Console.table(
                 ["step", "vectors"] + edges.dropLast().map { Console.format($0) },
-                kept.map { row in [String(row.step), String(row.vectors)] + row.counts.map(String.init) })
+                kept.map { row in
+                    [String(row.step), String(row.vectors)] + (row.counts?.map(String.init) ?? Array(repeating: "-", count: bins))
+                })
+            if rows.contains(where: { $0.counts == nil }) {
+                text += "(-: no activation vectors at that checkpoint, so no densities and no histogram)\n"
+            }
             if kept.count < rows.count {
                 text += "(\(kept.count) of \(rows.count) checkpoints, evenly spaced; every checkpoint: --format csv or --format json)\n"
             }
