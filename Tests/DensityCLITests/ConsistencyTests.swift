@@ -122,4 +122,14 @@ import Testing
             #expect(table.contains("no activation vectors"), "\(table)")
         }
     }
+
+    @Test func showOnARunWithOnlyPendingStepsNamesTheMissingRanks() throws {
+        try Sandbox.with { box in
+            try box.ok(["create", "r", "--features", "2"])
+            let file = try Numpy.writeState("s.safetensors", counts: [1, 0], shape: [2], vectors: 3, in: box)
+            try box.ok(["checkpoint", "r", "--step", "10", "--rank", "0", "--world-size", "3", file])
+            let result = try box.fails(["show", "r"], mentioning: ["pending", "step 10", "ranks 1, 2"])
+            #expect(!result.stderr.contains("density ingest"), "\(result)")
+        }
+    }
 }

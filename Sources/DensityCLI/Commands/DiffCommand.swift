@@ -50,7 +50,7 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let steps = try store.checkpoints(run: runName).map(\.step)
+        let steps = try store.checkpointSteps(run: runName)
         let end = try to.resolve(in: steps, run: runName)!
         let start = try from.resolve(in: steps, run: runName)
         if let start, start >= end {

@@ -263,7 +263,7 @@ struct StateSelection: ParsableArguments {
     /// - Throws: ``StoreError`` (unknown run, no checkpoint, empty window) or ``CLIError`` (the
     ///   window's ends resolve out of order).
     func read(_ store: DensityStore, run: String) throws -> SelectedState {
-        let steps = try store.checkpoints(run: run).map(\.step)
+        let steps = try store.checkpointSteps(run: run)
         if let spec = window.spec {
             let (from, to) = (spec.from, spec.to)
             let end = try to.resolve(in: steps, run: run)!

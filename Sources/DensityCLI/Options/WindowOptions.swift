@@ -35,7 +35,7 @@ struct WindowOptions: ParsableArguments {
             return (window.from, window.to, "the shortest window ending at the latest checkpoint with >= \(lastVectors) vectors")
         }
         guard let window else { return (nil, nil, "the whole run") }
-        let steps = try store.checkpoints(run: run).map(\.step)
+        let steps = try store.checkpointSteps(run: run)
         let end = try window.to.resolve(in: steps, run: run)!
         let start = try window.from.resolve(in: steps, run: run)
         let resolved = [(window.from, start), (window.to, end)].compactMap { spec, step in

@@ -56,7 +56,7 @@ struct StateRecorder {
             text += outcome.rank == nil ? ", \(checkpoint.vectors) vectors" : "; step \(checkpoint.step) complete (\(checkpoint.vectors) vectors)"
         }
         if let waiting = outcome.pending.first(where: { $0.step == outcome.step }) {
-            text += "; step \(waiting.step) waits for rank\(waiting.missing.count == 1 ? "" : "s") \(waiting.missing.map(String.init).joined(separator: ", "))"
+            text += "; " + waiting.waiting
         }
         return text
     }
