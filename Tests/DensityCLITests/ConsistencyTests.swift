@@ -132,4 +132,13 @@ import Testing
             #expect(!result.stderr.contains("density ingest"), "\(result)")
         }
     }
+
+    @Test func createInAMissingFolderBlamesTheFolder() throws {
+        try Sandbox.with { box in
+            let result = try box.density(["create", "r", "--features", "2", "--db", box.path("nodir/x.db")])
+            expectFailure(result, mentioning: ["nodir", "does not exist", "mkdir"])
+            #expect(!result.stderr.contains("SQLite"), "\(result)")
+            #expect(!FileManager.default.fileExists(atPath: box.path("nodir")))
+        }
+    }
 }

@@ -190,7 +190,8 @@ struct ExportTarget {
     }
 
     /// Refuses a path whose folder is missing or not a folder.
-    private static func checkFolder(of path: String, option: String) throws {
+    /// - Throws: ``CLIError`` naming the folder and the option, and how to create it.
+    static func checkFolder(of path: String, option: String) throws {
         let folder = split(path).folder
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
