@@ -141,4 +141,25 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: box.path("nodir")))
         }
     }
+
+    @Test func aFloatCountBeyondInt64IsTooLargeNotFractional() throws {
+        try Sandbox.with { box in
+            try box.ok(["create", "r", "--features", "2"])
+            let counts = try box.npy("c.npy", "np.array([1e19, 0.0])")
+            let vectors = try box.npy("v.npy", "np.array(5, dtype=np.int64)")
+            let script = """
+                import sys, numpy as np
+                from feature_density_recorder import safetensors_bytes
+                open(sys.argv[1], "wb").write(safetensors_bytes({"neuron_fired_count": np.array([1e19, 0.0]),
+                    "num_activation_vectors": np.array(5, dtype=np.int64)}))
+                """
+            _ = try Numpy.run(script, [box.path("big.safetensors")], in: box)
+            for files in [[counts, vectors], [box.path("big.safetensors")]] {
+                let result = try box.fails(["checkpoint", "r", "--step", "1"] + files, mentioning: ["too large", "1e+19"])
+                #expect(!result.stderr.contains("whole number"), "\(result)")
+            }
+            let half = try box.npy("h.npy", "np.array([1.5, 0.0])")
+            try box.fails(["checkpoint", "r", "--step", "1", half, vectors], mentioning: ["whole number", "1.5"])
+        }
+    }
 }
