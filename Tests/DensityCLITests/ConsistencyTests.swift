@@ -162,4 +162,21 @@ import Testing
             try box.fails(["checkpoint", "r", "--step", "1", half, vectors], mentioning: ["whole number", "1.5"])
         }
     }
+
+    @Test func compareFormatsEdgesAsDecimals() throws {
+        try Sandbox.with { box in
+            // Every density 3/1000: log10 is -2.52, in the bin [-2.6, -2.4), whose edges are not
+            // exact binary fractions.
+            for run in ["a", "b"] {
+                try box.ok(["create", run, "--features", "4"])
+                let file = try Numpy.writeState("\(run).safetensors", counts: [3, 3, 3, 3], shape: [4], vectors: 1000, in: box)
+                try box.ok(["checkpoint", run, "--step", "10", file])
+            }
+            let csv = try box.ok(["compare", "a", "b", "--format", "csv"]).split(separator: "\n").dropFirst()
+            let json = try box.ok(["compare", "a", "b", "--format", "json"])
+            let bounds = csv.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).suffix(2) }
+            #expect(bounds == ["-2.6", "-2.4", "-2.6", "-2.4"], "\(csv)")
+            #expect(json.contains("\"median_log10_density\":[-2.6,-2.4]"), "\(json)")
+        }
+    }
 }

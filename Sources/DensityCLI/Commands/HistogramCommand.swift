@@ -209,7 +209,7 @@ struct HistogramCommand: ParsableCommand {
     /// edges print as the decimals they are (-3.6, not -3.5999999999999996). They are labels only:
     /// the counts come from ``DensitySummary``, whose bins these are.
     static func edges(_ bins: Int) -> [Double] {
-        (0...bins).map { Double(10 * ($0 - bins)) / Double(bins) }
+        (0...bins).map { DensitySummary.binLowerEdge($0, bins: bins) }
     }
 
     /// A bin as an interval, `[-10, -9.5)`; the last one is closed, `[-0.5, 0]`.
