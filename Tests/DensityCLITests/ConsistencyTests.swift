@@ -179,4 +179,21 @@ import Testing
             #expect(json.contains("\"median_log10_density\":[-2.6,-2.4]"), "\(json)")
         }
     }
+
+    @Test func tablesAlignWideCharacters() throws {
+        try Sandbox.with { box in
+            try box.ok(["create", "特徴密度", "--features", "2"])
+            try box.ok(["create", "r", "--features", "16"])
+            try box.ok(["create", "ｆｕｌｌ", "--features", "3"])
+            let table = try box.ok(["runs"])
+            // Display widths as Unicode's East Asian Width gives them (W and F take two columns).
+            let script = """
+                import json, sys, unicodedata
+                print(json.dumps([sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+                                  for line in sys.argv[1].splitlines()]))
+                """
+            let widths = try JSONDecoder().decode([Int].self, from: Numpy.run(script, [table], in: box))
+            #expect(widths.count == 5 && Set(widths).count == 1, "lines of different widths \(widths):\n\(table)")
+        }
+    }
 }

@@ -117,13 +117,13 @@ struct HistogramCommand: ParsableCommand {
             text += "\nfeatures per bin of log10(density + 1e-10), \(bins) bins over [-10, 0]\n\n"
             let labels = (0..<bins).map { index in Self.interval(index, edges) + (index == 0 ? "  dead" : "") }
             let counts = summary.histogram.map(String.init)
-            let labelWidth = max("log10 density".count, labels.map(\.count).max() ?? 0)
-            let countWidth = max("count".count, counts.map(\.count).max() ?? 0)
+            let labelWidth = max(DisplayWidth.of("log10 density"), labels.map(DisplayWidth.of).max() ?? 0)
+            let countWidth = max(DisplayWidth.of("count"), counts.map(DisplayWidth.of).max() ?? 0)
             let largest = summary.histogram.max() ?? 0
-            text += Self.pad("log10 density", labelWidth) + "  " + Self.padLeft("count", countWidth) + "\n"
+            text += DisplayWidth.padRight("log10 density", labelWidth) + "  " + DisplayWidth.padLeft("count", countWidth) + "\n"
             text += String(repeating: "-", count: labelWidth) + "  " + String(repeating: "-", count: countWidth) + "\n"
             for index in 0..<bins {
-                var line = Self.pad(labels[index], labelWidth) + "  " + Self.padLeft(counts[index], countWidth)
+                var line = DisplayWidth.padRight(labels[index], labelWidth) + "  " + DisplayWidth.padLeft(counts[index], countWidth)
                 let bar = Self.bar(summary.histogram[index], of: largest, width: Self.barWidth)
                 if !bar.isEmpty { line += "  " + bar }
                 text += line + "\n"
@@ -226,13 +226,6 @@ struct HistogramCommand: ParsableCommand {
         return String(repeating: "█", count: eighths / 8) + partial[eighths % 8]
     }
 
-    static func pad(_ text: String, _ width: Int) -> String {
-        text + String(repeating: " ", count: max(0, width - text.count))
-    }
-
-    static func padLeft(_ text: String, _ width: Int) -> String {
-        String(repeating: " ", count: max(0, width - text.count)) + text
-    }
 }
 
 // MARK: - The state a query reads
