@@ -196,4 +196,19 @@ import Testing
             #expect(widths.count == 5 && Set(widths).count == 1, "lines of different widths \(widths):\n\(table)")
         }
     }
+
+    @Test func anEmptyBatchAddsNothingToAMultiFileIngest() throws {
+        try Sandbox.with { box in
+            try box.ok(["create", "r", "--features", "4"])
+            let a = try box.npy("a.npy", "np.array([[1, 0, 2, 0], [0, 0, 3, 1]], dtype=np.float32)")
+            let empty = try box.npy("empty.npy", "np.zeros((0, 4), dtype=np.float32)")
+            let result = try box.db(["ingest", "r", "--step", "1", a, empty])
+            #expect(result.status == 0, "\(result)")
+            #expect(result.stderr.contains("empty.npy") && result.stderr.contains("0 vectors"), "\(result)")
+            let counts = try box.ok(["export", "r", "--what", "counts", "--format", "json"])
+            #expect(counts.contains("\"vectors\":2") && counts.contains("\"values\":[1,0,2,1]"), "\(counts)")
+            // A batch of 0 alone makes no checkpoint.
+            try box.fails(["ingest", "r", "--step", "2", empty], mentioning: ["empty.npy", "no activation vectors"])
+        }
+    }
 }
