@@ -72,4 +72,56 @@ import Testing
             #expect((result?["mismatches"] as? [Any])?.isEmpty == true, "\(String(decoding: data, as: UTF8.self))")
         }
     }
+
+    @Test func theDocumentedBinFormulaMatchesTheToolAtEveryEdge() throws {
+        try Sandbox.with { box in
+            let formula = try Self.pythonBlock(containing: "def histogram_bin(count, vectors, bins")
+            // Counts of 10^17 vectors at every bin edge of 50 and 7 bins: where the documented rule
+            // and the naive floor((x + 10) / 0.2) disagree, and the first count of each bin.
+            let pick = """
+                import json, math, sys
+                exec(sys.argv[1])
+                n = 10**17
+                def naive(count):
+                    return min(49, max(0, math.floor((math.log10(count / n + 1e-10) + 10) / 0.2)))
+                counts, disagree = {0, 1, n - 1, n}, 0
+                for bins in (50, 7):
+                    for b in range(1, bins):
+                        near = round((10 ** (-10 + 10 * b / bins) - 1e-10) * n)
+                        for c in range(max(0, near - 2000), min(n, near + 2000) + 1):
+                            if histogram_bin(c, n, bins) != histogram_bin(c - 1, n, bins):
+                                counts.update({c - 1, c})
+                            if bins == 50 and histogram_bin(c, n, 50) != naive(c) and disagree < 150:
+                                counts.add(c)
+                                disagree += 1
+                counts = sorted(counts)
+                print(json.dumps({"counts": counts, "disagree": disagree,
+                                  "expected": {str(bins): [sum(1 for c in counts if histogram_bin(c, n, bins) == b) for b in range(bins)]
+                                               for bins in (50, 7)},
+                                  "naive": [sum(1 for c in counts if naive(c) == b) for b in range(50)]}))
+                """
+            struct Picked: Decodable {
+                var counts: [Int64]
+                var disagree: Int
+                var expected: [String: [Int]]
+                var naive: [Int]
+            }
+            let picked = try JSONDecoder().decode(Picked.self, from: Numpy.run(pick, [formula], in: box))
+            #expect(picked.disagree > 10, "the edge values include ones the naive formula bins differently")
+            try box.ok(["create", "e", "--features", String(picked.counts.count)])
+            let file = try Numpy.writeState("e.safetensors", counts: picked.counts, shape: [picked.counts.count],
+                                            vectors: 100_000_000_000_000_000, in: box)
+            try box.ok(["checkpoint", "e", "--step", "1", file])
+            for bins in [50, 7] {
+                let json = try box.ok(["histogram", "e", "--bins", String(bins), "--format", "json"])
+                let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+                let counts = (object?["bins"] as? [[String: Any]])?.compactMap { $0["count"] as? Int }
+                #expect(counts == picked.expected[String(bins)], "\(bins) bins")
+                if bins == 50 { #expect(counts != picked.naive, "the test would not tell the naive formula apart") }
+            }
+            // The stored summary (histogram --over-training reads it) agrees too.
+            let stored = try box.ok(["histogram", "e", "--over-training", "--bins", "50", "--format", "json"])
+            #expect(stored.contains("\"counts\":[" + picked.expected["50"]!.map(String.init).joined(separator: ",") + "]"))
+        }
+    }
 }
