@@ -94,6 +94,17 @@ import Testing
             let through = try box.db(["export", "r", "--format", "csv", "--out", link, "--force"])
             #expect(through.status == 0 && through.stdout == expected, "\(through)")
             #expect(Self.type(link) == S_IFLNK, "the link was replaced by a file")
+            // Through this process's own descriptor: appended to a file stdout appends to, not
+            // written over its start.
+            let appended = box.root.appendingPathComponent("appended.csv").path
+            try Data("first line\n".utf8).write(to: URL(fileURLWithPath: appended))
+            let shell = try Subprocess.run(
+                executable: URL(fileURLWithPath: "/bin/sh"),
+                arguments: ["-c", "exec \"$0\" \"$@\" >> \"$DENSITY_APPEND\"", try DensityBinary.url().path,
+                            "export", "r", "--format", "csv", "--out", link, "--db", box.db],
+                cwd: box.work, environment: ["DENSITY_APPEND": appended], io: box.root.appendingPathComponent("io"))
+            #expect(shell.status == 0, "\(shell)")
+            #expect(try String(contentsOfFile: appended, encoding: .utf8) == "first line\n" + expected)
             // A character device: written through, never replaced.
             #expect(try box.db(["export", "r", "--format", "csv", "--out", "/dev/null"]).status == 0)
             #expect(Self.type("/dev/null") == S_IFCHR)

@@ -33,6 +33,9 @@ struct ExportTarget {
     let file: String
     /// Whether the bytes are binary (npy, safetensors), which a terminal must not receive.
     let binary: Bool
+    /// For a link to one of this process's descriptors (/dev/stdout -> /proc/self/fd/1): that
+    /// descriptor, written as it is.
+    private var openDescriptor: Int32?
     /// The option, for messages: `--out` or `--svg`.
     let option: String
 
@@ -74,9 +77,11 @@ struct ExportTarget {
                 throw CLIError("\(option) '\(path)' is a symbolic link to '\(destination)', which does not exist; give the path it should point to, or remove the link")
             }
             type = info.st_mode & S_IFMT
-            if Self.linksIntoProc(path) {
-                // /dev/stdout and the like name a file this process already has open.
+            if let target = Self.procTarget(path) {
+                // /dev/stdout and the like name a file this process already has open: writing
+                // through its descriptor keeps its position and append mode.
                 (kind, self.file) = (.writeThrough("a link into /proc, an open file of this process"), path)
+                openDescriptor = Self.ownDescriptor(target)
                 return
             }
             through = " (the file the symbolic link '\(path)' points to)"
@@ -114,6 +119,12 @@ struct ExportTarget {
         case .standardOutput:
             return try writeThrough(STDOUT_FILENO, body)
         case .writeThrough(let what):
+            if let openDescriptor {
+                if binary, isatty(openDescriptor) == 1 {
+                    throw CLIError("\(option) '\(path)' is a terminal; binary data is not written to one. Give \(option) FILE, or \(option) - and redirect stdout")
+                }
+                return try writeThrough(openDescriptor, body)
+            }
             let descriptor = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)
             guard descriptor >= 0 else {
                 throw CLIError("cannot open \(option) '\(path)' (\(what)) to write into it: \(Self.lastError())")
@@ -202,17 +213,25 @@ struct ExportTarget {
         }
     }
 
-    /// Whether following the symbolic link `path` passes through /proc (as /dev/stdout ->
-    /// /proc/self/fd/1 does): such links name files this process has open.
-    private static func linksIntoProc(_ path: String) -> Bool {
+    /// Where following the symbolic link `path` first enters /proc (as /dev/stdout ->
+    /// /proc/self/fd/1 does), if it does: such links name files a process has open.
+    private static func procTarget(_ path: String) -> String? {
         var current = path
         for _ in 0..<40 {
-            guard let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return false }
+            guard let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return nil }
             let absolute = destination.hasPrefix("/") ? destination : split(current).folder + "/" + destination
-            if absolute.hasPrefix("/proc/") { return true }
+            if absolute.hasPrefix("/proc/") { return absolute }
             current = absolute
         }
-        return false
+        return nil
+    }
+
+    /// The descriptor N of `/proc/self/fd/N` or `/proc/<this pid>/fd/N`; nil for another path.
+    private static func ownDescriptor(_ procPath: String) -> Int32? {
+        let parts = procPath.split(separator: "/")
+        guard parts.count == 4, parts[0] == "proc", parts[1] == "self" || parts[1] == Substring(String(getpid())),
+              parts[2] == "fd", let descriptor = Int32(parts[3]) else { return nil }
+        return fcntl(descriptor, F_GETFD) == -1 ? nil : descriptor
     }
 
     /// The folder a path is in ("." for a bare name) and the name after the last slash (empty
