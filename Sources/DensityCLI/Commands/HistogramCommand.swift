@@ -140,7 +140,7 @@ struct HistogramCommand: ParsableCommand {
     func printOverTraining(_ store: DensityStore) throws {
         let bins = self.bins ?? Self.defaultOverTrainingBins
         let summaries = try store.summaries(run: runName)
-        guard !summaries.isEmpty else { throw StoreError.noCheckpoint(run: runName, atOrBefore: nil) }
+        guard !summaries.isEmpty else { throw store.noCheckpointError(run: runName) }
         // A checkpoint with no vectors has no densities, so no histogram: as with --step there.
         let rows = try summaries.map { checkpoint, summary in
             (step: checkpoint.step, vectors: summary.vectors,

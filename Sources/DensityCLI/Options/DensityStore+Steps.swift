@@ -8,12 +8,18 @@ extension DensityStore {
     func checkpointSteps(run name: String) throws -> [Int64] {
         let steps = try checkpoints(run: name).map(\.step)
         guard steps.isEmpty else { return steps }
-        let pending = try pendingSteps(run: name)
+        throw noCheckpointError(run: name)
+    }
+
+    /// Why a run has no checkpoint: its pending steps and the ranks each waits for, or that
+    /// nothing was stored.
+    func noCheckpointError(run name: String) -> CLIError {
+        let pending = (try? pendingSteps(run: name)) ?? []
         guard let first = pending.first else {
-            throw CLIError("run '\(name)' has no checkpoints yet; add one with `density checkpoint`, `density ingest` or `density record`")
+            return CLIError("run '\(name)' has no checkpoints yet; add one with `density checkpoint`, `density ingest` or `density record`")
         }
         let listed = pending.prefix(3).map(\.waiting).joined(separator: "; ") + (pending.count > 3 ? "; … \(pending.count - 3) more" : "")
-        throw CLIError("run '\(name)' has no complete checkpoint yet: \(pending.count) step\(pending.count == 1 ? " is" : "s are") pending (\(listed)). A step of a run of \(first.worldSize) ranks becomes a checkpoint once every rank has stored its state for it (`density checkpoint RUN --rank R --world-size \(first.worldSize) FILE`)")
+        return CLIError("run '\(name)' has no complete checkpoint yet: \(pending.count) step\(pending.count == 1 ? " is" : "s are") pending (\(listed)). A step of a run of \(first.worldSize) ranks becomes a checkpoint once every rank has stored its state for it (`density checkpoint RUN --rank R --world-size \(first.worldSize) FILE`)")
     }
 }
 

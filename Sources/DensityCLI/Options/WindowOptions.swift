@@ -30,12 +30,12 @@ struct WindowOptions: ParsableArguments {
     /// - Throws: ``CLIError`` when A does not resolve before B; the store's errors for an unknown
     ///   run, a run without checkpoints, or a step before the first checkpoint.
     func resolve(in store: DensityStore, run: String) throws -> (from: Int64?, to: Int64?, how: String) {
+        let steps = try store.checkpointSteps(run: run)  // says why a run has none
         if let lastVectors {
             let window = try store.recentWindow(run: run, holding: lastVectors)
             return (window.from, window.to, "the shortest window ending at the latest checkpoint with >= \(lastVectors) vectors")
         }
         guard let window else { return (nil, nil, "the whole run") }
-        let steps = try store.checkpointSteps(run: run)
         let end = try window.to.resolve(in: steps, run: run)!
         let start = try window.from.resolve(in: steps, run: run)
         let resolved = [(window.from, start), (window.to, end)].compactMap { spec, step in
