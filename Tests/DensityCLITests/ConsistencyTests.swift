@@ -53,6 +53,11 @@ import Testing
             }
             let csv = try box.ok(["verify", "--format", "csv"])
             #expect(csv == "run,step,component,chunk,message\n")
+            // A damaged chunk: one row naming it, and the exit status says something is wrong.
+            try RawStore.execute(box.db, "UPDATE chunks SET checksum = checksum + 1 WHERE rowid = (SELECT min(rowid) FROM chunks)")
+            let damaged = try box.db(["verify", "--format", "csv"])
+            let rows = damaged.stdout.split(separator: "\n")
+            #expect(damaged.status == 1 && rows.count == 2 && rows[1].hasPrefix("r,10,0,0,"), "\(damaged)")
         }
     }
 
