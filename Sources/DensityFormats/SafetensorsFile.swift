@@ -147,7 +147,7 @@ public struct SafetensorsFile: Sendable {
     /// - Parameter name: The tensor.
     /// - Returns: The values, row-major.
     /// - Throws: ``SafetensorsError`` when the tensor is missing, of an unsupported dtype, or a
-    ///   float value is not a whole number.
+    ///   float value is not a whole number or lies beyond Int64.
     public func integers(_ name: String) throws -> [Int64] {
         guard let tensor = tensors[name] else {
             throw SafetensorsError.missingTensors(source: source, expected: [name], found: tensors.keys.sorted())
@@ -169,10 +169,15 @@ public struct SafetensorsFile: Sendable {
                     let value = tensor.dtype == "F64"
                         ? Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))
                         : Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))))
-                    guard value.isFinite, value == value.rounded(), abs(value) < 0x1p63 else {
+                    guard value.isFinite, value == value.rounded() else {
                         throw SafetensorsError.invalidValues(
                             source: source, name: name,
                             reason: "holds \(value) at index \(i), which is not a whole number; counts must be whole")
+                    }
+                    guard abs(value) < 0x1p63 else {
+                        throw SafetensorsError.invalidValues(
+                            source: source, name: name,
+                            reason: "holds \(value) at index \(i), which is too large: beyond the range of Int64 (about ±9.22e18), where counts are kept exactly")
                     }
                     return Int64(value)
                 }

@@ -98,11 +98,14 @@ public struct DensitySummary: Sendable, Hashable, Codable {
         return min(bins - 1, max(0, Int(position.rounded(.down))))
     }
 
-    /// The lower edge of a histogram bin, in log10 density.
+    /// The lower edge of a histogram bin, in log10 density: one division of whole numbers, so that
+    /// an edge is the double nearest its decimal value (-2.6, not -2.5999999999999996), and prints
+    /// as that decimal. A label only: ``bin(ofDensity:bins:)`` and the stored histograms decide
+    /// which bin holds a value.
     /// - Parameters:
-    ///   - index: The bin.
+    ///   - index: The bin (`bins` for the upper edge of the last).
     ///   - bins: The number of bins.
     public static func binLowerEdge(_ index: Int, bins: Int) -> Double {
-        histogramLow + (histogramHigh - histogramLow) * Double(index) / Double(bins)
+        (histogramLow * Double(bins - index) + histogramHigh * Double(index)) / Double(bins)
     }
 }

@@ -373,9 +373,10 @@ import DensityStore
             #expect(!box.listing().contains { $0.hasSuffix(".tmp") }, "\(box.listing())")
 
             // A file that appears while the report is made is not replaced either.
+            let target = try ExportTarget(path: box.path("late.html"), force: false)
             try "late".write(toFile: box.path("late.html"), atomically: true, encoding: .utf8)
             #expect(throws: CLIError.self) {
-                try ReportCommand.write(Data("new".utf8), to: URL(fileURLWithPath: box.path("late.html")), replacing: false)
+                _ = try target.write { file in try file.append("new") }
             }
             #expect(try String(contentsOfFile: box.path("late.html"), encoding: .utf8) == "late")
             #expect(!box.listing().contains { $0.hasSuffix(".tmp") }, "\(box.listing())")

@@ -68,12 +68,12 @@ import DensityMetric
     @Test func aPanelIsWrittenAsAStandaloneFile() throws {
         try Sandbox.with { box in
             let panel = ReportPanels.vectors(run: "r", points: [(step: 1, vectors: 4), (step: 2, vectors: 9)])
-            try ReportPanels.write(panel, to: box.path("v.svg"), replacing: false)
+            try ReportPanels.write(panel, to: ExportTarget(path: box.path("v.svg"), force: false))
             let root = try XMLTree.parse(try String(contentsOfFile: box.path("v.svg"), encoding: .utf8))
             #expect(root.name == "svg" && root.attributes["xmlns"] == SVG.namespace)
             #expect(root.all { $0.name == "polyline" }.first?.numbers("data-values") == [4, 9])
-            #expect(throws: CLIError.self) { try ReportPanels.write(panel, to: box.path("v.svg"), replacing: false) }
-            try ReportPanels.write(ReportPanels.vectors(run: "r", points: []), to: box.path("v.svg"), replacing: true)
+            #expect(throws: CLIError.self) { try ReportPanels.write(panel, to: ExportTarget(path: box.path("v.svg"), force: false)) }
+            try ReportPanels.write(ReportPanels.vectors(run: "r", points: []), to: ExportTarget(path: box.path("v.svg"), force: true))
             #expect(box.listing() == ["v.svg"])
         }
     }

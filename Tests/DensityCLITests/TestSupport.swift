@@ -428,7 +428,7 @@ struct DiffOutput: Decodable, Equatable {
     var to: Int64
     var vectors: Int64
     var density: Density
-    static let keys: Set = ["run", "from", "to", "vectors", "density"]
+    static let keys: Set = ["run", "from", "to", "vectors", "density", "previous"]
 }
 
 /// `trend --format json`.

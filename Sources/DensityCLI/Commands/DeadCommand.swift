@@ -8,7 +8,7 @@ struct DeadCommand: ParsableCommand {
         abstract: "List the features dead in a window of steps, the step each last fired at, and the features that revived.",
         discussion: """
             Dead: no firing in the window (count 0), or with --threshold T a window density below T. \
-            The window is the whole run by default; --window A:B is (A, B], each end the latest \
+            The window is the whole run by default; --window A:B (or --from A --to B) is (A, B], each end the latest \
             checkpoint at or before it (the output says which steps were used); --last-vectors N is \
             the shortest window ending at the latest checkpoint that holds at least N vectors.
             last fired step: the last checkpoint, up to the window's end, at which the feature's \

@@ -130,7 +130,8 @@ struct DemoCommand: ParsableCommand {
             """
         let bins = DensitySummary(final, bins: 10).histogram
         let peak = max(1, bins.max() ?? 1)
-        for (i, count) in bins.enumerated() where count > 0 || i >= 2 {
+        // Every bin, empty ones too, as `density histogram` prints them.
+        for (i, count) in bins.enumerated() {
             let low = DensitySummary.binLowerEdge(i, bins: 10)
             let bar = String(repeating: "#", count: Int((40 * Double(count) / Double(peak)).rounded(.up)))
             let label = String(format: "%5.0f to %3.0f", low, low + 1)

@@ -9,7 +9,7 @@ struct DenseCommand: ParsableCommand {
         abstract: "List the features whose density in a window of steps is at least a threshold (1e-2), densest first.",
         discussion: """
             Window density: (count_B - count_A) / (vectors_B - vectors_A), exact. The window is the \
-            whole run by default; --window A:B is (A, B], each end the latest checkpoint at or \
+            whole run by default; --window A:B (or --from A --to B) is (A, B], each end the latest checkpoint at or \
             before it (the output says which steps were used); --last-vectors N is the shortest \
             window ending at the latest checkpoint that holds at least N vectors.
               density dense demo

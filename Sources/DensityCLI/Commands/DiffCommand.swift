@@ -12,8 +12,11 @@ struct DiffCommand: ParsableCommand {
             the first checkpoint, so `--from start --to S` is the cumulative density at S.
               density diff demo --from 2000 --to 3000
               density diff demo --from -1 --to latest --format csv > window.csv
-            JSON: {"run","from","to","vectors","density"}; density is [features], or \
-            [components][features]; from is null for start.
+              density diff demo --window 2000:3000    # the same as --from 2000 --to 3000
+            JSON: {"run","from","to","vectors","density","previous"}; density is [features], or \
+            [components][features]; from is null for start. previous is {"from","to","vectors"}, \
+            the window of the same length before, against which the table lists risers and fallers \
+            (none when its vectors are 0), or null when the window starts at the start of the run.
             CSV: feature,count,density (component,feature,count,density with components).
             """
     )
@@ -23,11 +26,13 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
     var runName: String
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Window start: a step, start, first, latest, or -K.", valueName: "step"))
-    var from: StepSpec
+    @OptionGroup var window: WindowSpelling
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Window end: a step, latest, first, or -K.", valueName: "step"))
-    var to: StepSpec = .latest
+    /// The window's start, as written.
+    var from: StepSpec { window.spec?.from ?? .start }
+
+    /// The window's end, as written.
+    var to: StepSpec { window.spec?.to ?? .latest }
 
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table
@@ -37,13 +42,15 @@ struct DiffCommand: ParsableCommand {
 
     func validate() throws {
         guard top >= 0 else { throw ValidationError("--top must be >= 0, got \(top)") }
-        if to == .start { throw ValidationError("--to start names no checkpoint; use latest or a step") }
+        guard window.isGiven else {
+            throw ValidationError("give the window: --from A [--to B] or --window A:B, e.g. --from -1 or --window 2000:3000")
+        }
     }
 
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let steps = try store.checkpoints(run: runName).map(\.step)
+        let steps = try store.checkpointSteps(run: runName)
         let end = try to.resolve(in: steps, run: runName)!
         let start = try from.resolve(in: steps, run: runName)
         if let start, start >= end {
@@ -55,6 +62,7 @@ struct DiffCommand: ParsableCommand {
         }
         let densities = window.densities()
         let features = runInfo.features
+        let previous = try previousWindow(store: store, start: start, end: end, steps: steps)
         switch format {
         case .json:
             let density: JSONValue = runInfo.components == nil
@@ -63,6 +71,10 @@ struct DiffCommand: ParsableCommand {
             Console.out(JSONValue.object([
                 ("run", .string(runName)), ("from", window.from.map { .int($0) } ?? .null), ("to", .int(window.to)),
                 ("vectors", .int(window.state.vectors)), ("density", density),
+                ("previous", previous.map { previous in
+                    .object([("from", previous.from.map { .int($0) } ?? .null), ("to", .int(previous.to)),
+                             ("vectors", .int(previous.state.vectors))])
+                } ?? .null),
             ]).text + "\n")
         case .csv:
             var text = runInfo.components == nil ? "feature,count,density\n" : "component,feature,count,density\n"
@@ -81,23 +93,32 @@ struct DiffCommand: ParsableCommand {
             text += "mean density       \(Console.format(summary.meanDensity))\n"
             text += "dead in window     \(summary.dead) (\(Console.format(100 * Double(summary.dead) / width))%)\n"
             text += "dense (>= 1e-2)    \(summary.dense) (\(Console.format(100 * Double(summary.dense) / width))%)\n"
-            text += try movers(store: store, run: runInfo, start: start, end: end, steps: steps, densities: densities)
+            text += movers(run: runInfo, previous: previous, densities: densities)
             text += "(every feature: --format csv or --format json)\n"
             Console.out(text)
         }
     }
 
-    /// The features whose density rose or fell most from the previous window of the same length
-    /// (in steps) to this one; empty when the window starts at the start of the run.
-    func movers(store: DensityStore, run: Run, start: Int64?, end: Int64, steps: [Int64], densities: [Double]) throws -> String {
+    /// The window of the same length (in steps) before (start, end], ending at `start`: from the
+    /// latest checkpoint at or before `start - (end - start)`, or the start of the run. Nil when
+    /// the window starts at the start of the run.
+    func previousWindow(store: DensityStore, start: Int64?, end: Int64, steps: [Int64]) throws -> DensityWindow? {
+        guard let start else { return nil }
+        let previousStart = steps.last(where: { $0 <= start - (end - start) })
+        return try store.window(run: runName, from: previousStart, to: start)
+    }
+
+    /// The features whose density rose or fell most from the previous window to this one, or why
+    /// there are none to list.
+    func movers(run: Run, previous: DensityWindow?, densities: [Double]) -> String {
         guard top > 0 else { return "" }
-        guard let start else {
+        guard let previous else {
             return "\n(no risers or fallers: the window starts at the start of the run, so there is no previous window)\n"
         }
-        let length = end - start
-        let previousStart = steps.last(where: { $0 <= start - length })
-        let previous = try store.window(run: runName, from: previousStart, to: start)
-        guard previous.state.vectors > 0 else { return "" }
+        let previousLabel = "(\(previous.from.map(String.init) ?? "start"), \(previous.to)]"
+        guard previous.state.vectors > 0 else {
+            return "\n(no risers or fallers: the previous window \(previousLabel) holds no activation vectors, so its densities are undefined)\n"
+        }
         let before = previous.densities()
         let change = densities.indices.map { densities[$0] - before[$0] }
         let order = change.indices.sorted { change[$0] != change[$1] ? change[$0] > change[$1] : $0 < $1 }
@@ -110,7 +131,6 @@ struct DiffCommand: ParsableCommand {
             }
         }
         let header = (run.components == nil ? [] : ["component"]) + ["feature", "before", "now", "change"]
-        let previousLabel = "(\(previous.from.map(String.init) ?? "start"), \(start)]"
         var text = "\nrisers (density now vs the previous window \(previousLabel)):\n"
         text += Console.table(header, rows(order.prefix(top).filter { change[$0] > 0 }))
         text += "\nfallers:\n"

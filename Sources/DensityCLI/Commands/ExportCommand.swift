@@ -26,9 +26,12 @@ struct ExportCommand: ParsableCommand {
             saelens: SAELens' sparsity.safetensors, tensor "sparsity" (F32 [features]) holding \
             log10(density + 1e-10) as SAELens writes it; a run with components needs --component:
               density export demo --from -4 --format saelens --out sparsity.safetensors
-            --format may be left out when --out ends in .csv, .json, .npy or .safetensors. The file \
-            is written beside --out under a temporary name and renamed when complete, so a failed \
-            export leaves nothing; an existing file is replaced only with --force.
+            --format may be left out when --out ends in .csv, .json, .npy or .safetensors. Without \
+            --out, csv and json print to stdout; --out - writes any format to stdout (binary ones \
+            only when stdout is not a terminal). A file is written beside --out under a temporary \
+            name and renamed when complete, so a failed export leaves nothing; an existing file is \
+            replaced only with --force. A FIFO or a device (/dev/stdout) is written into, never \
+            replaced; a symbolic link keeps pointing where it did.
             """
     )
 
@@ -37,6 +40,9 @@ struct ExportCommand: ParsableCommand {
         case csv, json, npy, safetensors
         /// SAELens' sparsity.safetensors: "sparsity", float32 [features], log10(density + 1e-10).
         case saelens
+
+        /// Whether the file is binary, which a terminal must not receive.
+        var isBinary: Bool { self != .csv && self != .json }
     }
 
     /// What the values are.
@@ -60,8 +66,8 @@ struct ExportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --format saelens: the component to write (runs with components).", valueName: "k"))
     var component: Int?
 
-    @Option(help: ArgumentHelp("The file to write; its folder must exist.", valueName: "file"))
-    var out: String
+    @Option(help: ArgumentHelp("The file to write (its folder must exist), or - for stdout. Default: stdout for csv and json.", valueName: "file"))
+    var out: String?
 
     @Option(help: "density (float64) or counts (int64).")
     var what: Quantity = .density
@@ -72,13 +78,20 @@ struct ExportCommand: ParsableCommand {
     /// --format, or the one --out's extension names.
     var resolvedFormat: Format? {
         if let format { return format }
+        guard let out else { return nil }
         let name = ExportTarget.split(out).name
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
         return Format(rawValue: name[name.index(after: dot)...].lowercased())
     }
 
     func validate() throws {
-        guard !out.isEmpty else { throw ValidationError("--out must name a file") }
+        guard let out else {
+            guard let format, !format.isBinary else {
+                throw ValidationError("give --out FILE (or --out - for stdout), or --format csv or json to print to stdout")
+            }
+            return
+        }
+        guard !out.isEmpty else { throw ValidationError("--out must name a file, or - for stdout") }
         guard resolvedFormat != nil else {
             throw ValidationError("give --format csv, json, npy, safetensors or saelens (it cannot be told from the name '\(out)')")
         }
@@ -89,21 +102,14 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         let format = resolvedFormat!
         // The destination is checked before any work.
-        let target = try ExportTarget(path: out, force: force)
+        let target = try ExportTarget(path: out ?? "-", force: force, binary: format.isBinary)
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
         let selected = try selection.read(store, run: runName)
         let state = selected.state
         var sparsity: [UInt8] = []
         if format == .saelens {
-            let components = runInfo.components ?? 1
-            guard runInfo.components == nil || component != nil else {
-                throw CLIError("run '\(runName)' has \(components) components; SAELens files hold one: pass --component 0 to \(components - 1)")
-            }
-            let k = component ?? 0
-            guard k < components else {
-                throw StoreError.indexOutOfRange(run: runName, what: "component", index: k, size: components)
-            }
+            let k = try ComponentChoice.resolve(component, of: runInfo, why: "a SAELens file holds one")
             sparsity = try SAELensSparsity.fileBytes(counts: Array(state.counts[(k * state.features)..<((k + 1) * state.features)]),
                                                     vectors: state.vectors)
         }
@@ -131,7 +137,7 @@ struct ExportCommand: ParsableCommand {
             }
         }
         let shape = state.shape.map(String.init).joined(separator: ", ")
-        Console.message("run '\(runName)', \(selected.title): \(what.rawValue) of shape [\(shape)], \(state.vectors) vectors -> \(out) (\(format.rawValue), \(bytes) bytes)")
+        Console.message("run '\(runName)', \(selected.title): \(what.rawValue) of shape [\(shape)], \(state.vectors) vectors -> \(target.name) (\(format.rawValue), \(bytes) bytes\(target.note))")
     }
 
     // MARK: - Formats
@@ -162,7 +168,7 @@ struct ExportCommand: ParsableCommand {
         _ byteCount: Int, _ write: (Int, (UnsafeRawBufferPointer) throws -> Void) throws -> Void,
         to file: ExportFile
     ) throws {
-        let progress = Progress("writing \(out)", total: byteCount)
+        let progress = Progress("writing \(out ?? "stdout")", total: byteCount)
         defer { progress.finish() }
         try write(1 << 20) { chunk in
             try file.append(chunk)
@@ -172,7 +178,7 @@ struct ExportCommand: ParsableCommand {
 
     /// feature,count,density rows (component first for runs with components).
     func writeCSV(_ state: DensityState, to file: ExportFile) throws {
-        let progress = Progress("writing \(out)", total: state.counts.count)
+        let progress = Progress("writing \(out ?? "stdout")", total: state.counts.count)
         defer { progress.finish() }
         let features = state.features
         let hasComponents = state.components != nil
@@ -195,7 +201,7 @@ struct ExportCommand: ParsableCommand {
     /// One JSON object; the values flat and row-major.
     func writeJSON(_ selected: SelectedState, to file: ExportFile) throws {
         let state = selected.state
-        let progress = Progress("writing \(out)", total: state.counts.count)
+        let progress = Progress("writing \(out ?? "stdout")", total: state.counts.count)
         defer { progress.finish() }
         var head = JSONValue.object([("run", .string(runName))] + selected.jsonFields + [
             ("vectors", .int(state.vectors)), ("what", .string(what.rawValue)),

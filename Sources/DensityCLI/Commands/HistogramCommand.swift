@@ -12,10 +12,13 @@ struct HistogramCommand: ParsableCommand {
         discussion: """
             N equal bins over [-10, 0]; a feature that never fired has log10(1e-10) = -10, so the \
             first bin holds the dead features. Every (component, feature) pair is counted. Without \
-            --step or --from it is the cumulative histogram at the latest checkpoint.
+            --step or a window (--from A --to B, or --window A:B) it is the cumulative histogram at \
+            the latest checkpoint.
               density histogram demo
               density histogram demo --from -4 --to latest --bins 40
               density histogram demo --over-training --bins 10
+            A checkpoint that has seen no activation vectors has no densities: --step refuses it, \
+            and --over-training shows it without a histogram (null counts in JSON, empty cells in CSV).
             --over-training reads the histograms stored with each checkpoint (50 bins of 0.2), so \
             --bins must divide 50 (1, 2, 5, 10, 25 or 50; default 10); no counts are decoded. The \
             table shows at most 30 evenly spaced checkpoints (always the first and the last); JSON \
@@ -61,7 +64,7 @@ struct HistogramCommand: ParsableCommand {
     func validate() throws {
         if overTraining {
             if selection.isGiven {
-                throw ValidationError("--over-training covers every checkpoint; leave out --step, --from and --to")
+                throw ValidationError("--over-training covers every checkpoint; leave out --step, --from, --to and --window")
             }
             if let bins, bins < 1 || DensitySummary.storedBins % bins != 0 {
                 throw ValidationError("--bins \(bins) does not divide the \(DensitySummary.storedBins) stored bins; with --over-training use 1, 2, 5, 10, 25 or 50")
@@ -86,13 +89,13 @@ struct HistogramCommand: ParsableCommand {
         let bins = self.bins ?? Self.defaultBins
         // The same code path as every other summary (show, the stored histograms).
         let summary = DensitySummary(selected.state, bins: bins)
-        if let svg = drawing.svg {
+        if let svg = try drawing.target() {
             let step: Int64
             switch selected.scope {
             case .step(let s): step = s
             case .window(_, let to): step = to
             }
-            try ReportPanels.write(ReportPanels.histogram(run: runName, step: step, summary: summary), to: svg, replacing: drawing.force)
+            try ReportPanels.write(ReportPanels.histogram(run: runName, step: step, summary: summary), to: svg)
         }
         let edges = Self.edges(bins)
         switch format {
@@ -114,13 +117,13 @@ struct HistogramCommand: ParsableCommand {
             text += "\nfeatures per bin of log10(density + 1e-10), \(bins) bins over [-10, 0]\n\n"
             let labels = (0..<bins).map { index in Self.interval(index, edges) + (index == 0 ? "  dead" : "") }
             let counts = summary.histogram.map(String.init)
-            let labelWidth = max("log10 density".count, labels.map(\.count).max() ?? 0)
-            let countWidth = max("count".count, counts.map(\.count).max() ?? 0)
+            let labelWidth = max(DisplayWidth.of("log10 density"), labels.map(DisplayWidth.of).max() ?? 0)
+            let countWidth = max(DisplayWidth.of("count"), counts.map(DisplayWidth.of).max() ?? 0)
             let largest = summary.histogram.max() ?? 0
-            text += Self.pad("log10 density", labelWidth) + "  " + Self.padLeft("count", countWidth) + "\n"
+            text += DisplayWidth.padRight("log10 density", labelWidth) + "  " + DisplayWidth.padLeft("count", countWidth) + "\n"
             text += String(repeating: "-", count: labelWidth) + "  " + String(repeating: "-", count: countWidth) + "\n"
             for index in 0..<bins {
-                var line = Self.pad(labels[index], labelWidth) + "  " + Self.padLeft(counts[index], countWidth)
+                var line = DisplayWidth.padRight(labels[index], labelWidth) + "  " + DisplayWidth.padLeft(counts[index], countWidth)
                 let bar = Self.bar(summary.histogram[index], of: largest, width: Self.barWidth)
                 if !bar.isEmpty { line += "  " + bar }
                 text += line + "\n"
@@ -137,17 +140,18 @@ struct HistogramCommand: ParsableCommand {
     func printOverTraining(_ store: DensityStore) throws {
         let bins = self.bins ?? Self.defaultOverTrainingBins
         let summaries = try store.summaries(run: runName)
-        guard !summaries.isEmpty else { throw StoreError.noCheckpoint(run: runName, atOrBefore: nil) }
+        guard !summaries.isEmpty else { throw store.noCheckpointError(run: runName) }
+        // A checkpoint with no vectors has no densities, so no histogram: as with --step there.
         let rows = try summaries.map { checkpoint, summary in
             (step: checkpoint.step, vectors: summary.vectors,
-             counts: try Self.merge(summary.histogram, into: bins, step: checkpoint.step))
+             counts: summary.vectors == 0 ? nil : try Self.merge(summary.histogram, into: bins, step: checkpoint.step))
         }
-        if let svg = drawing.svg {
+        if let svg = try drawing.target() {
             // The stored 50-bin histograms, thinned to at most 200 columns as in the report.
             let kept = TrendCommand.thin(summaries.count, every: nil, points: 200)
             let columns = kept.map { (step: summaries[$0].checkpoint.step, histogram: summaries[$0].summary.histogram) }
             try ReportPanels.write(ReportPanels.heatmap(run: runName, columns: columns, total: summaries.count),
-                                   to: svg, replacing: drawing.force)
+                                   to: svg)
         }
         let edges = Self.edges(bins)
         switch format {
@@ -157,7 +161,7 @@ struct HistogramCommand: ParsableCommand {
                 ("edges", .doubles(edges[...])),
                 ("steps", .array(rows.map { row in
                     .object([("step", .int(row.step)), ("vectors", .int(row.vectors)),
-                             ("counts", .array(row.counts.map { .int($0) }))])
+                             ("counts", row.counts.map { counts in .array(counts.map { .int($0) }) } ?? .null)])
                 })),
             ]).text + "\n")
         case .csv:
@@ -166,7 +170,8 @@ struct HistogramCommand: ParsableCommand {
             }
             var text = (["step", "vectors"] + columns).joined(separator: ",") + "\n"
             for row in rows {
-                text += ([String(row.step), String(row.vectors)] + row.counts.map(String.init)).joined(separator: ",") + "\n"
+                let counts = row.counts?.map(String.init) ?? Array(repeating: "", count: bins)
+                text += ([String(row.step), String(row.vectors)] + counts).joined(separator: ",") + "\n"
             }
             Console.out(text)
         case .table:
@@ -175,7 +180,12 @@ struct HistogramCommand: ParsableCommand {
             text += "columns: each bin's lower edge; the first (\(Console.format(edges[0]))) holds the dead features\n\n"
             text += Console.table(
                 ["step", "vectors"] + edges.dropLast().map { Console.format($0) },
-                kept.map { row in [String(row.step), String(row.vectors)] + row.counts.map(String.init) })
+                kept.map { row in
+                    [String(row.step), String(row.vectors)] + (row.counts?.map(String.init) ?? Array(repeating: "-", count: bins))
+                })
+            if rows.contains(where: { $0.counts == nil }) {
+                text += "(-: no activation vectors at that checkpoint, so no densities and no histogram)\n"
+            }
             if kept.count < rows.count {
                 text += "(\(kept.count) of \(rows.count) checkpoints, evenly spaced; every checkpoint: --format csv or --format json)\n"
             }
@@ -199,7 +209,7 @@ struct HistogramCommand: ParsableCommand {
     /// edges print as the decimals they are (-3.6, not -3.5999999999999996). They are labels only:
     /// the counts come from ``DensitySummary``, whose bins these are.
     static func edges(_ bins: Int) -> [Double] {
-        (0...bins).map { Double(10 * ($0 - bins)) / Double(bins) }
+        (0...bins).map { DensitySummary.binLowerEdge($0, bins: bins) }
     }
 
     /// A bin as an interval, `[-10, -9.5)`; the last one is closed, `[-0.5, 0]`.
@@ -216,19 +226,12 @@ struct HistogramCommand: ParsableCommand {
         return String(repeating: "█", count: eighths / 8) + partial[eighths % 8]
     }
 
-    static func pad(_ text: String, _ width: Int) -> String {
-        text + String(repeating: " ", count: max(0, width - text.count))
-    }
-
-    static func padLeft(_ text: String, _ width: Int) -> String {
-        String(repeating: " ", count: max(0, width - text.count)) + text
-    }
 }
 
 // MARK: - The state a query reads
 
-/// `--step S | --from A [--to B]`: the cumulative state at a checkpoint, or the window (A, B]
-/// between two; the cumulative state at the latest checkpoint when none is given.
+/// `--step S | --from A [--to B] | --window A:B`: the cumulative state at a checkpoint, or the
+/// window (A, B] between two; the cumulative state at the latest checkpoint when none is given.
 ///
 /// Shared by `histogram` and `export`.
 struct StateSelection: ParsableArguments {
@@ -237,35 +240,25 @@ struct StateSelection: ParsableArguments {
         valueName: "step"))
     var step: StepSpec?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp(
-        "A window (A, B] instead: its start, a step, start, first, latest, or -K.", valueName: "step"))
-    var from: StepSpec?
+    @OptionGroup var window: WindowSpelling
 
-    @Option(parsing: .unconditional, help: ArgumentHelp(
-        "The window's end, with --from: a step, latest, first, or -K. Default: latest.", valueName: "step"))
-    var to: StepSpec?
-
-    /// Whether any of the three options was given.
-    var isGiven: Bool { step != nil || from != nil || to != nil }
+    /// Whether --step or a window was given.
+    var isGiven: Bool { step != nil || window.isGiven }
 
     func validate() throws {
-        if step != nil, from != nil || to != nil {
-            throw ValidationError("give --step S (the cumulative state at S) or --from A --to B (the window (A, B]), not both")
-        }
-        if to != nil, from == nil {
-            throw ValidationError("--to needs --from: --from A --to B is the window (A, B]; --step B is the cumulative state at B")
+        if step != nil, window.isGiven {
+            throw ValidationError("give --step S (the cumulative state at S) or a window --from A --to B (or --window A:B), not both")
         }
         if step == .start { throw ValidationError("--step start names no checkpoint; use first, latest, or a step") }
-        if to == .start { throw ValidationError("--to start names no checkpoint; use latest or a step") }
     }
 
     /// Reads the selected state; refuses one with no vectors, whose densities are undefined.
     /// - Throws: ``StoreError`` (unknown run, no checkpoint, empty window) or ``CLIError`` (the
     ///   window's ends resolve out of order).
     func read(_ store: DensityStore, run: String) throws -> SelectedState {
-        let steps = try store.checkpoints(run: run).map(\.step)
-        if let from {
-            let to = self.to ?? .latest
+        let steps = try store.checkpointSteps(run: run)
+        if let spec = window.spec {
+            let (from, to) = (spec.from, spec.to)
             let end = try to.resolve(in: steps, run: run)!
             let start = try from.resolve(in: steps, run: run)
             if let start, start >= end {

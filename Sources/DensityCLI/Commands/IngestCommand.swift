@@ -13,7 +13,8 @@ struct IngestCommand: ParsableCommand {
             Continues from the run's latest checkpoint, adds every file (float16, float32 or float64; \
             shape [batch, features], or [batch, components, features] for runs with components; C or \
             Fortran order; either byte order), then writes one checkpoint at --step, atomically: if \
-            any file is bad, nothing is written.
+            any file is bad, nothing is written. An empty batch ([0, ...]) adds nothing and is left \
+            out with a warning; files that are all empty write no checkpoint.
               python -c "import numpy as np; np.save('acts.npy', acts.astype(np.float32))"
               density ingest demo --step 10250 acts.npy
               density ingest l1-1e-3 --step 500 batch-0.npy batch-1.npy
@@ -47,16 +48,29 @@ struct IngestCommand: ParsableCommand {
         var metric = try FeatureDensityMetric(
             state: latest?.state ?? DensityState(features: run.features, components: run.components),
             fireThreshold: run.fireThreshold)
-        // Every header and shape is checked before any data is read.
-        let opened = try files.map { path in
+        // Every header and shape is checked before any data is read. An empty batch (0 vectors of
+        // the right width) adds nothing: it is checked like the others, then left out.
+        var empty: [String] = []
+        let opened = try files.compactMap { path -> NpyFile? in
             let file = try NpyFile(path: path)
+            let isEmpty = file.shape.first == 0
+            var shape = file.shape
+            if isEmpty { shape[0] = 1 }
             do {
-                _ = try metric.batchSize(ofShape: file.shape, valueCount: file.header.elementCount)
+                _ = try metric.batchSize(ofShape: shape, valueCount: shape.reduce(1, *))
             } catch let error as DensityError {
+                if isEmpty {
+                    throw CLIError("\(path): an empty batch of shape \(file.shape), which does not fit run '\(runName)' (\(run.describeShape))")
+                }
                 throw CLIError("\(path): \(error) (run '\(runName)')")
             }
-            return file
+            if isEmpty { empty.append(path) }
+            return isEmpty ? nil : file
         }
+        guard !opened.isEmpty else {
+            throw CLIError("\(empty.joined(separator: ", ")): no activation vectors (every file is an empty batch, shape [0, ...]); nothing was stored")
+        }
+        for path in empty { Console.message("warning: '\(path)' holds 0 vectors (an empty batch); it adds nothing") }
         let before = metric.state
         for (index, file) in opened.enumerated() {
             if Console.stderrIsTerminal {
@@ -67,6 +81,7 @@ struct IngestCommand: ParsableCommand {
         if Console.stderrIsTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let checkpoint = try store.appendCheckpoint(run: runName, step: step, state: metric.state)
         var message = "run '\(runName)': checkpoint at step \(checkpoint.step), +\(metric.state.vectors - before.vectors) vectors from \(opened.count) file(s), \(checkpoint.vectors) in all"
+        if !empty.isEmpty { message += "; \(empty.count) empty file(s) left out" }
         let nonFinite = metric.state.nonFinite - before.nonFinite
         if nonFinite > 0 { message += "; warning: \(nonFinite) NaN/inf activations (they never fire except +inf)" }
         Console.message(message)

@@ -27,7 +27,7 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
     var runName: String
 
-    @Option(help: ArgumentHelp("The HTML file to write.", valueName: "file"))
+    @Option(help: ArgumentHelp("The HTML file to write, or - for stdout.", valueName: "file"))
     var out = "report.html"
 
     @Option(parsing: .unconditional, help: ArgumentHelp("The first step shown: a step, first, latest, or -K.", valueName: "step"))
@@ -55,12 +55,7 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let url = URL(fileURLWithPath: out)
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
-            if isDirectory.boolValue { throw CLIError("'\(out)' is a folder; pass --out with a file name") }
-            if !force { throw CLIError("'\(out)' exists; pass --force to overwrite it, or --out with another name") }
-        }
+        let target = try ExportTarget(path: out, force: force)  // checked before any work
         let store = try store.openForReading()
         let terminal = Console.stderrIsTerminal
         let data = try ReportData.load(
@@ -70,17 +65,7 @@ struct ReportCommand: ParsableCommand {
             })
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let html = HTMLReport(data: data, db: self.store.db).html
-        try Self.write(Data(html.utf8), to: url, replacing: force)
-        Console.message("wrote \(out): run '\(runName)', steps \(data.shown[0].checkpoint.step) to \(data.latest.checkpoint.step) (\(data.shown.count) checkpoints), \(data.trends.count) feature trend\(data.trends.count == 1 ? "" : "s"), \(html.utf8.count / 1024) KiB")
-    }
-
-    /// Writes `data` to a temporary file beside `url`, then moves it into place: a reader never
-    /// sees a half-written report. Without `replacing`, an existing file is never overwritten, even
-    /// one created while the report was being made.
-    static func write(_ data: Data, to url: URL, replacing: Bool) throws {
-        // The same no-clobber, never-half-written file as `export` and `state`.
-        _ = try ExportTarget(path: url.path, force: replacing).write { file in
-            try data.withUnsafeBytes { try file.append($0) }
-        }
+        _ = try target.write { file in try file.append(html) }
+        Console.message("wrote \(target.name)\(target.note): run '\(runName)', steps \(data.shown[0].checkpoint.step) to \(data.latest.checkpoint.step) (\(data.shown.count) checkpoints), \(data.trends.count) feature trend\(data.trends.count == 1 ? "" : "s"), \(html.utf8.count / 1024) KiB")
     }
 }

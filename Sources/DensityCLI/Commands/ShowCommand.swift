@@ -36,7 +36,7 @@ struct ShowCommand: ParsableCommand {
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let steps = try store.checkpoints(run: runName).map(\.step)
+        let steps = try store.checkpointSteps(run: runName)
         let resolved = try step.resolve(in: steps, run: runName)!
         // The summary stored with the checkpoint: no counts are decoded.
         guard let (checkpoint, summary) = try store.summary(run: runName, atOrBefore: resolved) else {
@@ -81,7 +81,7 @@ struct ShowCommand: ParsableCommand {
             if runInfo.worldSize > 1 {
                 rows.append(["ranks", "\(runInfo.worldSize) (each step is the sum of every rank's state)"])
                 for step in pending.prefix(5) {
-                    rows.append(["pending", "step \(step.step): waits for rank\(step.missing.count == 1 ? "" : "s") \(step.missing.map(String.init).joined(separator: ", "))"])
+                    rows.append(["pending", step.waiting])
                 }
                 if pending.count > 5 { rows.append(["pending", "… \(pending.count - 5) more steps"]) }
             }

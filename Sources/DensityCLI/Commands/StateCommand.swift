@@ -12,7 +12,9 @@ struct StateCommand: ParsableCommand {
         discussion: """
             The file holds neuron_fired_count ([features] or [components, features]) and \
             num_activation_vectors (int64, shape []), the names of torchmetrics' FeatureDensityMetric \
-            state; the step and run are in the file's metadata. float32 is the metric's own dtype (and \
+            state, and step (int64, shape []), so `density checkpoint` and `density import` take the \
+            file back as it is; the step and run are also in the file's metadata. load_state_dict \
+            with strict=False ignores the step. float32 is the metric's own dtype (and \
             the default); counts above 2^24 are not exact in float32, so a warning then advises int64.
               density state l1-1e-3 --out state.safetensors
               density state l1-1e-3 --step 500 --dtype int64 --out state-500.safetensors
@@ -35,7 +37,7 @@ struct StateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("A step, latest, first, or -K.", valueName: "step"))
     var step: StepSpec = .latest
 
-    @Option(help: "The .safetensors file to write.")
+    @Option(help: "The .safetensors file to write, or - for stdout (not a terminal).")
     var out: String
 
     @Option(help: "float32 (torchmetrics' own dtype) or int64 (exact at any count).")
@@ -49,9 +51,9 @@ struct StateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let target = try ExportTarget(path: out, force: force)  // checked before any work
+        let target = try ExportTarget(path: out, force: force, binary: true)  // checked before any work
         let store = try store.openForReading()
-        let steps = try store.checkpoints(run: runName).map(\.step)
+        let steps = try store.checkpointSteps(run: runName)
         let resolved = try step.resolve(in: steps, run: runName)!
         guard let (checkpoint, state) = try store.state(run: runName, atOrBefore: resolved) else {
             throw StoreError.noCheckpoint(run: runName, atOrBefore: resolved)
@@ -67,9 +69,11 @@ struct StateCommand: ParsableCommand {
             try writer.add(TorchMetricsState.countsName, shape: state.shape, values: .int64(state.counts))
         }
         try writer.add(TorchMetricsState.vectorsName, shape: [], values: .int64([state.vectors]))
+        // The step as a tensor too, so that `checkpoint` and `import` read the file back as it is.
+        try writer.add(TorchMetricsState.stepName, shape: [], values: .int64([checkpoint.step]))
         _ = try target.write { file in
             try writer.write { try file.append($0) }
         }
-        Console.message("wrote the state of run '\(runName)' at step \(checkpoint.step) (\(state.vectors) vectors, \(dtype.rawValue) counts) to \(out)")
+        Console.message("wrote the state of run '\(runName)' at step \(checkpoint.step) (\(state.vectors) vectors, \(dtype.rawValue) counts) to \(target.name)\(target.note)")
     }
 }

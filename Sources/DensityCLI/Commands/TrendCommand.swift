@@ -29,7 +29,7 @@ struct TrendCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "The feature, 0-based.")
     var feature: Int
 
-    @Option(parsing: .unconditional, help: "The component, 0-based; only for runs with components.")
+    @Option(parsing: .unconditional, help: "The component, 0-based: required for runs with components, refused for others.")
     var component: Int?
 
     @Option(help: "Keep every K-th checkpoint (and the last).")
@@ -52,23 +52,21 @@ struct TrendCommand: ParsableCommand {
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        if component != nil, runInfo.components == nil {
-            throw CLIError("run '\(runName)' has no components; leave out --component")
-        }
-        let all = try store.trend(run: runName, feature: feature, component: component ?? 0)
-        if all.isEmpty { throw StoreError.noCheckpoint(run: runName, atOrBefore: nil) }
+        let component = try ComponentChoice.resolve(self.component, of: runInfo, why: "a trend follows one (component, feature) pair")
+        let all = try store.trend(run: runName, feature: feature, component: component)
+        if all.isEmpty { throw store.noCheckpointError(run: runName) }
         let kept = Self.thin(all.count, every: every, points: points).map { all[$0] }
         let windows = Self.windowDensities(kept)
-        if let svg = drawing.svg {
-            let label = runInfo.components == nil ? "\(feature)" : "\(component ?? 0):\(feature)"
+        if let svg = try drawing.target() {
+            let label = runInfo.components == nil ? "\(feature)" : "\(component):\(feature)"
             try ReportPanels.write(ReportPanels.trend(run: runName, feature: label, points: kept, windows: windows),
-                                   to: svg, replacing: drawing.force)
+                                   to: svg)
         }
         switch format {
         case .json:
             Console.out(JSONValue.object([
                 ("run", .string(runName)), ("feature", .int(feature)),
-                ("component", runInfo.components == nil ? .null : .int(component ?? 0)),
+                ("component", runInfo.components == nil ? .null : .int(component)),
                 ("points", .array(zip(kept, windows).map { p, window in
                     .object([("step", .int(p.step)), ("vectors", .int(p.vectors)), ("count", .int(p.count)),
                              ("density", .double(p.density)), ("window_density", window.map { .double($0) } ?? .null)])

@@ -18,6 +18,7 @@ struct VerifyCommand: ParsableCommand {
               density verify
               density verify l1-1e-3 --format json
             JSON: {"ok","sqlite_check","runs","checkpoints","chunks","problems":[{"run","step","component","chunk","message"}]}
+            CSV: run,step,component,chunk,message, one row per problem (the header alone when all is well).
             """
     )
 
@@ -29,12 +30,8 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Run SQLite's quick_check instead of integrity_check (faster on large stores).")
     var quick = false
 
-    @Option(help: "table or json.")
+    @Option(help: "table, json or csv (one row per problem; only the header when all is well).")
     var format: OutputFormat = .table
-
-    func validate() throws {
-        if format == .csv { throw ValidationError("--format csv is not available for verify; use table or json") }
-    }
 
     func run() throws {
         let store = try store.openForReading()
@@ -61,7 +58,14 @@ struct VerifyCommand: ParsableCommand {
                 ("runs", .int(Int64(report.runs))), ("checkpoints", .int(Int64(report.checkpoints))),
                 ("chunks", .int(Int64(report.chunks))), ("problems", .array(problems)),
             ]).text + "\n")
-        case .table, .csv:
+        case .csv:
+            var text = "run,step,component,chunk,message\n"
+            for problem in report.problems {
+                text += [Console.csvField(problem.run ?? ""), problem.step.map(String.init) ?? "", problem.component.map(String.init) ?? "",
+                         problem.chunk.map(String.init) ?? "", Console.csvField(problem.message)].joined(separator: ",") + "\n"
+            }
+            Console.out(text)
+        case .table:
             if report.isOK {
                 Console.out("ok: \(counts) (SQLite \(report.sqliteCheck): ok)\n")
             } else {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 
 /// `--svg FILE [--force]`: also draw a command's numbers as a standalone SVG panel.
 struct SVGOptions: ParsableArguments {
@@ -10,8 +9,19 @@ struct SVGOptions: ParsableArguments {
     var force = false
 
     func validate() throws {
-        if let svg, !force, FileManager.default.fileExists(atPath: svg) {
-            throw ValidationError("--svg '\(svg)' exists; pass --force to replace it")
+        do {
+            _ = try target()
+        } catch let error as CLIError {
+            throw ValidationError(error.description)
         }
+    }
+
+    /// Where the drawing goes, checked by the rules every output file follows; nil without --svg.
+    /// - Throws: ``CLIError`` for `-` (stdout holds the command's own output) or a path that
+    ///   cannot be written.
+    func target() throws -> ExportTarget? {
+        guard let svg else { return nil }
+        if svg == "-" { throw CLIError("--svg - would mix the drawing with the command's output on stdout; give a file name") }
+        return try ExportTarget(path: svg, force: force, option: "--svg")
     }
 }

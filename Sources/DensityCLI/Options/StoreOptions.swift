@@ -19,8 +19,10 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store for writing, creating and migrating it when needed.
+    /// - Throws: ``CLIError`` when the store's folder does not exist; the store's errors.
     func openForWriting() throws -> DensityStore {
-        try DensityStore(path: path)
+        try ExportTarget.checkFolder(of: path, option: db == nil ? "the store" : "--db")
+        return try DensityStore(path: path)
     }
 
     /// Opens the store read-only, for queries: never writes, never blocks a writer.

@@ -1,16 +1,13 @@
 import ArgumentParser
 import DensityStore
 
-/// `--window A:B` or `--last-vectors N`: the window (A, B] of a run's checkpoints a query looks
-/// at; the whole run, (start, latest], by default.
+/// `--window A:B` (or `--from A --to B`) or `--last-vectors N`: the window (A, B] of a run's
+/// checkpoints a query looks at; the whole run, (start, latest], by default.
 struct WindowOptions: ParsableArguments {
-    @Option(
-        parsing: .unconditional,
-        help: ArgumentHelp(
-            "The window (A, B]: each a step (the latest checkpoint at or before it), first, latest or -K; A may be start. Default: start:latest, the whole run.",
-            valueName: "A:B"),
-        transform: { try WindowSpec(parsing: $0) })
-    var window: WindowSpec?
+    @OptionGroup var spelling: WindowSpelling
+
+    /// The window as written, in either spelling.
+    var window: WindowSpec? { spelling.spec }
 
     @Option(
         parsing: .unconditional,
@@ -21,7 +18,7 @@ struct WindowOptions: ParsableArguments {
 
     func validate() throws {
         if window != nil, lastVectors != nil {
-            throw ValidationError("give --window or --last-vectors, not both")
+            throw ValidationError("give --window (or --from/--to) or --last-vectors, not both")
         }
         if let lastVectors, lastVectors <= 0 {
             throw ValidationError("--last-vectors must be a positive number of vectors, got \(lastVectors)")
@@ -33,12 +30,12 @@ struct WindowOptions: ParsableArguments {
     /// - Throws: ``CLIError`` when A does not resolve before B; the store's errors for an unknown
     ///   run, a run without checkpoints, or a step before the first checkpoint.
     func resolve(in store: DensityStore, run: String) throws -> (from: Int64?, to: Int64?, how: String) {
+        let steps = try store.checkpointSteps(run: run)  // says why a run has none
         if let lastVectors {
             let window = try store.recentWindow(run: run, holding: lastVectors)
             return (window.from, window.to, "the shortest window ending at the latest checkpoint with >= \(lastVectors) vectors")
         }
         guard let window else { return (nil, nil, "the whole run") }
-        let steps = try store.checkpoints(run: run).map(\.step)
         let end = try window.to.resolve(in: steps, run: run)!
         let start = try window.from.resolve(in: steps, run: run)
         let resolved = [(window.from, start), (window.to, end)].compactMap { spec, step in
@@ -61,6 +58,12 @@ struct WindowSpec: Hashable, CustomStringConvertible {
     var to: StepSpec
 
     var description: String { "\(from):\(to)" }
+
+    /// The window (from, to].
+    init(from: StepSpec, to: StepSpec) {
+        self.from = from
+        self.to = to
+    }
 
     /// Parses `A:B`; the error explains the expected form.
     init(parsing text: String) throws {

@@ -20,15 +20,15 @@ enum Console {
         value.isNaN ? "nan" : String(format: "%.6g", value)
     }
 
-    /// Aligns rows into columns (right-aligned numbers, left-aligned first column).
+    /// Aligns rows into columns (right-aligned numbers, left-aligned first column), measuring
+    /// cells in terminal columns (``DisplayWidth``), so wide characters such as CJK stay aligned.
     static func table(_ header: [String], _ rows: [[String]]) -> String {
         let all = [header] + rows
-        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        let widths = header.indices.map { column in all.map { DisplayWidth.of($0[column]) }.max() ?? 0 }
         var text = ""
         for (index, row) in all.enumerated() {
             let cells = row.enumerated().map { column, cell in
-                let pad = String(repeating: " ", count: widths[column] - cell.count)
-                return column == 0 ? cell + pad : pad + cell
+                column == 0 ? DisplayWidth.padRight(cell, widths[column]) : DisplayWidth.padLeft(cell, widths[column])
             }
             text += cells.joined(separator: "  ") + "\n"
             if index == 0 {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The open temporary file, buffered.
+/// The file an ``ExportTarget`` writes (a temporary file, a FIFO, a device or stdout), buffered.
 final class ExportFile {
     private let descriptor: Int32
     private let path: String

@@ -22,10 +22,14 @@ struct StateRecorder {
     /// Checks a state against the run and records it.
     /// - Parameters:
     ///   - torch: The state read from a file or frame.
-    ///   - step: The step to use; else the state's `step` tensor.
+    ///   - step: `--step`, which must agree with the state's `step` tensor when it has one; else
+    ///     that tensor.
     ///   - source: The file or frame, for messages.
     /// - Returns: The step and what the store did.
     func record(_ torch: TorchMetricsState, step: Int64?, source: String) throws -> RecordOutcome {
+        if let step, let inFile = torch.step, step != inFile {
+            throw CLIError("'\(source)': --step \(step) disagrees with its 'step' tensor, step \(inFile); pass --step \(inFile) or leave --step out to store it at step \(inFile), or correct the file's step. Nothing was stored")
+        }
         guard let step = step ?? torch.step else {
             throw CLIError("'\(source)' has no 'step' tensor: pass --step STEP, or save the step with the state")
         }
@@ -52,7 +56,7 @@ struct StateRecorder {
             text += outcome.rank == nil ? ", \(checkpoint.vectors) vectors" : "; step \(checkpoint.step) complete (\(checkpoint.vectors) vectors)"
         }
         if let waiting = outcome.pending.first(where: { $0.step == outcome.step }) {
-            text += "; step \(waiting.step) waits for rank\(waiting.missing.count == 1 ? "" : "s") \(waiting.missing.map(String.init).joined(separator: ", "))"
+            text += "; " + waiting.waiting
         }
         return text
     }

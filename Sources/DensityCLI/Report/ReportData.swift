@@ -115,7 +115,7 @@ struct ReportData {
         progress("reading the summaries of every checkpoint")
         let all = try store.summaries(run: name)
         let steps = all.map(\.checkpoint.step)
-        guard !steps.isEmpty else { throw StoreError.noCheckpoint(run: name, atOrBefore: nil) }
+        guard !steps.isEmpty else { throw store.noCheckpointError(run: name) }
         let lower = try bound(from, in: steps, run: name) ?? steps[0]
         let upper = try bound(to, in: steps, run: name) ?? steps[steps.count - 1]
         let shown = all.filter { (lower...max(lower, upper)).contains($0.checkpoint.step) }

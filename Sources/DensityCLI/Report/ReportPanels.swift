@@ -47,7 +47,7 @@ enum ReportPanels {
         ]
         var bars: [SVG] = []
         for (bin, count) in summary.histogram.enumerated() {
-            let low = edge(bin, bins: bins), high = edge(bin + 1, bins: bins)
+            let low = DensitySummary.binLowerEdge(bin, bins: bins), high = DensitySummary.binLowerEdge(bin + 1, bins: bins)
             let x0 = frame.x(low), x1 = frame.x(high), top = frame.y(Double(count))
             let isDead = bin == 0
             let label = "log10 density [\(ChartFrame.trimmed(low)), \(ChartFrame.trimmed(high))): \(count) feature\(count == 1 ? "" : "s")"
@@ -60,7 +60,7 @@ enum ReportPanels {
             ], [SVG("title", text: label)]))
         }
         items.append(SVG("g", ["class": "bars"], bars))
-        let deadX = frame.x(edge(1, bins: bins))
+        let deadX = frame.x(DensitySummary.binLowerEdge(1, bins: bins))
         items.append(SVG("text", ["class": "annotation dead", "x": SVG.number(deadX + 6), "y": SVG.number(frame.plotTop + 14),
                                   "fill": deadColor, "font-weight": "bold"], text: "dead (count 0): \(summary.dead)"))
         items.append(SVG("text", ["class": "annotation dense", "x": SVG.number(frame.x(DensitySummary.histogramHigh) - 6),
@@ -98,8 +98,8 @@ enum ReportPanels {
             let x1 = i == columns.count - 1 ? frame.plotRight : (frame.x(steps[i]) + frame.x(steps[i + 1])) / 2 + 0.5
             var rects: [SVG] = []
             for (bin, count) in column.histogram.enumerated() {
-                let y1 = frame.y(edge(bin, bins: column.histogram.count))
-                let y0 = frame.y(edge(bin + 1, bins: column.histogram.count))
+                let y1 = frame.y(DensitySummary.binLowerEdge(bin, bins: column.histogram.count))
+                let y0 = frame.y(DensitySummary.binLowerEdge(bin + 1, bins: column.histogram.count))
                 rects.append(SVG("rect", [
                     "class": "cell", "data-bin": String(bin), "data-count": String(count), "x": SVG.number(x0),
                     "y": SVG.number(y0), "width": SVG.number(max(0.5, x1 - x0)), "height": SVG.number(y1 - y0),
@@ -109,7 +109,7 @@ enum ReportPanels {
             cells.append(SVG("g", ["class": "column", "data-step": String(column.step)], rects))
         }
         let denseY = SVG.number(frame.y(log10(DensitySummary.defaultDenseThreshold)))
-        let deadTop = frame.y(edge(1, bins: bins))
+        let deadTop = frame.y(DensitySummary.binLowerEdge(1, bins: bins))
         let items: [SVG] = [
             SVG("g", ["class": "cells", "shape-rendering": "crispEdges"], cells),
             SVG("line", ["class": "dense-line", "x1": SVG.number(frame.plotLeft), "x2": SVG.number(frame.plotRight),
@@ -265,25 +265,13 @@ enum ReportPanels {
 
     // MARK: - Files
 
-    /// Writes one panel as a standalone `.svg` file (for `--svg FILE`), through a temporary file
-    /// like the report.
-    /// - Parameters:
-    ///   - panel: A chart built by one of the functions above.
-    ///   - path: The file to write.
-    ///   - replacing: Overwrite an existing file; without it an existing file is an error.
-    /// - Throws: ``CLIError`` when the file exists (and `replacing` is false) or cannot be written.
-    static func write(_ panel: SVG, to path: String, replacing: Bool) throws {
-        try ReportCommand.write(Data(SVG.standalone(panel).utf8), to: URL(fileURLWithPath: path), replacing: replacing)
+    /// Writes one panel as a standalone `.svg` file (for `--svg FILE`) to `target`.
+    /// - Throws: ``CLIError`` when the file cannot be written.
+    static func write(_ panel: SVG, to target: ExportTarget) throws {
+        _ = try target.write { file in try file.append(SVG.standalone(panel)) }
     }
 
     // MARK: - Helpers
-
-    /// A bin's lower edge in log10 density, as one division of integers over [-10, 0], so that it
-    /// prints as the decimal it is (-3.6, not -3.5999999999999996) and equals the edges
-    /// `density histogram` prints.
-    static func edge(_ index: Int, bins: Int) -> Double {
-        (DensitySummary.histogramLow * Double(bins - index) + DensitySummary.histogramHigh * Double(index)) / Double(bins)
-    }
 
     /// A line (and, when short, a marker per point); non-finite plotted values are skipped.
     static func series(_ frame: ChartFrame, name: String, color: String, dashed: Bool = false, steps: [Int64],
