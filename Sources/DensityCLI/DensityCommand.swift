@@ -29,9 +29,8 @@ struct DensityCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    /// The exit status of a command that found the run but no checkpoint (at or before the step
-    /// asked for), so that a script can tell "nothing recorded yet" from every other failure (1),
-    /// and from a usage error (64).
+    /// The exit status of a command that found the run but no checkpoint in it yet, so that a
+    /// script can tell "nothing recorded yet" from every other failure (1) and from a usage error (64).
     static let noCheckpointExitCode: Int32 = 3
 
     /// Parses and runs the command; SQLite failures are explained (``StoreFailure``) before exiting,
