@@ -1,5 +1,6 @@
 """The reference metric: sparse_autoencoder's ``FeatureDensityMetric``, a torchmetrics ``Metric``
-(float32 counts, an int64 scalar vector count, both summed across processes)."""
+(float32 counts, an int64 scalar vector count, both summed across processes), and the synthetic
+activations the examples train on."""
 
 import torch
 from torchmetrics import Metric
@@ -22,3 +23,10 @@ class FeatureDensityMetric(Metric):
 
     def compute(self) -> torch.Tensor:
         return self.neuron_fired_count / self.num_activation_vectors
+
+
+def synthetic_activations(step: int, rank: int, features: int) -> torch.Tensor:
+    """One rank's SAE activations at a step, [32, features], a function of (step, rank) alone; the
+    later features fire less, and the last ones almost never."""
+    generator = torch.Generator().manual_seed(1_000 * step + rank)
+    return torch.randn(32, features, generator=generator) - torch.linspace(0, 3.5, features)

@@ -20,7 +20,7 @@ import torch
 
 from feature_density import Store
 from feature_density.torchmetrics import MetricRecorder, restore
-from feature_density_metric import FeatureDensityMetric
+from feature_density_metric import FeatureDensityMetric, synthetic_activations
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--db", default="runs.sqlite")
@@ -44,18 +44,12 @@ if distributed:
     torch.distributed.barrier()
 
 
-def activations(step: int) -> torch.Tensor:
-    """This rank's SAE activations at a step: [batch, features]; some features never fire."""
-    generator = torch.Generator().manual_seed(1_000 * step + rank)
-    return torch.randn(32, args.features, generator=generator) - torch.linspace(0, 3.5, args.features)
-
-
 metric = FeatureDensityMetric(args.features)
 # Resume: the exact stored state (or 0 when nothing is recorded yet).
 start = max(restore(metric, args.run, db=args.db), 1)
 with MetricRecorder(metric, args.run, db=args.db, every=args.every, ranks=args.ranks) as recorder:
     for step in range(start, args.steps + 1):
-        acts = activations(step)
+        acts = synthetic_activations(step, rank, args.features)
         metric.update(acts)
         if distributed:  # the ranks train together: a collective every step, as DDP's gradients
             loss = acts.clamp(min=0).mean()

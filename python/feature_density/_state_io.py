@@ -35,7 +35,7 @@ def safetensors_bytes(tensors: dict, metadata: dict | None = None) -> bytes:
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     for name, value in tensors.items():
-        array = np.ascontiguousarray(_to_numpy(value))
+        array = np.require(_to_numpy(value), requirements="C")  # shape [] stays [] (ascontiguousarray gives [1])
         if array.dtype not in _DTYPES:
             raise TypeError(f"tensor {name!r} has dtype {array.dtype}; use int64, int32, float32 or float64")
         data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
