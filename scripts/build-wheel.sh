@@ -57,8 +57,10 @@ pyproject = open("python/pyproject.toml").read()
 version = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)
 summary = re.search(r'^description = "([^"]+)"', pyproject, re.M).group(1)
 tool_version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout.strip()
-if tool_version != version:
-    sys.exit(f"error: python/pyproject.toml says version {version}, `density --version` says {tool_version}; make them agree")
+package_version = re.search(r'^__version__ = "([^"]+)"', open("python/feature_density/__init__.py").read(), re.M).group(1)
+if not version == tool_version == package_version:
+    sys.exit(f"error: versions disagree: python/pyproject.toml {version}, feature_density.__version__ "
+             f"{package_version}, `density --version` {tool_version}; make them agree")
 
 symbols = subprocess.run(["objdump", "-T", binary], capture_output=True, text=True, check=True).stdout
 glibc = max((tuple(map(int, v.split("."))) for v in re.findall(r"GLIBC_(\d+\.\d+)", symbols)), default=(2, 17))

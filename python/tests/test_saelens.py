@@ -44,3 +44,37 @@ def test_attach_records_what_saelens_measures(tmp_path):
     assert len(dead) > 0, "the run should have dead features for this check to mean something"
     assert dead.tolist() == saelens_dead.tolist()
     assert np.all(window["counts"][dead] == 0) and np.all(window["counts"][np.setdiff1d(np.arange(512), dead)] > 0)
+
+
+def test_only_training_passes_count_and_attach_resumes_from_the_store(tmp_path):
+    from sae_lens import StandardTrainingSAE, StandardTrainingSAEConfig
+
+    from feature_density import saelens
+    db = str(tmp_path / "runs.sqlite")
+    Store(db).create("toy", features=24)
+    torch.manual_seed(0)
+    sae = StandardTrainingSAE(StandardTrainingSAEConfig(d_in=8, d_sae=24))
+    batches = [torch.randn(16, 8, generator=torch.Generator().manual_seed(i)) for i in range(9)]
+    expected = torch.zeros(24, dtype=torch.int64)
+
+    def train(batches):
+        for batch in batches:
+            sae.train()
+            acts = sae.encode(batch)                     # a training forward pass: counted
+            expected.add_((acts > 0).sum(dim=0))
+            sae.eval()
+            sae.encode(batch)                            # evaluation: not counted
+            sae.train()
+            with torch.no_grad():
+                sae.encode(batch)                        # no gradients: not a training step
+
+    with saelens.attach(sae, "toy", db=db, every=4):
+        train(batches[:5])
+    assert Store(db).checkpoints("toy")["step"].tolist() == [4, 5]
+    handle = saelens.attach(sae, "toy", db=db, every=4, resume=True)
+    assert handle.step == 5 and handle.vectors == 80
+    train(batches[5:])
+    handle.close()
+    state = Store(db).state("toy")
+    assert state["step"] == 9 and state["num_activation_vectors"] == 9 * 16
+    assert state["neuron_fired_count"].tolist() == expected.tolist()
