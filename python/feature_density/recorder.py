@@ -129,7 +129,7 @@ class DensityRecorder:
         if not self.enabled:
             return False
         if step % self.every and not force:
-            whole_number(num_activation_vectors, "num_activation_vectors")
+            # A copy on the tensors' own device: nothing is moved to the CPU for a skipped step.
             self._pending = (step, _snapshot(neuron_fired_count), _snapshot(num_activation_vectors))
             return False
         self._pending = None
