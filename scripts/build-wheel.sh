@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 
 scratch=.build-wheel
 static_libs="$PWD/$scratch/static-libs"
+# The tools the wheel ships, each installed on PATH (a later `density serve` binary goes here too).
+tools=(density)
 if [ "${1:-}" != "--no-build" ]; then
     # The module maps say `link "sqlite3"` (and "zstd", "z"): the linker takes the first
     # libNAME.so or libNAME.a along its search path. A folder holding only the static archives,
@@ -28,31 +30,34 @@ if [ "${1:-}" != "--no-build" ]; then
         ln -sf "$archive" "$static_libs/lib$name.a"
     done
     # libsqlite3.a calls libm (and, on glibc before 2.34, libdl and libpthread, now in libc).
-    swift build -c release --product density --scratch-path "$scratch" --static-swift-stdlib \
-        -Xlinker -L"$static_libs" -Xlinker -lm
+    for tool in "${tools[@]}"; do
+        swift build -c release --product "$tool" --scratch-path "$scratch" --static-swift-stdlib \
+            -Xlinker -L"$static_libs" -Xlinker -lm
+    done
 fi
-binary="$(swift build -c release --scratch-path "$scratch" --show-bin-path)/density"
-[ -x "$binary" ] || { echo "error: $binary was not built" >&2; exit 1; }
-
-# Only glibc's libraries, libstdc++ and libgcc_s may be needed at run time.
-needed=$(objdump -p "$binary" | awk '/NEEDED/ {print $2}')
-for library in $needed; do
-    case "$library" in
-        libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|ld-linux*.so.*|libstdc++.so.*|libgcc_s.so.*) ;;
-        *) echo "error: the binary needs $library; only glibc, libstdc++ and libgcc_s may be dynamic" >&2; exit 1 ;;
-    esac
-done
-
+bin_path="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
 staging="$scratch/wheel"
 rm -rf "$staging"
 mkdir -p "$staging"
-strip -o "$staging/density" "$binary"
+for tool in "${tools[@]}"; do
+    binary="$bin_path/$tool"
+    [ -x "$binary" ] || { echo "error: $binary was not built" >&2; exit 1; }
+    # Only glibc's libraries, libstdc++ and libgcc_s may be needed at run time.
+    for library in $(objdump -p "$binary" | awk '/NEEDED/ {print $2}'); do
+        case "$library" in
+            libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|ld-linux*.so.*|libstdc++.so.*|libgcc_s.so.*) ;;
+            *) echo "error: $tool needs $library; only glibc, libstdc++ and libgcc_s may be dynamic" >&2; exit 1 ;;
+        esac
+    done
+    strip -o "$staging/$tool" "$binary"
+done
 
-python3 - "$staging/density" <<'PYTHON'
-"""Writes the wheel (PEP 427): the package, the binary as a script, METADATA, WHEEL and RECORD."""
+python3 - "${tools[@]/#/$staging/}" <<'PYTHON'
+"""Writes the wheel (PEP 427): the package, the tools as scripts, METADATA, WHEEL and RECORD.
+The first tool is `density`, whose version must be the package's."""
 import base64, hashlib, os, platform, re, subprocess, sys, zipfile
 
-binary = sys.argv[1]
+binary, binaries = sys.argv[1], sys.argv[1:]
 pyproject = open("python/pyproject.toml").read()
 version = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)
 summary = re.search(r'^description = "([^"]+)"', pyproject, re.M).group(1)
@@ -62,7 +67,8 @@ if not version == tool_version == package_version:
     sys.exit(f"error: versions disagree: python/pyproject.toml {version}, feature_density.__version__ "
              f"{package_version}, `density --version` {tool_version}; make them agree")
 
-symbols = subprocess.run(["objdump", "-T", binary], capture_output=True, text=True, check=True).stdout
+symbols = "".join(subprocess.run(["objdump", "-T", path], capture_output=True, text=True, check=True).stdout
+                  for path in binaries)
 glibc = max((tuple(map(int, v.split("."))) for v in re.findall(r"GLIBC_(\d+\.\d+)", symbols)), default=(2, 17))
 arch = platform.machine()
 tag = f"py3-none-manylinux_{glibc[0]}_{glibc[1]}_{arch}"
@@ -76,7 +82,7 @@ for folder, package in (("python/feature_density", "feature_density"),):
         if entry.endswith(".py"):
             files.append((f"{package}/{entry}", open(os.path.join(folder, entry), "rb").read(), 0o644))
 files.append(("feature_density_recorder.py", open("python/feature_density_recorder.py", "rb").read(), 0o644))
-files.append((f"{name}.data/scripts/density", open(binary, "rb").read(), 0o755))
+files += [(f"{name}.data/scripts/{os.path.basename(path)}", open(path, "rb").read(), 0o755) for path in binaries]
 metadata = (f"Metadata-Version: 2.1\nName: feature_density\nVersion: {version}\nSummary: {summary}\n"
             "Requires-Python: >=3.9\nRequires-Dist: numpy\n"
             "Provides-Extra: torch\nRequires-Dist: torch; extra == \"torch\"\n"

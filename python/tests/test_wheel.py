@@ -76,7 +76,7 @@ def test_density_demo_and_the_numpy_example_run_from_the_venv(venv, tmp_path):
 
 
 def test_the_torch_examples_run_against_the_wheel(venv, tmp_path):
-    """torch and torchmetrics come from the test environment (a .pth after the venv's own
+    """torch, torchmetrics and sae-lens come from the test environment (a .pth after the venv's own
     site-packages); feature_density and density come from the wheel."""
     folder, _, env = venv
     site = glob.glob(str(folder / "lib" / "python*" / "site-packages"))[0]
@@ -84,11 +84,15 @@ def test_the_torch_examples_run_against_the_wheel(venv, tmp_path):
         pth.write(sysconfig.get_paths()["purelib"] + "\n")
     python = str(folder / "bin" / "python")
     for arguments in (["torchmetrics_example.py", "--db", "tm.sqlite", "--steps", "9", "--every", "4"],
-                      ["pytorch_example.py", "--db", "pt.sqlite", "--steps", "25"]):
+                      ["pytorch_example.py", "--db", "pt.sqlite", "--steps", "25"],
+                      ["saelens_example.py", "--db", "sl.sqlite", "--out", "sl", "--steps", "20", "--window", "10"]):
         result = subprocess.run([python, os.path.join(EXAMPLES, arguments[0]), *arguments[1:]], cwd=tmp_path,
                                 env=env, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
     check = subprocess.run([python, "-c", "import feature_density as f, torch; print(f.__file__); "
-                            "print(f.Store('tm.sqlite').checkpoints('torchmetrics-example')['step'].tolist())"],
+                            "print(f.Store('tm.sqlite').checkpoints('torchmetrics-example')['step'].tolist()); "
+                            "print(f.Store('pt.sqlite').checkpoints('pytorch-example')['step'].tolist()); "
+                            "print(f.Store('sl.sqlite').checkpoints('saelens-synthetic')['step'].tolist())"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout.split("\n")
-    assert check[0].startswith(str(folder)) and check[1] == "[4, 8, 9]"
+    assert check[0].startswith(str(folder))
+    assert check[1:4] == ["[4, 8, 9]", "[10, 20, 25]", "[10, 20]"]
