@@ -11,6 +11,7 @@ import numpy as np
 
 from ._binary import run_density
 from ._state_io import read_safetensors
+from .errors import DensityError
 from .state import load_state
 
 __all__ = ["Store"]
@@ -53,10 +54,13 @@ class Store:
 
         With ``exist_ok``, a run of that name and shape already there is kept as it is.
         """
-        if exist_ok and self.db is not None and os.path.exists(self.db):
-            for known in self.runs():
-                if known["name"] == run and known["features"] == features and known["components"] == components:
-                    return
+        if exist_ok:
+            try:
+                known = self.runs()
+            except DensityError:  # no store yet; any other trouble, `create` reports it below
+                known = []
+            if any(r["name"] == run and r["features"] == features and r["components"] == components for r in known):
+                return
         arguments = ["create", run, "--features", str(int(features))]
         if components is not None:
             arguments += ["--components", str(int(components))]

@@ -51,3 +51,14 @@ def test_a_wrong_query_raises_with_densitys_message(store):
         store.trend("r", 99)
     with pytest.raises(fd.DensityError, match="no run named"):
         store.window("nope", "start", "latest")
+
+
+def test_create_with_exist_ok_keeps_the_same_run_and_refuses_another_shape(store, monkeypatch, tmp_path):
+    store.create("r", features=6, exist_ok=True)                # the same run: kept, data intact
+    assert store.state("r")["num_activation_vectors"] == 50
+    with pytest.raises(fd.DensityError, match="'r'"):
+        store.create("r", features=7, exist_ok=True)           # another shape under the same name
+    monkeypatch.setenv("DENSITY_DB", str(tmp_path / "from-env.sqlite"))
+    Store().create("e", features=2, exist_ok=True)              # no store yet: created at $DENSITY_DB
+    Store().create("e", features=2, exist_ok=True)
+    assert [r["name"] for r in Store(str(tmp_path / "from-env.sqlite")).runs()] == ["e"]
