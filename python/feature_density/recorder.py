@@ -123,9 +123,12 @@ class DensityRecorder:
             has stopped).
 
         Raises:
-            ValueError: a step, counts or vector count that is not a whole number.
+            ValueError: a step, counts or vector count that is not a whole number, or a closed recorder.
         """
         step = whole_number(step, "step")
+        if self._returncode is not None:
+            raise ValueError(f"the recorder of run '{self.run}' is closed; record before close() or the end of "
+                             f"the with block")
         if not self.enabled:
             return False
         if step % self.every and not force:

@@ -82,6 +82,8 @@ def test_the_last_step_skipped_by_every_is_sent_on_exit(db, run):
         for step in range(1, 24):
             counts[step % 4] += 1
             recorder.record(step, counts, step)
+    with pytest.raises(ValueError, match="closed"):
+        recorder.record(24, counts, 24)
     state = fd.load_state(run, db=db)
     assert state["step"] == 23 and state["num_activation_vectors"] == 23
     assert state["neuron_fired_count"].tolist() == counts.tolist()
