@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from conftest import EXAMPLES, example_env, run_example
-from feature_density import Store
+from feature_density import DensityError, Store
 from feature_density_metric import FeatureDensityMetric, synthetic_activations
 
 FEATURES, STEPS, EVERY = 48, 40, 2
@@ -36,7 +36,15 @@ def launch(db, log, ranks, pause):
 
 
 def latest_step(store):
-    runs = [r for r in store.runs() if r["name"] == "job"] if os.path.exists(store.db) else []
+    if not os.path.exists(store.db):
+        return 0
+    try:
+        runs = [r for r in store.runs() if r["name"] == "job"]
+    except DensityError as error:
+        # Read while rank 0 is still creating the store: the file exists, its schema is not committed yet.
+        if "older schema" in str(error):
+            return 0
+        raise
     return runs[0]["latest_step"] if runs and runs[0]["latest_step"] is not None else 0
 
 
