@@ -1,4 +1,5 @@
 import ArgumentParser
+import DensityStore
 
 /// `density`: the full history of SAE feature density, kept in SQLite.
 @main
@@ -28,12 +29,21 @@ struct DensityCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    /// Parses and runs the command; SQLite failures are explained (``StoreFailure``) before exiting.
+    /// The exit status of a command that found the run but no checkpoint in it yet, so that a
+    /// script can tell "nothing recorded yet" from every other failure (1) and from a usage error (64).
+    static let noCheckpointExitCode: Int32 = 3
+
+    /// Parses and runs the command; SQLite failures are explained (``StoreFailure``) before exiting,
+    /// and a missing checkpoint exits with ``noCheckpointExitCode``.
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch {
+            if case StoreError.noCheckpoint = error {
+                Console.message("Error: \(error)")
+                exit(withError: ExitCode(noCheckpointExitCode))
+            }
             exit(withError: StoreFailure.explain(error))
         }
     }

@@ -123,16 +123,19 @@ public struct SAELensSparsity: Sendable, Hashable {
 
     // MARK: - Writing
 
-    /// The values SAELens would store for these counts: `log10(density + 1e-10)` in float32, as
-    /// torch computes `torch.log10(counts / vectors + 1e-10)` on a float32 tensor: the density is
-    /// `Float(count) / Float(vectors)` (one correctly rounded float32 division), `Float(1e-10)` is
-    /// added in float32, and the logarithm is the platform's float32 `log10f`.
+    /// The values SAELens would store for these counts: `log10(density + 1e-10)` in float32, with
+    /// the density exactly as torch computes `counts / vectors + 1e-10` on a float32 tensor
+    /// (`Float(count) / Float(vectors)`, one correctly rounded float32 division, then `Float(1e-10)`
+    /// added in float32) and the **correctly rounded** float32 of its log10.
     ///
-    /// The division and addition are exact IEEE float32 operations, so they match numpy and torch bit
-    /// for bit. The logarithm is the C library's `log10f`, the one numpy's float32 `log10` calls on
-    /// CPUs without AVX-512 (checked bit for bit against numpy in the tests); torch's vectorized CPU
-    /// kernel (SLEEF, 1-ulp accuracy) or numpy's AVX-512 kernels may differ from it in the last ulp
-    /// or two, a relative difference below 3e-7.
+    /// The division and addition are exact IEEE float32 operations, so they match torch and numpy bit
+    /// for bit. The logarithm has no single float32 answer among the libraries (numpy's float32
+    /// `log10` differs from the correctly rounded value on a large share of densities, about half on
+    /// the machine checked, torch's CPU kernel on about 0.1%, CUDA's `log10f` differently again),
+    /// so the target is the correctly rounded
+    /// value, within one ulp of each of them. It is computed as the float64 `log10` of the float32
+    /// density, rounded to float32: `scripts/check-log10-rounding.c` checks every float32 in
+    /// [1e-10, 1] against a 64-bit-significand reference and finds no difference (glibc 2.36).
     /// - Parameters:
     ///   - counts: One count per feature, `[F]` (pick one component of a `[C, F]` state).
     ///   - vectors: The vector count, positive.
@@ -145,7 +148,7 @@ public struct SAELensSparsity: Sendable, Hashable {
             throw SAELensError.countOutOfRange(index: bad, count: counts[bad], vectors: vectors)
         }
         let total = Float(vectors), epsilon = Float(Self.epsilon)
-        return counts.map { log10(Float($0) / total + epsilon) }
+        return counts.map { Float(log10(Double(Float($0) / total + epsilon))) }
     }
 
     /// The bytes of a `sparsity.safetensors` file for these counts, identical to what

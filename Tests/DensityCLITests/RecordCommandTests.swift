@@ -126,7 +126,7 @@ print(json.dumps(states))
     static let trainingLoop = #"""
 import json, os, signal, subprocess, sys, time
 import numpy as np
-from feature_density_recorder import DensityRecorder, encode_state, frame, load_state
+from feature_density_recorder import DensityRecorder, NoCheckpointError, encode_state, frame, load_state
 db, mode, features, steps, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 density = os.environ["DENSITY"]
 
@@ -142,7 +142,7 @@ if mode == "reference":
 try:
     state = load_state("r", db=db, density=density)
     counts, vectors, start = state["neuron_fired_count"].astype(np.int64), state["num_activation_vectors"], state["step"] + 1
-except subprocess.CalledProcessError:
+except NoCheckpointError:  # only "no checkpoint yet" starts from scratch
     counts, vectors, start = np.zeros(features, dtype=np.int64), 0, 1
 recorder = DensityRecorder("r", db=db, density=density)
 open(os.path.join(os.path.dirname(db), "recorder.pid"), "w").write(str(recorder.process.pid))

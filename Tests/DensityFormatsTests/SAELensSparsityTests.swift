@@ -3,18 +3,18 @@ import Foundation
 import Testing
 
 /// SAELens' `sparsity.safetensors`: the fixture read to its MANIFEST densities, files written here
-/// checked by numpy against its own float32 `log10(count / N + 1e-10)`, and round trips.
+/// checked by numpy against the correctly rounded float32 `log10(count / N + 1e-10)`, and round trips.
 @Suite struct SAELensSparsityTests {
     /// Reads `counts.json` (`{"vectors": N, "counts": [...]}` per case) and the `.safetensors` file
     /// written for each case, parses the file by its documented layout, and compares its values
-    /// with numpy's float32 computation; prints a JSON report per case.
+    /// with the correctly rounded float32 log10 of numpy's float32 density, computed through
+    /// numpy's long double (64-bit significand) `log10`; prints a JSON report per case, with how
+    /// many values numpy's own float32 `log10` gives differently (it is not correctly rounded).
     static let checker = #"""
-import ctypes, ctypes.util, json, struct, sys
+import json, struct, sys
 import numpy as np
 
-libm = ctypes.CDLL(ctypes.util.find_library("m") or None)   # libm.so.6 on Linux, libSystem on macOS
-libm.log10f.restype = ctypes.c_float
-libm.log10f.argtypes = [ctypes.c_float]
+assert np.finfo(np.longdouble).nmant >= 63, "needs an 80-bit long double (x86-64)"
 report = []
 for case in json.load(open(sys.argv[1])):
     data = open(case["path"], "rb").read()
@@ -22,17 +22,15 @@ for case in json.load(open(sys.argv[1])):
     header = json.loads(data[8:8 + length])
     counts = np.array(case["counts"], dtype=np.int64)
     x = counts.astype(np.float32) / np.float32(case["vectors"]) + np.float32(1e-10)
-    expected = np.log10(x)
+    expected = np.log10(x.astype(np.longdouble)).astype(np.float32)
     meta = header["sparsity"]
     begin, end = meta["data_offsets"]
     ours = np.frombuffer(data[8 + length + begin:8 + length + end], dtype="<f4")
-    libm_values = np.array([libm.log10f(float(v)) for v in x], dtype=np.float32)
-    ulps = np.abs(ours.view(np.int32).astype(np.int64) - expected.view(np.int32).astype(np.int64))
     report.append(dict(
         keys=sorted(header.keys()), dtype=meta["dtype"], shape=meta["shape"], padded=length % 8 == 0,
         size_ok=len(data) == 8 + length + end, count=int(ours.size),
         mismatches=int(np.count_nonzero(ours.view(np.int32) != expected.view(np.int32))),
-        max_ulp=int(ulps.max()), numpy_is_libm=bool(np.array_equal(libm_values.view(np.int32), expected.view(np.int32))),
+        numpy_float32_differs=int(np.count_nonzero(np.log10(x).view(np.int32) != expected.view(np.int32))),
         expected_bits=expected.view(np.uint32).tolist()))
 print(json.dumps(report))
 """#
@@ -94,7 +92,7 @@ print(json.dumps(report))
 
     // MARK: - Writing, checked by numpy
 
-    @Test func writtenFilesHoldNumpysFloat32Values() throws {
+    @Test func writtenFilesHoldTheCorrectlyRoundedFloat32Values() throws {
         try withTemporaryDirectory { directory in
             let sizes: [Int64] = [1, 3, 1000, 4_096_000, (1 << 24) + 1, 1_000_000_000_007]
             var cases: [[String: Any]] = []
@@ -111,26 +109,20 @@ print(json.dumps(report))
             let output = try runPython(Self.checker, arguments: [input.path])
             let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
             #expect(report.count == sizes.count)
+            var numpyDiffers = 0
             for (index, item) in report.enumerated() {
                 #expect(item["keys"] as? [String] == ["sparsity"], "no metadata, one tensor")
                 #expect(item["dtype"] as? String == "F32" && item["shape"] as? [Int] == [written[index].count])
                 #expect(item["padded"] as? Bool == true && item["size_ok"] as? Bool == true)
-                let mismatches = try #require(item["mismatches"] as? Int)
-                // Bit for bit where numpy's float32 log10 is the C library's (no AVX-512 kernels);
-                // otherwise within the ulp or two such kernels may differ by.
-                if item["numpy_is_libm"] as? Bool == true {
-                    #expect(mismatches == 0, "N = \(sizes[index]): \(mismatches) values differ from numpy")
-                } else {
-                    #expect((item["max_ulp"] as? Int ?? 99) <= 2, "N = \(sizes[index])")
-                }
+                #expect(item["mismatches"] as? Int == 0, "N = \(sizes[index]): values differ from the correctly rounded log10")
+                numpyDiffers += item["numpy_float32_differs"] as? Int ?? 0
                 // The same values through the Swift API.
                 let expected = try #require(item["expected_bits"] as? [Int])
                 let values = try SAELensSparsity.log10Densities(counts: written[index], vectors: sizes[index])
-                #expect(values.count == expected.count)
-                if item["numpy_is_libm"] as? Bool == true {
-                    #expect(values.map { Int($0.bitPattern) } == expected, "N = \(sizes[index])")
-                }
+                #expect(values.map { Int($0.bitPattern) } == expected, "N = \(sizes[index])")
             }
+            // The reason for the target: numpy's float32 log10 is not it on a good share of values.
+            #expect(numpyDiffers > 0)
         }
     }
 

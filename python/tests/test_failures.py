@@ -1,0 +1,146 @@
+"""Failures surface, with density's own message, and "no checkpoint yet" is told apart."""
+
+import json
+import struct
+import warnings
+
+import numpy as np
+import pytest
+
+import feature_density as fd
+from conftest import density
+
+
+@pytest.fixture
+def run(db):
+    density("create", "r", "--features", "4", "--db", db)
+    return "r"
+
+
+def test_a_wrong_run_name_stops_recording_and_raises_on_exit(db, run):
+    sent = []
+    with pytest.raises(fd.DensityError, match="no run named 'wrong'") as raised:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with fd.DensityRecorder("wrong", db=db) as recorder:
+                recorder.process.wait(timeout=30)   # density has refused the run by now
+                for step in range(1, 5):
+                    sent.append(recorder.record(step, np.zeros(4), step))
+    assert sent == [False] * 4
+    assert raised.value.returncode == 1
+    assert any("no run named 'wrong'" in str(w.message) for w in caught)
+
+
+def test_a_refused_frame_fails_the_close_with_densitys_message(db, run):
+    recorder = fd.DensityRecorder(run, db=db)
+    assert recorder.record(1, np.array([1, 0, 0, 0]), 1)
+    assert recorder.record(2, np.array([1, 0, 0]), 2)         # the wrong shape: refused, the stream goes on
+    assert recorder.record(3, np.array([2, 0, 0, 0]), 3)
+    with pytest.raises(fd.DensityError, match="shape") as raised:
+        recorder.close()
+    assert raised.value.returncode == 1
+    assert fd.load_state(run, db=db)["step"] == 3              # the good frames are stored
+
+
+def test_an_exception_in_the_block_is_not_masked(db):
+    with pytest.warns(RuntimeWarning, match="no run named 'nope'"):
+        with pytest.raises(KeyError):
+            with fd.DensityRecorder("nope", db=db) as recorder:
+                recorder.process.wait(timeout=30)
+                raise KeyError("training failed")
+
+
+def test_load_state_tells_no_checkpoint_from_every_other_failure(db, run, tmp_path):
+    with pytest.raises(fd.NoCheckpointError, match="no checkpoints yet") as raised:
+        fd.load_state(run, db=db)
+    assert raised.value.returncode == fd.NO_CHECKPOINT_EXIT_CODE == 3
+    for wrong, message in [(dict(db=str(tmp_path / "elsewhere.sqlite")), "no store at"),
+                           (dict(db=db, run="other"), "no run named 'other'")]:
+        with pytest.raises(fd.DensityError, match=message) as raised:
+            fd.load_state(wrong.pop("run", run), **wrong)
+        assert not isinstance(raised.value, fd.NoCheckpointError)
+        assert raised.value.returncode == 1
+
+
+def test_the_readme_snippet_restarts_only_when_there_is_no_checkpoint(db, run, tmp_path):
+    def resume(path):
+        try:
+            return fd.load_state(run, db=path)["step"] + 1
+        except fd.NoCheckpointError:
+            return 0
+    assert resume(db) == 0
+    with pytest.raises(fd.DensityError):
+        resume(str(tmp_path / "typo.sqlite"))                  # not a silent restart from step 0
+    with fd.DensityRecorder(run, db=db) as recorder:
+        recorder.record(7, np.array([1, 1, 0, 0]), 2)
+    assert resume(db) == 8
+
+
+def test_the_last_step_skipped_by_every_is_sent_on_exit(db, run):
+    counts = np.zeros(4, dtype=np.int64)
+    with fd.DensityRecorder(run, db=db, every=10) as recorder:
+        for step in range(1, 24):
+            counts[step % 4] += 1
+            recorder.record(step, counts, step)
+    with pytest.raises(ValueError, match="closed"):
+        recorder.record(24, counts, 24)
+    state = fd.load_state(run, db=db)
+    assert state["step"] == 23 and state["num_activation_vectors"] == 23
+    assert state["neuron_fired_count"].tolist() == counts.tolist()
+    assert fd.Store(db).checkpoints(run)["step"].tolist() == [10, 20, 23]
+
+
+def test_the_skipped_state_is_a_copy_not_the_live_array(db, run):
+    counts = np.zeros(4, dtype=np.int64)
+    recorder = fd.DensityRecorder(run, db=db, every=5)
+    counts[0] = 3
+    recorder.record(3, counts, 3)
+    counts[0] = 99                                             # changed after the step: not step 3's state
+    recorder.close()
+    assert fd.load_state(run, db=db)["neuron_fired_count"].tolist() == [3, 0, 0, 0]
+
+
+def test_arguments_are_checked_before_anything_starts(db, run):
+    with pytest.raises(ValueError, match="world_size"):
+        fd.DensityRecorder(run, db=db, rank=0)
+    with pytest.raises(ValueError, match="rank must be 0 to world_size - 1"):
+        fd.DensityRecorder(run, db=db, rank=2, world_size=2)
+    with pytest.raises(ValueError, match="every"):
+        fd.DensityRecorder(run, db=db, every=0)
+    for vectors in (2.5, np.float32(3.5), np.array([1.5]), float("nan")):
+        with pytest.raises(ValueError, match="num_activation_vectors must be a whole number"):
+            fd.encode_state(1, np.zeros(4), vectors)
+    with pytest.raises(ValueError, match="whole"):
+        fd.encode_state(1, np.array([0.5, 0, 0, 0]), 1)
+    with pytest.raises(ValueError, match="step must be a whole number"):
+        fd.encode_state(1.5, np.zeros(4), 1)
+
+
+def test_scalars_are_written_with_shape_empty_as_torchmetrics_keeps_them():
+    payload = fd.encode_state(4, np.array([1, 2]), np.array([7.0]))
+    (length,) = struct.unpack_from("<Q", payload)
+    header = json.loads(payload[8:8 + length])
+    assert header["num_activation_vectors"]["shape"] == [] and header["step"]["shape"] == []
+    assert header["num_activation_vectors"]["dtype"] == "I64"
+
+
+def test_a_missing_density_says_how_to_install_it(db, run, monkeypatch, tmp_path):
+    with pytest.raises(fd.DensityNotFoundError, match="pip install"):
+        fd.load_state(run, db=db, density="no-such-density-tool")
+    monkeypatch.setenv("DENSITY_BIN", str(tmp_path / "absent"))
+    with pytest.raises(fd.DensityNotFoundError, match="DENSITY_BIN"):
+        fd.DensityRecorder(run, db=db)
+    monkeypatch.delenv("DENSITY_BIN")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(fd._binary, "_script_dirs", lambda: [str(tmp_path)])
+    with pytest.raises(FileNotFoundError, match="swift build -c release"):
+        fd.find_density()
+
+
+def test_the_former_single_file_module_still_works(db, run):
+    from feature_density_recorder import DensityRecorder, NoCheckpointError, load_state
+    with pytest.raises(NoCheckpointError):
+        load_state(run, db=db)
+    with DensityRecorder(run, db=db) as recorder:
+        assert recorder.record(1, np.array([1, 0, 0, 0]), 1)
+    assert load_state(run, db=db)["num_activation_vectors"] == 1
