@@ -116,16 +116,7 @@ struct TrendCommand: ParsableCommand {
 
     /// Eight levels of log10(density) between the smallest and largest non-zero value; a space for 0.
     static func sparkline(_ values: [Double]) -> String {
-        let levels = Array("▁▂▃▄▅▆▇█")
-        let logs = values.map { $0 > 0 ? log10($0) : nil }
-        let present = logs.compactMap { $0 }
-        guard let low = present.min(), let high = present.max() else {
-            return String(repeating: " ", count: values.count) + "(never fired)"
-        }
-        return String(logs.map { value in
-            guard let value else { return " " }
-            let position = high > low ? (value - low) / (high - low) : 1
-            return levels[min(levels.count - 1, Int(position * Double(levels.count - 1) + 0.5))]
-        })
+        Sparkline.draw(values.map { $0 > 0 ? log10($0) : nil })
+            ?? String(repeating: " ", count: values.count) + "(never fired)"
     }
 }

@@ -208,6 +208,15 @@ struct ReportData {
         guard shown.count >= 2 else { return nil }
         let end = shown[shown.count - 1]
         let start = shown[shown.count - 1 - max(1, (shown.count - 1) / 4)]
+        return try movers(store: store, run: run, steps: steps, from: start, to: end, top: top,
+                          recentlyDead: top, progress: progress)
+    }
+
+    /// What `diff` lists for the window (from, to]: the risers and fallers against the previous
+    /// window of the same length in steps, and up to `recentlyDead` of the most recently dead
+    /// features; `nil` when either window holds no vectors.
+    static func movers(store: DensityStore, run: Run, steps: [Int64], from start: Int64, to end: Int64, top: Int,
+                       recentlyDead deadLimit: Int, progress: (String) -> Void) throws -> Movers? {
         progress("window densities over (\(start), \(end)] and the window before")
         // As DiffCommand.movers: the previous window of the same length in steps.
         let window = try store.window(run: run.name, from: start, to: end)
@@ -220,7 +229,7 @@ struct ReportData {
         let risers = order.prefix(top).filter { change[$0] > 0 }.map { (index: $0, before: before[$0], now: now[$0]) }
         let fallers = order.reversed().prefix(top).filter { change[$0] < 0 }.map { (index: $0, before: before[$0], now: now[$0]) }
         progress("searching for the most recently dead features")
-        let dead = try recentlyDead(store: store, run: run, steps: steps, window: window, limit: top)
+        let dead = try recentlyDead(store: store, run: run, steps: steps, window: window, limit: deadLimit)
         return Movers(from: start, to: end, previousFrom: previous.from, top: top, risers: risers, fallers: fallers,
                       recentlyDead: dead)
     }

@@ -1,0 +1,116 @@
+import ArgumentParser
+import DensityStore
+import Foundation
+
+/// `density watch`: a live dashboard of a run in the terminal.
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "A live terminal dashboard of a run: it redraws when a checkpoint lands.",
+        discussion: """
+            Shows the step and vectors, the recording rate (checkpoints per minute and vectors per \
+            second over the latest 20 checkpoints), the dead and dense counts with sparklines over \
+            training, the log10-density histogram, the risers and fallers of the last window \
+            (--last checkpoints, against the previous window of the same length in steps, as \
+            `density diff`), and the steps still waiting for ranks.
+
+            It reads the store read-only and never writes to it, so it can run beside the training \
+            that records (in tmux, or over SSH). It asks SQLite every --interval seconds whether \
+            anything was committed (PRAGMA data_version) and reads the store only when so.
+            Keys: q quits (Ctrl-C too); the terminal is restored either way.
+            Without a terminal (piped, or in a log) it prints one plain frame per new checkpoint; \
+            --once prints one frame and exits.
+              density watch l1-1e-3
+              density watch l1-1e-3 --db /scratch/runs.sqlite --interval 5
+              density watch l1-1e-3 --once
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
+    var runName: String
+
+    @Option(help: ArgumentHelp("Seconds between looks at the store (0.1 to 3600).", valueName: "seconds"))
+    var interval: Double = 2
+
+    @Option(help: ArgumentHelp("The last window, for risers and fallers: this many checkpoint intervals ending at the latest.", valueName: "K"))
+    var last: Int = 10
+
+    @Option(help: "How many risers and fallers to list (0: none, and no window is read).")
+    var top: Int = 5
+
+    @Flag(help: "Print one frame and exit.")
+    var once = false
+
+    func validate() throws {
+        guard interval >= 0.1, interval <= 3600 else {
+            throw ValidationError("--interval must be from 0.1 to 3600 seconds, got \(interval)")
+        }
+        guard last >= 1 else { throw ValidationError("--last must be >= 1 checkpoint interval, got \(last)") }
+        guard (0...50).contains(top) else { throw ValidationError("--top must be from 0 to 50, got \(top)") }
+    }
+
+    func run() throws {
+        let store = try store.openForReading()
+        var version = try store.dataVersion()
+        // The first frame's errors (no such run, a damaged store) end the command; later ones
+        // are shown in the frame while the view goes on.
+        var frame = try WatchFrame.load(store: store, run: runName, last: last, top: top)
+        if once || !Terminal.isInteractive {
+            let width = Self.plainWidth
+            Console.out(frame.lines(width: width, now: Date(), interactive: false).joined(separator: "\n") + "\n")
+            if once { return }
+            try follow(store: store, version: &version, frame: &frame) { frame in
+                Console.out("\n" + frame.lines(width: width, now: Date(), interactive: false).joined(separator: "\n") + "\n")
+            }
+            return
+        }
+        Terminal.installSignalHandlers()
+        let terminal = Terminal()
+        defer { terminal.restore() }
+        var size = Terminal.size
+        terminal.draw(frame.lines(width: size.width, now: Date(), interactive: true), height: size.height)
+        while !Terminal.stopRequested {
+            let keys = terminal.readKeys(waiting: interval)
+            if keys.contains(UInt8(ascii: "q")) || keys.contains(UInt8(ascii: "Q")) { break }
+            if Terminal.stopRequested { break }
+            if Terminal.takeResize() { size = Terminal.size }
+            _ = reload(store: store, version: &version, frame: &frame)
+            terminal.draw(frame.lines(width: size.width, now: Date(), interactive: true), height: size.height)
+        }
+    }
+
+    /// Without a terminal: waits for new checkpoints and hands each new frame to `emit`, until a
+    /// signal stops it.
+    func follow(store: DensityStore, version: inout Int64, frame: inout WatchFrame,
+                emit: (WatchFrame) -> Void) throws {
+        Terminal.installSignalHandlers()
+        while !Terminal.stopRequested {
+            Thread.sleep(forTimeInterval: interval)
+            if reload(store: store, version: &version, frame: &frame) { emit(frame) }
+        }
+    }
+
+    /// Reads a new frame when the store changed; a failed read keeps the old frame and says why.
+    /// - Returns: Whether the frame shows other checkpoints or pending steps than before.
+    func reload(store: DensityStore, version: inout Int64, frame: inout WatchFrame) -> Bool {
+        do {
+            let now = try store.dataVersion()
+            guard now != version else { return false }
+            let next = try WatchFrame.load(store: store, run: runName, last: last, top: top)
+            version = now
+            let changed = next.key != frame.key
+            frame = next
+            return changed
+        } catch {
+            frame.problem = "reading the store failed, retrying every \(Console.format(interval)) s: \(error)"
+            return false
+        }
+    }
+
+    /// The width of a plain frame: $COLUMNS when set, else 100.
+    static var plainWidth: Int {
+        ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init).map { max(40, $0) } ?? 100
+    }
+}
