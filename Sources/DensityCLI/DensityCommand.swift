@@ -40,11 +40,19 @@ struct DensityCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            if case StoreError.noCheckpoint = error {
-                Console.message("Error: \(error)")
+            if Self.isNoCheckpoint(error) {
+                Console.message("Error: \(ErrorText.render(error))")
                 exit(withError: ExitCode(noCheckpointExitCode))
             }
-            exit(withError: StoreFailure.explain(error))
+            exit(withError: StoreFailure.explain(ErrorText.render(error)))
+        }
+    }
+
+    /// Whether `error` says a run has no checkpoint (yet, or at the step asked for).
+    static func isNoCheckpoint(_ error: any Error) -> Bool {
+        switch error {
+        case StoreError.noCheckpoint, SelectionError.noCheckpointYet: true
+        default: false
         }
     }
 }

@@ -15,9 +15,14 @@ extension DensityStore {
     ///   - keepEvery: Keep steps that are multiples of this (positive).
     ///   - keepLast: Also keep this many of the latest checkpoints (at least 1: the latest is the
     ///     resume point).
+    ///   - through: Compact only up to the checkpoint this names (``StepSpec/resolve(in:run:)``,
+    ///     resolved in the compaction's transaction); every later checkpoint is kept. The latest by default.
     /// - Returns: What was kept and dropped, and the file size before and after.
-    /// - Throws: ``StoreError`` (unknown run, invalid setting, damaged chunk), ``SQLiteError``.
-    public func compact(run name: String, keepEvery: Int64, keepLast: Int = 1) throws -> CompactionReport {
+    /// - Throws: ``StoreError`` (unknown run, invalid setting, damaged chunk), a ``SelectionError``
+    ///   when `through` names no checkpoint, ``SQLiteError``.
+    public func compact(run name: String, keepEvery: Int64, keepLast: Int = 1, through: StepSpec = .latest) throws
+        -> CompactionReport
+    {
         guard keepEvery > 0 else {
             throw StoreError.invalidRunSetting("--keep-every must be a positive number of steps, got \(keepEvery)")
         }
@@ -31,7 +36,10 @@ extension DensityStore {
                 try holdWriterLock(run)
                 let all = try db.query("SELECT \(Self.checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
                                        [.integer(run.id)], row: Self.readCheckpoint)
-                let lastKept = Set(all.suffix(keepLast).map(\.id))
+                guard let last = try through.resolve(in: Self.checkpointSteps(db, run), run: name) else {
+                    throw SelectionError.startIsNoCheckpoint(run: name)
+                }
+                let lastKept = Set(all.suffix(keepLast).map(\.id) + all.filter { $0.step > last }.map(\.id))
                 let zstd = Zstd()
                 var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
                 var previousKept: (state: DensityState, depth: Int)?

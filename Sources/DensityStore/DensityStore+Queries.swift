@@ -38,9 +38,9 @@ extension DensityStore {
     /// cumulative count is above the previous checkpoint's: exact, from the full history, read in
     /// one pass (``forEachState(run:from:to:_:)``) that also gives the window's counts.
     ///
-    /// Revived: dead in the window before (as many checkpoints as this window, ending where it
-    /// starts, cut at the start of the run when fewer precede) and not dead in this one. There is
-    /// no window before when this one starts at the start of the run, or when it holds no vectors.
+    /// Revived: dead in the previous window (``StepWindow/previous(in:)``: the same length in
+    /// steps, ending where this one starts) and not dead in this one. There is no window before
+    /// when this one starts at the start of the run, or when it holds no vectors.
     /// - Parameters:
     ///   - name: The run's name.
     ///   - from: The window starts after the latest checkpoint at or before this step; `nil` for
@@ -76,8 +76,11 @@ extension DensityStore {
             }
             start = index
         }
-        let previousStart: Int? = start < 0 ? nil : max(-1, start - (end - start))
         let step = { (index: Int) -> Int64? in index < 0 ? nil : checkpoints[index].step }
+        let steps = checkpoints.map(\.step)
+        let previousStart: Int? = StepWindow(from: step(start), to: checkpoints[end].step).previous(in: steps).map { previous in
+            previous.from.flatMap { steps.firstIndex(of: $0) } ?? -1
+        }
 
         // One pass over the history up to the window's end: the last step each count grew, and the
         // states at the three bounds.

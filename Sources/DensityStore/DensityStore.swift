@@ -391,11 +391,53 @@ public final class DensityStore: Sendable {
     public func resume(run name: String, at step: Int64? = nil, discardLater: Bool = false) throws
         -> (checkpoint: Checkpoint, state: DensityState, later: Int)
     {
+        try resume(run: name, from: .atOrBefore(step), discardLater: discardLater)
+    }
+
+    /// Where a resumed training run continues from: the checkpoint a step spec names
+    /// (``StepSpec/resolve(in:run:)``), resolved in the same transaction that reads it and, with
+    /// `discardLater`, deletes the checkpoints after it.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The checkpoint to resume from, e.g. `.latest`, `.offset(3)`, `.first`, `.exact(5000)`.
+    ///   - discardLater: Delete the checkpoints after the resume point.
+    /// - Returns: The checkpoint, its state, and how many later checkpoints exist (or were discarded).
+    /// - Throws: a ``SelectionError`` when the spec names no checkpoint (``StepSpec/start`` names
+    ///   none either), ``StoreError/unknownRun(name:known:)``.
+    public func resume(run name: String, at spec: StepSpec, discardLater: Bool = false) throws
+        -> (checkpoint: Checkpoint, state: DensityState, later: Int)
+    {
+        try resume(run: name, from: .spec(spec), discardLater: discardLater)
+    }
+
+    /// The checkpoint a resume starts from, in either spelling.
+    private enum ResumePoint: Sendable {
+        /// The latest checkpoint at or before a step (`nil`: the latest).
+        case atOrBefore(Int64?)
+        /// The checkpoint a spec names.
+        case spec(StepSpec)
+    }
+
+    /// The resume of both spellings: the point is resolved inside the transaction.
+    private func resume(run name: String, from point: ResumePoint, discardLater: Bool) throws
+        -> (checkpoint: Checkpoint, state: DensityState, later: Int)
+    {
         try withConnection { db in
             try db.inTransaction(discardLater ? .immediate : .deferred) {
                 let run = try Self.requireRun(db, name)
-                guard let checkpoint = try Self.checkpoint(db, run, atOrBefore: step) else {
-                    throw StoreError.noCheckpoint(run: name, atOrBefore: step)
+                let checkpoint: Checkpoint
+                switch point {
+                case .atOrBefore(let step):
+                    guard let found = try Self.checkpoint(db, run, atOrBefore: step) else {
+                        throw StoreError.noCheckpoint(run: name, atOrBefore: step)
+                    }
+                    checkpoint = found
+                case .spec(let spec):
+                    guard let step = try spec.resolve(in: Self.checkpointSteps(db, run), run: name),
+                          let found = try Self.checkpoint(db, run, atOrBefore: step) else {
+                        throw SelectionError.startIsNoCheckpoint(run: name)
+                    }
+                    checkpoint = found
                 }
                 if discardLater { try holdWriterLock(run) }
                 let state = try Self.readState(db, run, checkpoint)
@@ -428,19 +470,49 @@ public final class DensityStore: Sendable {
     public func window(run name: String, from: Int64?, to: Int64) throws -> DensityWindow {
         if let from, from >= to { throw StoreError.invalidWindow(run: name, from: from, to: to) }
         return try withConnection { db in
+            try db.inTransaction(.deferred) { try Self.window(db, try Self.requireRun(db, name), from: from, to: to) }
+        }
+    }
+
+    /// ``window(run:from:to:)`` inside the caller's transaction.
+    static func window(_ db: Connection, _ run: Run, from: Int64?, to: Int64) throws -> DensityWindow {
+        guard let end = try checkpoint(db, run, atOrBefore: to) else {
+            throw StoreError.noCheckpoint(run: run.name, atOrBefore: to)
+        }
+        let endState = try readState(db, run, end)
+        guard let from else { return DensityWindow(run: run.name, from: nil, to: end.step, state: endState) }
+        guard let start = try checkpoint(db, run, atOrBefore: from) else {
+            throw StoreError.noCheckpoint(run: run.name, atOrBefore: from)
+        }
+        if start.step == end.step { throw StoreError.invalidWindow(run: run.name, from: start.step, to: end.step) }
+        let startState = try readState(db, run, start)
+        return DensityWindow(run: run.name, from: start.step, to: end.step, state: try endState.subtracting(startState))
+    }
+
+    /// A window's counts, the previous window's (``StepWindow/previous(in:)``), and the features
+    /// whose density rose and fell most between them, read in one transaction.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - window: The window, as resolved by ``resolve(_:run:)-(WindowSpec,_)``.
+    ///   - top: How many risers and fallers to rank (0: none).
+    /// - Returns: Both windows and the ranked changes.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, ``StoreError/noCheckpoint(run:atOrBefore:)``,
+    ///   ``StoreError/invalidWindow(run:from:to:)``, ``StoreError/emptyWindow(run:from:to:)`` when
+    ///   the window holds no vectors, or a damaged-chunk error.
+    public func movers(run name: String, window: StepWindow, top: Int) throws -> WindowMovers {
+        if let from = window.from, from >= window.to { throw StoreError.invalidWindow(run: name, from: from, to: window.to) }
+        return try withConnection { db in
             try db.inTransaction(.deferred) {
                 let run = try Self.requireRun(db, name)
-                guard let end = try Self.checkpoint(db, run, atOrBefore: to) else {
-                    throw StoreError.noCheckpoint(run: name, atOrBefore: to)
+                let counts = try Self.window(db, run, from: window.from, to: window.to)
+                guard counts.state.vectors > 0 else {
+                    throw StoreError.emptyWindow(run: name, from: counts.from, to: counts.to)
                 }
-                let endState = try Self.readState(db, run, end)
-                guard let from else { return DensityWindow(run: name, from: nil, to: end.step, state: endState) }
-                guard let start = try Self.checkpoint(db, run, atOrBefore: from) else {
-                    throw StoreError.noCheckpoint(run: name, atOrBefore: from)
+                let steps = try Self.checkpointSteps(db, run)
+                let previous = try StepWindow(from: counts.from, to: counts.to).previous(in: steps).map { previous in
+                    try Self.window(db, run, from: previous.from, to: previous.to)
                 }
-                if start.step == end.step { throw StoreError.invalidWindow(run: name, from: start.step, to: end.step) }
-                let startState = try Self.readState(db, run, start)
-                return DensityWindow(run: name, from: start.step, to: end.step, state: try endState.subtracting(startState))
+                return WindowMovers.rank(window: counts, previous: previous, top: top)
             }
         }
     }

@@ -13,8 +13,8 @@ struct DeadCommand: ParsableCommand {
             the shortest window ending at the latest checkpoint that holds at least N vectors.
             last fired step: the last checkpoint, up to the window's end, at which the feature's \
             count grew (it fired in the interval ending there); null (never) if it never fired.
-            Revived: dead in the window before (as many checkpoints, ending where this one starts; \
-            from the start of the run if fewer precede) and not dead in this one.
+            Revived: dead in the previous window (the same length in steps, ending where this one \
+            starts; see diff) and not dead in this one.
               density dead demo
               density dead demo --window 5000:latest --limit 0
               density dead demo --last-vectors 100000 --threshold 1e-5 --format json
@@ -43,9 +43,6 @@ struct DeadCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func validate() throws {
-        if let threshold, !(threshold > 0 && threshold <= 1) {
-            throw ValidationError("--threshold must be a density in (0, 1], got \(threshold)")
-        }
         guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more, got \(limit)") }
     }
 

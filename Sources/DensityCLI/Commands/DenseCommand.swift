@@ -38,9 +38,6 @@ struct DenseCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func validate() throws {
-        guard threshold > 0, threshold <= 1 else {
-            throw ValidationError("--threshold must be a density in (0, 1], got \(threshold)")
-        }
         guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more, got \(limit)") }
     }
 

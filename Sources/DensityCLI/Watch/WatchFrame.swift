@@ -151,8 +151,8 @@ struct WatchFrame {
         let largest = counts.max() ?? 0
         var lines = ["features per bin of log10(density + 1e-10) at step \(latest.step), since the start"]
         for index in 0..<bins {
-            lines.append(HistogramCommand.pad(labels[index], labelWidth) + "  "
-                         + HistogramCommand.padLeft(String(counts[index]), countWidth) + "  "
+            lines.append(DisplayWidth.padRight(labels[index], labelWidth) + "  "
+                         + DisplayWidth.padLeft(String(counts[index]), countWidth) + "  "
                          + HistogramCommand.bar(counts[index], of: largest, width: barWidth))
         }
         return lines
@@ -166,18 +166,18 @@ struct WatchFrame {
         let name = { (index: Int) in
             run.components == nil ? String(index % run.features) : "\(index / run.features):\(index % run.features)"
         }
-        let rows = { (list: [(index: Int, before: Double, now: Double)]) in
+        let rows = { (list: [WindowMovers.Change]) in
             list.map { [name($0.index), Console.format($0.before), Console.format($0.now)] }
         }
         let header = ["feature", "before", "now"]
         let risers = Console.table(header, rows(movers.risers)).split(separator: "\n").map(String.init)
         let fallers = Console.table(header, rows(movers.fallers)).split(separator: "\n").map(String.init)
         let left = max(risers.map(\.count).max() ?? 0, "risers".count) + 4
-        lines.append(HistogramCommand.pad("risers", left) + "fallers")
+        lines.append(DisplayWidth.padRight("risers", left) + "fallers")
         for index in 0..<max(risers.count, fallers.count) {
             let rise = index < risers.count ? risers[index] : ""
             let fall = index < fallers.count ? fallers[index] : ""
-            lines.append(HistogramCommand.pad(rise, left) + fall)
+            lines.append(DisplayWidth.padRight(rise, left) + fall)
         }
         if movers.risers.isEmpty && movers.fallers.isEmpty { lines.append("(no feature's density changed)") }
         return lines
