@@ -145,14 +145,14 @@ struct WatchFrame {
         }
         let edges = HistogramCommand.edges(bins)
         let labels = (0..<bins).map { HistogramCommand.interval($0, edges) + ($0 == 0 ? " dead" : "") }
-        let labelWidth = labels.map(\.count).max()!
+        let labelWidth = labels.map(DisplayWidth.of).max()!
         let countWidth = counts.map { String($0).count }.max()!
         let barWidth = max(10, min(60, width - labelWidth - countWidth - 4))
         let largest = counts.max() ?? 0
         var lines = ["features per bin of log10(density + 1e-10) at step \(latest.step), since the start"]
         for index in 0..<bins {
-            lines.append(HistogramCommand.pad(labels[index], labelWidth) + "  "
-                         + HistogramCommand.padLeft(String(counts[index]), countWidth) + "  "
+            lines.append(DisplayWidth.padRight(labels[index], labelWidth) + "  "
+                         + DisplayWidth.padLeft(String(counts[index]), countWidth) + "  "
                          + HistogramCommand.bar(counts[index], of: largest, width: barWidth))
         }
         return lines
@@ -172,12 +172,12 @@ struct WatchFrame {
         let header = ["feature", "before", "now"]
         let risers = Console.table(header, rows(movers.risers)).split(separator: "\n").map(String.init)
         let fallers = Console.table(header, rows(movers.fallers)).split(separator: "\n").map(String.init)
-        let left = max(risers.map(\.count).max() ?? 0, "risers".count) + 4
-        lines.append(HistogramCommand.pad("risers", left) + "fallers")
+        let left = max(risers.map(DisplayWidth.of).max() ?? 0, DisplayWidth.of("risers")) + 4
+        lines.append(DisplayWidth.padRight("risers", left) + "fallers")
         for index in 0..<max(risers.count, fallers.count) {
             let rise = index < risers.count ? risers[index] : ""
             let fall = index < fallers.count ? fallers[index] : ""
-            lines.append(HistogramCommand.pad(rise, left) + fall)
+            lines.append(DisplayWidth.padRight(rise, left) + fall)
         }
         if movers.risers.isEmpty && movers.fallers.isEmpty { lines.append("(no feature's density changed)") }
         return lines
