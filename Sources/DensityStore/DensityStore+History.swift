@@ -32,6 +32,7 @@ extension DensityStore {
                 let zstd = Zstd()
                 var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
                 var previousDepth = -1
+                var previous: (step: Int64, state: DensityState)?
                 for checkpoint in checkpoints {
                     guard checkpoint.deltaDepth == 0 || checkpoint.deltaDepth == previousDepth + 1 else {
                         throw StoreError.corruptChunk(run: name, step: checkpoint.step, component: 0, chunk: 0,
@@ -39,7 +40,6 @@ extension DensityStore {
                     }
                     previousDepth = checkpoint.deltaDepth
                     try Self.apply(db, run, checkpoint, to: &counts, zstd: zstd)
-                    if let from, checkpoint.step < from { continue }
                     let state: DensityState
                     do {
                         state = try DensityState(features: run.features, components: run.components, counts: counts,
@@ -48,6 +48,10 @@ extension DensityStore {
                         throw StoreError.corruptChunk(run: name, step: checkpoint.step, component: 0, chunk: 0,
                                                       reason: "stored counts are inconsistent: \(error)")
                     }
+                    // A history that starts at a keyframe has no earlier state to follow here.
+                    if let previous { try Self.requireFollows(run, (checkpoint.step, state), after: previous) }
+                    previous = (checkpoint.step, state)
+                    if let from, checkpoint.step < from { continue }
                     guard try body(checkpoint, state) else { return }
                 }
             }
@@ -72,5 +76,25 @@ extension DensityStore {
                 }
             }
         }
+    }
+
+    // MARK: - The invariant between checkpoints
+
+    /// Checks that a stored state follows the one before it (``DensityState/requireFollows(_:)``),
+    /// refusing a broken history as ``StoreError/inconsistentHistory(run:step:previousStep:detail:)``.
+    static func requireFollows(_ run: Run, _ later: (step: Int64, state: DensityState),
+                               after earlier: (step: Int64?, state: DensityState)) throws {
+        do {
+            try later.state.requireFollows(earlier.state)
+        } catch let error as DensityError {
+            throw StoreError.inconsistentHistory(run: run.name, step: later.step, previousStep: earlier.step, detail: "\(error)")
+        }
+    }
+
+    /// The counts over the window between two stored states, checked as ``requireFollows(_:_:after:)`` does.
+    static func window(_ run: Run, from start: (step: Int64?, state: DensityState),
+                       to end: (step: Int64, state: DensityState)) throws -> DensityState {
+        try requireFollows(run, end, after: start)
+        return try end.state.subtracting(start.state)
     }
 }

@@ -76,20 +76,22 @@ extension DensityStore {
     /// first runs `before` (such as verifying the cached previous state) and then inserts the
     /// chunks in order as they come, encoding some itself whenever it would otherwise wait.
     /// - Returns: The checksums written, in storage order, and the summary when asked for.
-    /// - Throws: `before`'s error; `onDecrease`'s error when a count is below `previous` (the
+    /// - Throws: `before`'s error; `onViolation`'s error when a count is below `previous` or grew
+    ///   by more than the vectors (the
     ///   caller's transaction then discards what was inserted); ``SQLiteError``.
     static func writeChunks(
         _ db: Connection, _ run: Run, checkpointID: Int64, state: DensityState, previous: DensityState?,
-        zstd: Zstd, summarize: Bool = false, before: () throws -> Void = {}, onDecrease: () throws -> Void = {}
+        zstd: Zstd, summarize: Bool = false, before: () throws -> Void = {}, onViolation: () throws -> Void = {}
     ) throws -> (checksums: [Int64], summary: DensitySummary?) {
         let layout = chunkLayout(run)
         let insert = try db.prepare(
             "INSERT INTO chunks (checkpoint_id, component, chunk, encoding, checksum, data) VALUES (?, ?, ?, ?, ?, ?)")
         var checksums: [Int64] = []
         checksums.reserveCapacity(layout.count)
+        let added = state.vectors - (previous?.vectors ?? 0)
         let summary = try encodeChunks(layout, state: state, previous: previous, zstd: zstd, summarize: summarize,
                                        before: before) { index, chunk in
-            if chunk.decreased { try onDecrease() }
+            if chunk.decreased || chunk.largestDelta > added { try onViolation() }
             let position = layout[index]
             try insert.bind([.integer(checkpointID), .integer(Int64(position.component)),
                              .integer(Int64(position.chunk)), .integer(chunk.encoding.rawValue),

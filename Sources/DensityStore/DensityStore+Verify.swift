@@ -5,8 +5,9 @@ internal import DensityMetric
 extension DensityStore {
     /// Checks the whole store, or one run: SQLite's own check of the file, then every chunk of every
     /// checkpoint decoded along its delta chain, with its checksum, its encoding against the
-    /// checkpoint's delta depth, counts that never decrease from one checkpoint to the next and
-    /// never exceed the vectors seen, and the stored summary against the decoded counts.
+    /// checkpoint's delta depth, counts that never decrease from one checkpoint to the next, never
+    /// grow by more than the vectors do and never exceed the vectors seen, and the stored summary
+    /// against the decoded counts.
     ///
     /// It reads one consistent snapshot and never writes. A problem does not stop the check: each
     /// is reported with its run, step, component and chunk; a chunk's problem carries the same text
@@ -154,6 +155,16 @@ private struct RunVerifier {
                     let absolute = kind?.isAbsolute ?? true
                     if absolute, known[index], let feature = values.indices.first(where: { values[$0] < counts[position.start + $0] }) {
                         problem(component, chunk, "count of feature \(position.chunk * run.chunkFeatures + feature) decreased from \(counts[position.start + feature]) to \(values[feature])")
+                    }
+                    let previousVectors = previous?.vectors ?? 0, added = checkpoint.vectors - previousVectors
+                    if known[index], added >= 0, let feature = values.indices.first(where: {
+                        let before = counts[position.start + $0]
+                        return values[$0] >= before && values[$0] - before > added
+                    }) {
+                        let at = "feature \(position.chunk * run.chunkFeatures + feature)"
+                        problem(component, chunk, DensityState.describeGrowth(
+                            at: at, from: counts[position.start + feature], to: values[feature],
+                            vectorsFrom: previousVectors, vectorsTo: checkpoint.vectors))
                     }
                     if let feature = values.firstIndex(where: { $0 > checkpoint.vectors }) {
                         problem(component, chunk, "count \(values[feature]) of feature \(position.chunk * run.chunkFeatures + feature) is above the vectors seen (\(checkpoint.vectors))")

@@ -282,15 +282,16 @@ public final class DensityStore: Sendable {
         if let latest, let before {
             requireGrowth = {
                 do {
-                    try state.requireNotBelow(before)
-                } catch let error as DensityError {
-                    guard case .countsDecreased(let detail) = error else { throw error }
+                    try state.requireFollows(before)
+                } catch DensityError.countsDecreased(let detail) {
                     throw StoreError.countsDecreased(run: run.name, step: step, previousStep: latest.step, detail: detail)
+                } catch DensityError.countGrewPastVectors(let detail) {
+                    throw StoreError.countsOutgrewVectors(run: run.name, step: step, previousStep: latest.step, detail: detail)
                 }
             }
             if latest.deltaDepth + 1 < run.keyframeInterval {
-                // The delta encoder sees every difference: it flags a decrease, and only
-                // then is the full check run, to name it.
+                // The delta encoder sees every difference: it flags a decrease or a growth past
+                // the vectors added, and only then is the full check run, to name it.
                 previous = before
                 depth = latest.deltaDepth + 1
                 if state.vectors < before.vectors || state.nonFinite < before.nonFinite {
@@ -311,7 +312,7 @@ public final class DensityStore: Sendable {
         let checkpointID = db.lastInsertedRowID
         func write(before: () throws -> Void) throws -> (checksums: [Int64], summary: DensitySummary?) {
             try Self.writeChunks(db, run, checkpointID: checkpointID, state: state, previous: previous, zstd: Zstd(),
-                                 summarize: true, before: before, onDecrease: requireGrowth)
+                                 summarize: true, before: before, onViolation: requireGrowth)
         }
         let (checksums, summary) = verified ? try write(before: {}) : try write(before: verify)
         try Self.writeSummary(db, checkpointID: checkpointID, summary ?? DensitySummary(state))
@@ -440,7 +441,8 @@ public final class DensityStore: Sendable {
                 }
                 if start.step == end.step { throw StoreError.invalidWindow(run: name, from: start.step, to: end.step) }
                 let startState = try Self.readState(db, run, start)
-                return DensityWindow(run: name, from: start.step, to: end.step, state: try endState.subtracting(startState))
+                return DensityWindow(run: name, from: start.step, to: end.step,
+                                     state: try Self.window(run, from: (start.step, startState), to: (end.step, endState)))
             }
         }
     }
@@ -510,6 +512,14 @@ public final class DensityStore: Sendable {
                     guard count <= vectors else {
                         throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
                                                       reason: "count \(count) is above the vectors seen (\(vectors))")
+                    }
+                    if let last = points.last, vectors < last.vectors || count < last.count || count - last.count > vectors - last.vectors {
+                        let at = run.components == nil ? "feature \(feature)" : "component \(component), feature \(feature)"
+                        throw StoreError.inconsistentHistory(
+                            run: name, step: step, previousStep: last.step,
+                            detail: vectors < last.vectors || count < last.count
+                                ? "the vectors or the count at \(at) decreased (\(last.vectors) to \(vectors), \(last.count) to \(count))"
+                                : DensityState.describeGrowth(at: at, from: last.count, to: count, vectorsFrom: last.vectors, vectorsTo: vectors))
                     }
                     points.append(TrendPoint(step: step, vectors: vectors, count: count))
                 }

@@ -23,6 +23,11 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case stepNotIncreasing(run: String, step: Int64, latest: Int64)
     /// A checkpoint's counts or vectors are below the previous checkpoint's.
     case countsDecreased(run: String, step: Int64, previousStep: Int64, detail: String)
+    /// A checkpoint's count grew by more than its vectors since the previous checkpoint.
+    case countsOutgrewVectors(run: String, step: Int64, previousStep: Int64?, detail: String)
+    /// Stored checkpoints break the store's invariants (a damaged store, or one written by another
+    /// program): a query refuses what it cannot answer within them.
+    case inconsistentHistory(run: String, step: Int64, previousStep: Int64?, detail: String)
     /// The run has no checkpoint at or before the step asked for.
     case noCheckpoint(run: String, atOrBefore: Int64?)
     /// A window's start is not before its end.
@@ -71,6 +76,12 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "step \(step) is not after the latest checkpoint of run '\(run)' (step \(latest)); steps must strictly increase. To restart training from an earlier step, use `density resume \(run) --at STEP --discard-later` first"
         case let .countsDecreased(run, step, previousStep, detail):
             return "checkpoint at step \(step) of run '\(run)' is below the previous checkpoint (step \(previousStep)): \(detail). Counts are cumulative and only grow; pass the cumulative state, not a per-window one"
+        case let .countsOutgrewVectors(run, step, previousStep, detail):
+            let since = previousStep.map { "since the previous checkpoint (step \($0))" } ?? "since the start of the run"
+            return "checkpoint at step \(step) of run '\(run)' is refused: \(since), \(detail). A feature fires at most once per activation vector, so no count grows by more than num_activation_vectors; pass neuron_fired_count and num_activation_vectors of one and the same cumulative state"
+        case let .inconsistentHistory(run, step, previousStep, detail):
+            let between = previousStep.map { "between steps \($0) and \(step)" } ?? "at step \(step)"
+            return "run '\(run)' breaks the store's invariants \(between): \(detail). The store is damaged or was written by another program; run `density verify` to list every problem, and query other steps meanwhile"
         case let .noCheckpoint(run, step):
             return step.map { "run '\(run)' has no checkpoint at or before step \($0)" }
                 ?? "run '\(run)' has no checkpoints yet; add one with `density ingest`"

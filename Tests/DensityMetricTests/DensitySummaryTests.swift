@@ -49,6 +49,15 @@ import Testing
         #expect(summary.meanDensity.isNaN)
     }
 
+    /// A state never holds a count above its vectors, but a damaged store could: such a count is
+    /// binned (as the densities above 1 it stands for, into the last bin), never looked up past the tables.
+    @Test func countsAboveTheVectorsAreBinnedWithinTheTables() {
+        let builder = DensitySummary.Builder(vectors: 10, width: 5, nonFinite: 0, bins: 10)
+        let counts: [Int64] = [0, 10, 11, 50, 1 << 62]
+        let tally = counts.withUnsafeBufferPointer { builder.tally($0) }
+        #expect(tally.histogram == [1, 0, 0, 0, 0, 0, 0, 0, 0, 4])
+    }
+
     private func pow10(_ x: Double) -> Double {
         var result = 1.0
         var e = x
