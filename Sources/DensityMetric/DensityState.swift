@@ -96,8 +96,8 @@ public struct DensityState: Sendable, Hashable, Codable {
         return counts.map { Double($0) / n }
     }
 
-    /// The sum of every count: the number of (vector, component, feature) firings.
-    public var firedTotal: Int64 { counts.reduce(0, &+) }
+    /// The sum of every count: the number of (vector, component, feature) firings, exact.
+    public var firedTotal: Int128 { counts.reduce(0) { $0 + Int128($1) } }
 
     /// Whether `other` has the same width.
     public func hasSameShape(as other: DensityState) -> Bool {

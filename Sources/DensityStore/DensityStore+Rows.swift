@@ -192,10 +192,14 @@ extension DensityStore {
         return rows.allSatisfy { $0.0 == $0.1 } ? rows.map(\.0) : nil
     }
 
+    /// Stores a checkpoint's summary; none when its sum of counts passes `Int64.max` (what the
+    /// `fired_total` column holds): readers then summarize the decoded counts, as for a checkpoint
+    /// written before summaries existed.
     static func writeSummary(_ db: Connection, checkpointID: Int64, _ summary: DensitySummary) throws {
+        guard let firedTotal = Int64(exactly: summary.firedTotal) else { return }
         try db.execute(
             "INSERT INTO checkpoint_summaries (checkpoint_id, fired_total, dead, dense, histogram) VALUES (?, ?, ?, ?, ?)",
-            [.integer(checkpointID), .integer(summary.firedTotal), .integer(Int64(summary.dead)),
+            [.integer(checkpointID), .integer(firedTotal), .integer(Int64(summary.dead)),
              .integer(Int64(summary.dense)), .text("[" + summary.histogram.map(String.init).joined(separator: ",") + "]")])
     }
 
@@ -209,7 +213,7 @@ extension DensityStore {
             let bins = text.dropFirst().dropLast().split(separator: ",").compactMap { Int($0) }
             guard text.hasPrefix("["), bins.count == DensitySummary.storedBins else { return nil }
             return DensitySummary(vectors: checkpoint.vectors, width: (run.components ?? 1) * run.features,
-                                  firedTotal: row.int64(0), dead: row.int(1), dense: row.int(2),
+                                  firedTotal: Int128(row.int64(0)), dead: row.int(1), dense: row.int(2),
                                   nonFinite: checkpoint.nonFinite, histogram: bins)
         } ?? nil
     }

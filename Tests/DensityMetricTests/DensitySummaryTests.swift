@@ -4,16 +4,16 @@ import Testing
 /// The summary's integer-threshold counting gives exactly what the per-density rules give.
 @Suite struct DensitySummaryTests {
     /// The definition, one feature at a time: log10(density + 1e-10) binned, density >= threshold.
-    private func naive(_ state: DensityState, bins: Int, denseThreshold: Double) -> (histogram: [Int], dead: Int, dense: Int, fired: Int64) {
+    private func naive(_ state: DensityState, bins: Int, denseThreshold: Double) -> (histogram: [Int], dead: Int, dense: Int, fired: Int128) {
         var histogram = [Int](repeating: 0, count: bins)
         var dead = 0, dense = 0
-        var fired: Int64 = 0
+        var fired: Int128 = 0
         for count in state.counts {
             let density = Double(count) / Double(state.vectors)
             histogram[DensitySummary.bin(ofDensity: density, bins: bins)] += 1
             if count == 0 { dead += 1 }
             if density >= denseThreshold { dense += 1 }
-            fired += count
+            fired += Int128(count)
         }
         return (histogram, dead, dense, fired)
     }
@@ -39,6 +39,18 @@ import Testing
                 #expect(summary.histogram.reduce(0, +) == counts.count)
             }
         }
+    }
+
+    @Test func theSumOfCountsIsExactPastInt64() throws {
+        let n: Int64 = 1 << 62
+        // 19 counts (past one SIMD block, with a tail) of up to 2^62: the sum is 2^66-ish.
+        let counts = (0..<19).map { n - Int64($0) }
+        let state = try DensityState(features: counts.count, components: nil, counts: counts, vectors: n)
+        let exact = counts.reduce(Int128(0)) { $0 + Int128($1) }
+        #expect(exact > Int128(Int64.max))
+        #expect(DensitySummary(state).firedTotal == exact)
+        #expect(state.firedTotal == exact)
+        #expect(DensitySummary(state).meanDensity == Double(exact) / (Double(n) * 19))
     }
 
     @Test func anEmptyStateIsAllInTheFirstBin() throws {
