@@ -78,8 +78,9 @@ struct BinLookup: Sendable {
         let value = Double(bitPattern: bits)
         // Counts are integers: the smallest one at or above the range's lower edge. Below 16 the
         // ranges are narrower than 1, and several are empty; they are never looked up.
-        let count = Int64(value.rounded(.up))
-        return Self.index(count) < index ? count + 1 : count
+        // Ranges from 2^63 up hold no Int64 count.
+        guard let count = Int64(exactly: value.rounded(.up)) else { return .max }
+        return Self.index(count) < index && count < .max ? count + 1 : count
     }
 
     /// The last bin whose first count is <= `count`.

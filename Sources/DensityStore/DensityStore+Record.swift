@@ -92,6 +92,7 @@ extension DensityStore {
         guard state.features == run.features, state.components == run.components else {
             throw StoreError.shapeMismatch(run: run.name, expected: run.describeShape, actual: state.describeShape)
         }
+        try Self.requireSupportedRange(run, step: step, state)
         let encoded = state.counts.withUnsafeBufferPointer { ChunkCodec.encode($0, previous: nil, zstd: Zstd()) }
         let existing = try db.queryFirst(
             "SELECT vectors, non_finite, checksum FROM rank_states WHERE run_id = ? AND step = ? AND rank = ?",
@@ -124,8 +125,14 @@ extension DensityStore {
             try statement.bind([.integer(run.id), .integer(pending.step)])
             let zstd = Zstd()
             while try statement.step() {
-                sum = try sum.merged(with: Self.decodeRankState(statement, run: run, step: pending.step,
-                                                                rank: statement.int(1), zstd: zstd))
+                let rankState = try Self.decodeRankState(statement, run: run, step: pending.step, rank: statement.int(1), zstd: zstd)
+                do {
+                    sum = try sum.merged(with: rankState)
+                } catch DensityError.countOverflow(let detail) {
+                    throw StoreError.beyondSupportedRange(
+                        run: run.name, step: pending.step,
+                        detail: "the sum of the ranks' states is beyond what a store holds (the supported range is 0 to 2^62 (\(StoreLimits.maxCount))): \(detail)")
+                }
             }
             let (checkpoint, written) = try insertCheckpoint(db, run, step: pending.step, state: sum, approximate: false)
             try db.execute("UPDATE rank_states SET data = NULL WHERE run_id = ? AND step = ?",

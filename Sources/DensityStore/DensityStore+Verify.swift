@@ -113,6 +113,9 @@ private struct RunVerifier {
                 checkpointProblem("broken delta chain (depth \(checkpoint.deltaDepth) after \(previousDepth))")
                 known = known.map { _ in false }
             }
+            if let violation = StoreLimits.rangeViolation(vectors: checkpoint.vectors, nonFinite: checkpoint.nonFinite) {
+                checkpointProblem(violation)
+            }
             if let previous, checkpoint.vectors < previous.vectors || checkpoint.nonFinite < previous.nonFinite {
                 checkpointProblem("vectors or non-finite count below the previous checkpoint's (step \(previous.step))")
             }

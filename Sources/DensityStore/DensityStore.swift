@@ -244,6 +244,7 @@ public final class DensityStore: Sendable {
         guard state.features == run.features, state.components == run.components else {
             throw StoreError.shapeMismatch(run: run.name, expected: run.describeShape, actual: state.describeShape)
         }
+        try Self.requireSupportedRange(run, step: step, state)
         let latest = try Self.checkpoint(db, run, atOrBefore: nil)
         if let latest, step <= latest.step {
             throw StoreError.stepNotIncreasing(run: run.name, step: step, latest: latest.step)
@@ -264,6 +265,13 @@ public final class DensityStore: Sendable {
         }
         let before = try latest.map { try Self.readState(db, run, $0) }
         return try insertCheckpoint(db, run, step: step, state: state, approximate: approximate, after: latest, before: before) {}
+    }
+
+    /// Refuses a state whose numbers are past ``StoreLimits/maxCount``.
+    static func requireSupportedRange(_ run: Run, step: Int64, _ state: DensityState) throws {
+        if let violation = StoreLimits.rangeViolation(vectors: state.vectors, nonFinite: state.nonFinite) {
+            throw StoreError.beyondSupportedRange(run: run.name, step: step, detail: violation)
+        }
     }
 
     /// The cached previous state no longer matches the stored checkpoint.

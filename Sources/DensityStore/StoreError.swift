@@ -25,6 +25,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case countsDecreased(run: String, step: Int64, previousStep: Int64, detail: String)
     /// A checkpoint's count grew by more than its vectors since the previous checkpoint.
     case countsOutgrewVectors(run: String, step: Int64, previousStep: Int64?, detail: String)
+    /// A state's numbers are past ``StoreLimits/maxCount``.
+    case beyondSupportedRange(run: String, step: Int64, detail: String)
     /// Stored checkpoints break the store's invariants (a damaged store, or one written by another
     /// program): a query refuses what it cannot answer within them.
     case inconsistentHistory(run: String, step: Int64, previousStep: Int64?, detail: String)
@@ -79,6 +81,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .countsOutgrewVectors(run, step, previousStep, detail):
             let since = previousStep.map { "since the previous checkpoint (step \($0))" } ?? "since the start of the run"
             return "checkpoint at step \(step) of run '\(run)' is refused: \(since), \(detail). A feature fires at most once per activation vector, so no count grows by more than num_activation_vectors; pass neuron_fired_count and num_activation_vectors of one and the same cumulative state"
+        case let .beyondSupportedRange(run, step, detail):
+            return "state at step \(step) of run '\(run)' is refused: \(detail). No training run reaches such numbers: check that the state is the metric's own (not an uninitialized or overflowed tensor)"
         case let .inconsistentHistory(run, step, previousStep, detail):
             let between = previousStep.map { "between steps \($0) and \(step)" } ?? "at step \(step)"
             return "run '\(run)' breaks the store's invariants \(between): \(detail). The store is damaged or was written by another program; run `density verify` to list every problem, and query other steps meanwhile"
