@@ -85,7 +85,7 @@ extension DensityStore {
     }
 
     /// Stores one rank's partial state and turns every step that is now complete into a checkpoint.
-    private func recordRank(_ db: Connection, _ run: Run, step: Int64, rank: Int, state: DensityState)
+    func recordRank(_ db: Connection, _ run: Run, step: Int64, rank: Int, state: DensityState)
         throws -> (RecordOutcome, LatestStateCache?)
     {
         guard step >= 0 else { throw StoreError.invalidRunSetting("a step must be >= 0, got \(step)") }

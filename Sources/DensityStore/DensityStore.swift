@@ -140,16 +140,26 @@ public final class DensityStore: Sendable {
         }
         return try withConnection { db in
             try db.inTransaction {
-                if try Self.findRun(db, name) != nil { throw StoreError.duplicateRun(name: name) }
-                try db.execute("""
-                    INSERT INTO runs (name, features, components, fire_threshold, chunk_features, keyframe_interval, world_size, metadata)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, [.text(name), .integer(Int64(features)), components.map { .integer(Int64($0)) } ?? .null,
-                          .real(fireThreshold), .integer(Int64(chunkFeatures)), .integer(Int64(keyframeInterval)),
-                          .integer(Int64(worldSize)), metadata.map { .text($0) } ?? .null])
-                return try Self.findRun(db, name)!
+                try Self.insertRun(db, name: name, features: features, components: components, fireThreshold: fireThreshold,
+                                   chunkFeatures: chunkFeatures, keyframeInterval: keyframeInterval, worldSize: worldSize,
+                                   metadata: metadata)
             }
         }
+    }
+
+    /// Inserts a run whose settings were checked, inside the caller's transaction.
+    static func insertRun(
+        _ db: Connection, name: String, features: Int, components: Int?, fireThreshold: Double,
+        chunkFeatures: Int, keyframeInterval: Int, worldSize: Int, metadata: String?
+    ) throws -> Run {
+        if try findRun(db, name) != nil { throw StoreError.duplicateRun(name: name) }
+        try db.execute("""
+            INSERT INTO runs (name, features, components, fire_threshold, chunk_features, keyframe_interval, world_size, metadata)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(name), .integer(Int64(features)), components.map { .integer(Int64($0)) } ?? .null,
+                  .real(fireThreshold), .integer(Int64(chunkFeatures)), .integer(Int64(keyframeInterval)),
+                  .integer(Int64(worldSize)), metadata.map { .text($0) } ?? .null])
+        return try findRun(db, name)!
     }
 
     /// Deletes a run with all its checkpoints, in one transaction.

@@ -48,6 +48,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case worldSizeMismatch(run: String, worldSize: Int, given: Int)
     /// A rank wrote a step at or before the run's latest complete step.
     case rankStepCompleted(run: String, step: Int64, rank: Int, latest: Int64)
+    /// Two stores of a merge hold different states at one step (of one rank).
+    case mergeConflict(run: String, step: Int64, rank: Int?)
     /// Two stores hold runs of one name that measure different things.
     case runSettingsDiffer(run: String, detail: String)
 
@@ -106,6 +108,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "run '\(run)' has world size \(worldSize), but --world-size \(given) was given; every rank of a run must pass the same --world-size (a run's world size is set by its first write)"
         case let .rankStepCompleted(run, step, rank, latest):
             return "rank \(rank) wrote step \(step) of run '\(run)', but steps up to \(latest) are already complete; each rank must write its steps in increasing order"
+        case let .mergeConflict(run, step, rank):
+            let whose = rank.map { "rank \($0)'s state" } ?? "the state"
+            return "cannot merge run '\(run)': the stores hold different versions of \(whose) at step \(step), and a merge never overwrites one. Nothing was changed. Compare them (e.g. `density diff \(run) --from start --to \(step) --db STORE` on each), then merge without the store whose state is wrong"
         case let .runSettingsDiffer(run, detail):
             return "both stores have a run '\(run)', but with different settings (\(detail)); they are different runs and cannot become one; merge the other runs, or merge into a new store"
         }

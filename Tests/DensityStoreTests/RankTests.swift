@@ -146,12 +146,12 @@ import Testing
                         }
                         #expect(try a.checkpoints(run: "r").isEmpty && b.checkpoints(run: "r").isEmpty)
                         let merged = try DensityStore(path: mergedPath)
-                        let fromA = try merged.merge(from: DensityStore(path: aPath, readOnly: true))
+                        let fromA = try merged.merge(from: [DensityStore(path: aPath, readOnly: true)])
                         #expect(fromA.runsCreated == 2 && fromA.checkpointsCopied == Self.steps && fromA.stepsCompleted == 0)
-                        let fromB = try merged.merge(from: DensityStore(path: bPath, readOnly: true))
+                        let fromB = try merged.merge(from: [DensityStore(path: bPath, readOnly: true)])
                         #expect(fromB.stepsCompleted == Self.steps - 1)
                         // Merging again changes nothing.
-                        let again = try merged.merge(from: DensityStore(path: aPath, readOnly: true))
+                        let again = try merged.merge(from: [DensityStore(path: aPath, readOnly: true)])
                         #expect(again.checkpointsCopied == 0 && again.checkpointsAlreadyThere == Self.steps && again.rankStatesCopied == 0)
                         for run in ["r", "plain"] {
                             #expect(try merged.checkpoints(run: run).map(\.step) == one.checkpoints(run: run).map(\.step))
