@@ -1,4 +1,4 @@
-public import DensityMetric
+internal import DensityMetric
 internal import Foundation
 internal import Synchronization
 

@@ -30,8 +30,8 @@ public final class DensityStore: Sendable {
     ///     a power loss. `false`: `synchronous = NORMAL`, which in WAL mode still survives a crash of
     ///     the process (nothing is ever half-written), but may lose the last checkpoints on a power
     ///     loss; for bulk imports that can be redone.
-    /// - Throws: ``StoreError`` when the file is not a store, is too new, or was changed;
-    ///   ``SQLiteError`` on I/O errors.
+    /// - Throws: ``StoreError`` when the file is not a store, is too new, or was changed, or (for
+    ///   writing) is on a network file system (``NetworkFileSystem``); ``SQLiteError`` on I/O errors.
     public init(path: String, readOnly: Bool = false, migrator: Migrator = Migrator(), durable: Bool = true) throws {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -40,6 +40,10 @@ public final class DensityStore: Sendable {
         }
         if readOnly, !exists {
             throw StoreError.notADatabase(path: path, detail: "no such file")
+        }
+        if !readOnly, path != ":memory:", !path.isEmpty, !path.hasPrefix("file:"),
+           let fileSystem = NetworkFileSystem.name(holding: path) {
+            throw StoreError.networkFileSystem(path: path, fileSystem: fileSystem)
         }
         if !readOnly, exists { Self.alignSidecarPermissions(storePath: path) }
         let connection: Connection

@@ -11,6 +11,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case migrationChanged(path: String, version: String, name: String)
     /// A read-only open found a schema older than this build's.
     case needsMigration(path: String, pending: [String])
+    /// The store is on a network file system, where it must not be written.
+    case networkFileSystem(path: String, fileSystem: String)
     /// No run has this name.
     case unknownRun(name: String, known: [String])
     /// A run of this name exists already.
@@ -66,6 +68,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "'\(path)' applied migration \(version)_\(name), whose SQL differs from this build's Migrations/\(version)_\(name).sql; migrations must never be edited once released. Nothing was changed"
         case let .needsMigration(path, pending):
             return "'\(path)' has an older schema (missing \(pending.joined(separator: ", "))); run any writing command (e.g. `density migrate`) once to upgrade it"
+        case let .networkFileSystem(path, fileSystem):
+            return "'\(path)' is on a network file system (\(fileSystem)), where a store must not be written: SQLite's WAL journal shares its index through memory that other hosts do not see, so readers elsewhere could get torn or stale checkpoints, and the writer lock may not be honoured. Nothing was written. Write the store on a local disk (node-local scratch, /tmp) and combine the nodes' stores with `density merge a.sqlite b.sqlite --into job.sqlite`, or copy the store to a local disk to write it; reading a store on a network file system is fine"
         case let .unknownRun(name, known):
             let list = known.isEmpty ? "the store has no runs; create one with `density create`"
                 : "runs in the store: \(known.prefix(10).joined(separator: ", "))\(known.count > 10 ? ", …" : "")"
