@@ -203,7 +203,10 @@ extension DensityStore {
              .integer(Int64(summary.dense)), .text("[" + summary.histogram.map(String.init).joined(separator: ",") + "]")])
     }
 
-    /// The stored summary of a checkpoint, or `nil` when it has none (written before schema 0002).
+    /// The stored summary of a checkpoint, or `nil` when it has none (written before schema 0002)
+    /// or what it holds cannot be a summary of the checkpoint (a sum of counts past vectors x
+    /// width, more dead and dense features than there are, a histogram that does not count every
+    /// feature): the caller then summarizes the decoded counts, and `verify` reports the row.
     static func storedSummary(_ db: Connection, _ run: Run, _ checkpoint: Checkpoint) throws -> DensitySummary? {
         try db.queryFirst(
             "SELECT fired_total, dead, dense, histogram FROM checkpoint_summaries WHERE checkpoint_id = ?",
@@ -212,9 +215,14 @@ extension DensityStore {
             let text = row.string(3)
             let bins = text.dropFirst().dropLast().split(separator: ",").compactMap { Int($0) }
             guard text.hasPrefix("["), bins.count == DensitySummary.storedBins else { return nil }
-            return DensitySummary(vectors: checkpoint.vectors, width: (run.components ?? 1) * run.features,
-                                  firedTotal: Int128(row.int64(0)), dead: row.int(1), dense: row.int(2),
-                                  nonFinite: checkpoint.nonFinite, histogram: bins)
+            let width = (run.components ?? 1) * run.features
+            let fired = row.int64(0), dead = row.int(1), dense = row.int(2)
+            guard checkpoint.vectors >= 0, fired >= 0, Int128(fired) <= Int128(checkpoint.vectors) * Int128(width),
+                  dead >= 0, dense >= 0, dead <= width - dense, bins.allSatisfy({ $0 >= 0 }),
+                  bins.reduce(0, &+) == width
+            else { return nil }
+            return DensitySummary(vectors: checkpoint.vectors, width: width, firedTotal: Int128(fired), dead: dead,
+                                  dense: dense, nonFinite: checkpoint.nonFinite, histogram: bins)
         } ?? nil
     }
 

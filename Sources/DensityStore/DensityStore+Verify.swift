@@ -196,7 +196,7 @@ private struct RunVerifier {
                     }
                 } else if try db.queryFirst("SELECT count(*) FROM checkpoint_summaries WHERE checkpoint_id = ?",
                                             [.integer(checkpoint.id)], row: { $0.int(0) }) != 0 {
-                    checkpointProblem("its stored summary cannot be read (its histogram is not a list of \(DensitySummary.storedBins) counts)")
+                    checkpointProblem("its stored summary cannot be read (its histogram is not a list of \(DensitySummary.storedBins) counts of every feature, or its sum, dead or dense count is impossible)")
                 }
             } catch {
                 checkpointProblem("cannot check its summary: \(error)")

@@ -132,8 +132,12 @@ import Testing
             #expect(try Self.checkpoint(sandbox, "r", step: 1, counts: [5, 0], vectors: 10).status == 0)
             #expect(try Self.checkpoint(sandbox, "r", step: 2, counts: [6, 0], vectors: 11).status == 0)
             try Self.rewriteThroughTheSchema(sandbox, run: "r", step: 2, counts: [10, 0], vectors: 11)
+            // and a summary that cannot be: 10^6 firings of 2 features over 11 vectors
+            try RawStore.execute(sandbox.db, "UPDATE checkpoint_summaries SET fired_total = 1000000")
 
-            try Self.verifyReports(sandbox, ["step 2", "feature 0", "grew by 5", "vectors grew by 1"])
+            try Self.verifyReports(sandbox, ["step 2", "feature 0", "grew by 5", "vectors grew by 1", "stored summary"])
+            let show = try decode(ShowOutput.self, try sandbox.db(["show", "r", "--format", "json"]), keys: ShowOutput.keys)
+            #expect(show.mean_density == 10.0 / 22.0, "summarized from the counts, not the impossible row")
             for query in Self.queries {
                 try Self.answersOrRefuses(sandbox, query)
             }
