@@ -188,7 +188,8 @@ public struct DensityState: Sendable, Hashable, Codable {
         if overflow { throw DensityError.countOverflow(detail: "components x features is too large") }
     }
 
-    static func describeIndex(_ flat: Int, features: Int, components: Int?) -> String {
+    /// A flat index in words: "feature F" or "component C, feature F".
+    public static func describeIndex(_ flat: Int, features: Int, components: Int?) -> String {
         components == nil ? "feature \(flat)" : "component \(flat / features), feature \(flat % features)"
     }
 

@@ -32,14 +32,17 @@ extension DensityStore {
                 let zstd = Zstd()
                 var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
                 var previousDepth = -1
-                var previous: (step: Int64, state: DensityState)?
+                var previous: Checkpoint?
                 for checkpoint in checkpoints {
                     guard checkpoint.deltaDepth == 0 || checkpoint.deltaDepth == previousDepth + 1 else {
                         throw StoreError.corruptChunk(run: name, step: checkpoint.step, component: 0, chunk: 0,
                                                       reason: "broken delta chain (depth \(checkpoint.deltaDepth) after \(previousDepth))")
                     }
                     previousDepth = checkpoint.deltaDepth
-                    try Self.apply(db, run, checkpoint, to: &counts, zstd: zstd)
+                    // Each checkpoint is checked to follow the one before (a history read from a
+                    // keyframe has none before its first).
+                    try Self.apply(db, run, checkpoint, to: &counts, zstd: zstd, after: previous)
+                    previous = checkpoint
                     let state: DensityState
                     do {
                         state = try DensityState(features: run.features, components: run.components, counts: counts,
@@ -48,9 +51,6 @@ extension DensityStore {
                         throw StoreError.corruptChunk(run: name, step: checkpoint.step, component: 0, chunk: 0,
                                                       reason: "stored counts are inconsistent: \(error)")
                     }
-                    // A history that starts at a keyframe has no earlier state to follow here.
-                    if let previous { try Self.requireFollows(run, (checkpoint.step, state), after: previous) }
-                    previous = (checkpoint.step, state)
                     if let from, checkpoint.step < from { continue }
                     guard try body(checkpoint, state) else { return }
                 }

@@ -262,12 +262,25 @@ extension DensityStore {
     }
 
     /// Applies one checkpoint's chunks to `counts`: keyframe chunks overwrite, delta chunks add.
-    static func apply(_ db: Connection, _ run: Run, _ checkpoint: Checkpoint, to counts: inout [Int64], zstd: Zstd) throws {
+    ///
+    /// With `previous` (the checkpoint whose state `counts` holds), each chunk is also checked, while
+    /// it is in cache, to follow that state (``DensityMetric/DensityState/requireFollows(_:)``).
+    /// - Throws: ``StoreError/corruptChunk(run:step:component:chunk:reason:)`` for a chunk that does
+    ///   not decode, ``StoreError/inconsistentHistory(run:step:previousStep:detail:)`` for one that
+    ///   does not follow `previous`.
+    static func apply(_ db: Connection, _ run: Run, _ checkpoint: Checkpoint, to counts: inout [Int64], zstd: Zstd,
+                      after previous: Checkpoint? = nil) throws {
         let statement = try db.prepare(
             "SELECT component, chunk, encoding, checksum, data FROM chunks WHERE checkpoint_id = ? ORDER BY component, chunk")
         try statement.bind([.integer(checkpoint.id)])
         let layout = chunkLayout(run)
         var expected = 0
+        if let previous, checkpoint.vectors < previous.vectors || checkpoint.nonFinite < previous.nonFinite {
+            throw StoreError.inconsistentHistory(
+                run: run.name, step: checkpoint.step, previousStep: previous.step,
+                detail: "the vectors or the non-finite count decreased (vectors \(previous.vectors) to \(checkpoint.vectors), non-finite \(previous.nonFinite) to \(checkpoint.nonFinite))")
+        }
+        var before: [Int64] = []
         try counts.withUnsafeMutableBufferPointer { counts in
             while try statement.step() {
                 let component = statement.int(0), chunk = statement.int(1)
@@ -283,9 +296,22 @@ extension DensityStore {
                         run: run.name, step: checkpoint.step, component: component, chunk: chunk,
                         reason: "encoding \(statement.int64(2)) does not fit a checkpoint of delta depth \(checkpoint.deltaDepth)")
                 }
+                let range = position.start..<(position.start + position.width)
+                if previous != nil { before = Array(counts[range]) }
                 try decodeChunk(statement, column: 2, run: run, step: checkpoint.step, component: component, chunk: chunk,
-                                into: UnsafeMutableBufferPointer(rebasing: counts[position.start..<(position.start + position.width)]),
-                                zstd: zstd)
+                                into: UnsafeMutableBufferPointer(rebasing: counts[range]), zstd: zstd)
+                if let previous {
+                    let added = checkpoint.vectors - previous.vectors
+                    if let i = before.indices.first(where: { counts[range.lowerBound + $0] < before[$0] || counts[range.lowerBound + $0] - before[$0] > added }) {
+                        let at = DensityState.describeIndex(range.lowerBound + i, features: run.features, components: run.components)
+                        let now = counts[range.lowerBound + i]
+                        throw StoreError.inconsistentHistory(
+                            run: run.name, step: checkpoint.step, previousStep: previous.step,
+                            detail: now < before[i] ? "the count at \(at) decreased (\(before[i]) to \(now))"
+                                : DensityState.describeGrowth(at: at, from: before[i], to: now,
+                                                              vectorsFrom: previous.vectors, vectorsTo: checkpoint.vectors))
+                    }
+                }
                 expected += 1
             }
         }
