@@ -54,7 +54,8 @@ import Testing
     }
 
     /// Rewrites the chunk of `run`'s checkpoint at `step` through the documented schema, as another
-    /// program would: raw little-endian int64 counts (encoding 1), a keyframe, its CRC-32.
+    /// program would: raw little-endian int64 counts (encoding 1), a keyframe, its CRC-32, and no
+    /// summary row (readers then summarize the counts).
     static func rewriteThroughTheSchema(_ sandbox: Sandbox, run: String, step: Int64, counts: [Int64], vectors: Int64) throws {
         let script = """
             import json, sqlite3, struct, sys, zlib
@@ -65,6 +66,7 @@ import Testing
             data = struct.pack(f"<{len(counts)}q", *counts)
             db.execute("UPDATE chunks SET encoding = 1, checksum = ?, data = ? WHERE checkpoint_id = ?", (zlib.crc32(data), data, cid))
             db.execute("UPDATE checkpoints SET delta_depth = 0, vectors = ? WHERE id = ?", (vectors, cid))
+            db.execute("DELETE FROM checkpoint_summaries WHERE checkpoint_id = ?", (cid,))
             db.commit()
             """
         _ = try Numpy.run(script, [sandbox.db, run, String(step), "\(counts)", String(vectors)], in: sandbox)
