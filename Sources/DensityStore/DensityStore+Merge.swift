@@ -21,7 +21,9 @@ extension DensityStore {
     /// - Parameter sources: The stores to copy from (read-only is enough).
     /// - Returns: What was copied.
     /// - Throws: ``StoreError/runSettingsDiffer(run:detail:)``, ``StoreError/mergeConflict(run:step:rank:)``,
-    ///   any refusal of a checkpoint (``insertCheckpoint``'s), or a damaged-chunk error of a source.
+    ///   every refusal a checkpoint write gives (such as ``StoreError/countsOutgrewVectors(run:step:previousStep:detail:)``
+    ///   when the merged history breaks the invariant, or ``StoreError/beyondSupportedRange(run:step:detail:)``),
+    ///   or a damaged-chunk error of a source.
     @discardableResult
     public func merge(from sources: [DensityStore]) throws -> MergeReport {
         guard !sources.contains(where: { $0 === self }) else {
