@@ -107,6 +107,23 @@ extension DensityStore {
         if let latest = try Self.checkpoint(db, run, atOrBefore: nil), step <= latest.step {
             throw StoreError.rankStepCompleted(run: run.name, step: step, rank: rank, latest: latest.step)
         }
+        // The rank's own history: its state must follow its previous pending one (a completed
+        // step keeps only its vectors, which must not decrease).
+        let before = try db.prepare("""
+            SELECT step, rank, vectors, non_finite, encoding, checksum, data FROM rank_states
+            WHERE run_id = ? AND rank = ? AND step < ? ORDER BY step DESC LIMIT 1
+            """)
+        try before.bind([.integer(run.id), .integer(Int64(rank)), .integer(step)])
+        if try before.step() {
+            let previousStep = before.int64(0)
+            if !before.isNull(6) {
+                let previous = try Self.decodeRankState(before, run: run, step: previousStep, rank: rank, zstd: Zstd())
+                try Self.requireWritable(run, (step, state), after: (previousStep, previous), rank: rank)
+            } else if state.vectors < before.int64(2) {
+                throw StoreError.countsDecreased(run: run.name, step: step, previousStep: previousStep,
+                                                 detail: "rank \(rank)'s state: vectors went from \(before.int64(2)) to \(state.vectors)")
+            }
+        }
         try db.execute("""
             INSERT INTO rank_states (run_id, step, rank, vectors, non_finite, encoding, checksum, data)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)

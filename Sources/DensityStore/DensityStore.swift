@@ -281,6 +281,20 @@ public final class DensityStore: Sendable {
         return try insertCheckpoint(db, run, step: step, state: state, approximate: approximate, after: latest, before: before) {}
     }
 
+    /// Refuses a state to be written that does not follow the one before it
+    /// (``DensityMetric/DensityState/requireFollows(_:)``), naming the write (and rank) refused.
+    static func requireWritable(_ run: Run, _ state: (step: Int64, state: DensityState),
+                                after previous: (step: Int64, state: DensityState), rank: Int? = nil) throws {
+        let whose = rank.map { "rank \($0)'s state: " } ?? ""
+        do {
+            try state.state.requireFollows(previous.state)
+        } catch DensityError.countsDecreased(let detail) {
+            throw StoreError.countsDecreased(run: run.name, step: state.step, previousStep: previous.step, detail: whose + detail)
+        } catch DensityError.countGrewPastVectors(let detail) {
+            throw StoreError.countsOutgrewVectors(run: run.name, step: state.step, previousStep: previous.step, detail: whose + detail)
+        }
+    }
+
     /// Refuses a state whose numbers are past ``StoreLimits/maxCount``.
     static func requireSupportedRange(_ run: Run, step: Int64, _ state: DensityState) throws {
         if let violation = StoreLimits.rangeViolation(vectors: state.vectors, nonFinite: state.nonFinite) {
@@ -302,15 +316,7 @@ public final class DensityStore: Sendable {
         var requireGrowth: () throws -> Void = {}
         var verified = false  // whether `verify` already ran
         if let latest, let before {
-            requireGrowth = {
-                do {
-                    try state.requireFollows(before)
-                } catch DensityError.countsDecreased(let detail) {
-                    throw StoreError.countsDecreased(run: run.name, step: step, previousStep: latest.step, detail: detail)
-                } catch DensityError.countGrewPastVectors(let detail) {
-                    throw StoreError.countsOutgrewVectors(run: run.name, step: step, previousStep: latest.step, detail: detail)
-                }
-            }
+            requireGrowth = { try Self.requireWritable(run, (step, state), after: (latest.step, before)) }
             if latest.deltaDepth + 1 < run.keyframeInterval {
                 // The delta encoder sees every difference: it flags a decrease or a growth past
                 // the vectors added, and only then is the full check run, to name it.

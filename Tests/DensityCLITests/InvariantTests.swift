@@ -125,6 +125,11 @@ import Testing
             expectFailure(try Self.checkpoint(sandbox, "d", step: 2, counts: [0, 0], vectors: 0, rank: (1, 2)),
                           mentioning: ["step 2", "feature 0", "grew by 5"])
             #expect(try sandbox.ok(["resume", "d"]) == "1\n")
+            // a rank's own pending states: step 3 must follow its step 2, before any sum is taken
+            try sandbox.ok(["resume", "d", "--at", "1", "--discard-later"])
+            #expect(try Self.checkpoint(sandbox, "d", step: 2, counts: [6, 0], vectors: 11, rank: (0, 2)).status == 0)
+            expectFailure(try Self.checkpoint(sandbox, "d", step: 3, counts: [9, 0], vectors: 12, rank: (0, 2)),
+                          mentioning: ["step 3", "rank 0's state", "feature 0", "grew by 3"])
         }
     }
 

@@ -12,9 +12,13 @@ import Testing
     static func rankStates(seed: UInt64) throws -> [[DensityState]] {
         var rng = SplitMix64(seed: seed)
         return try (0..<worldSize).map { _ in
+            // Scaled down by 8; each step adds one vector more, so that no count (rounded down)
+            // grows by more than the vectors do.
             try randomCumulativeStates(features: features, components: components, count: steps, using: &rng)
-                .map { try DensityState(features: features, components: components, counts: $0.counts.map { $0 >> 3 },
-                                        vectors: $0.vectors >> 3, nonFinite: 0) }
+                .enumerated().map { index, state in
+                    try DensityState(features: features, components: components, counts: state.counts.map { $0 >> 3 },
+                                     vectors: (state.vectors >> 3) + Int64(index), nonFinite: 0)
+                }
         }
     }
 
