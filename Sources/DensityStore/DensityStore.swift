@@ -31,7 +31,8 @@ public final class DensityStore: Sendable {
     ///     the process (nothing is ever half-written), but may lose the last checkpoints on a power
     ///     loss; for bulk imports that can be redone.
     /// - Throws: ``StoreError`` when the file is not a store, is too new, or was changed, or (for
-    ///   writing) is on a network file system (``NetworkFileSystem``); ``SQLiteError`` on I/O errors.
+    ///   writing) is on a network file system (NFS, Lustre, GPFS, CIFS, ..., told by `statfs`);
+    ///   ``SQLiteError`` on I/O errors.
     public init(path: String, readOnly: Bool = false, migrator: Migrator = Migrator(), durable: Bool = true) throws {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)

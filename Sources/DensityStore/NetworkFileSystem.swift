@@ -18,9 +18,9 @@ internal import Darwin
 ///
 /// Related SQLite documentation: <https://www.sqlite.org/wal.html> (WAL "does not work over a
 /// network filesystem").
-public enum NetworkFileSystem {
+enum NetworkFileSystem {
     /// Linux `f_type` magic numbers of network and cluster file systems, with their names.
-    public static let magicNumbers: [Int: String] = [
+    static let magicNumbers: [Int: String] = [
         0x6969: "NFS", 0x517B: "SMB", 0xFF53_4D42: "CIFS", 0xFE53_4D42: "SMB2", 0x0BD0_0BD0: "Lustre",
         0x4750_4653: "GPFS", 0x00C3_6400: "CephFS", 0x1983_0326: "BeeGFS", 0x5346_414F: "AFS", 0x6B41_4653: "AFS",
         0x0102_1997: "9P", 0x7461_636F: "OCFS2", 0x0116_1970: "GFS2", 0xAAD7_AAEA: "PanFS", 0x7375_7245: "Coda",
@@ -34,7 +34,7 @@ public enum NetworkFileSystem {
     /// for a local one or when it cannot be told.
     /// - Parameter path: A store's path.
     /// - Returns: The file system's name, such as "NFS" or "Lustre".
-    public static func name(holding path: String) -> String? {
+    static func name(holding path: String) -> String? {
         var info = statfs()
         var target = path
         if access(path, F_OK) != 0 {
