@@ -22,6 +22,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         // The system zlib (Debian: zlib1g-dev), inflating the deflated entries of .npz archives.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // statfs from the C library (the overlays leave it out), telling a store's file-system type.
+        .systemLibrary(name: "CFileSystem"),
         // The metric engine: exact counts, no storage.
         .target(name: "DensityMetric"),
         // Deterministic synthetic SAE activations, for the demo, the benchmark and tests.
@@ -31,7 +33,7 @@ let package = Package(
         // The SQLite store: schema (Migrations/), codecs, queries.
         .target(
             name: "DensityStore",
-            dependencies: ["DensityMetric", "CSQLite", "CZstd"],
+            dependencies: ["DensityMetric", "CSQLite", "CZstd", "CFileSystem"],
             plugins: ["EmbedMigrations"]
         ),
         // Compiles Migrations/*.sql into the store, so the binary needs no resource bundle.

@@ -40,7 +40,7 @@ struct DensityCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            if Self.isNoCheckpoint(error) {
+            if Self.meansNoCheckpointYet(error) {
                 Console.message("Error: \(ErrorText.render(error))")
                 exit(withError: ExitCode(noCheckpointExitCode))
             }
@@ -48,10 +48,10 @@ struct DensityCommand: ParsableCommand {
         }
     }
 
-    /// Whether `error` says a run has no checkpoint (yet, or at the step asked for).
-    static func isNoCheckpoint(_ error: any Error) -> Bool {
+    /// Whether `error` says the run holds no checkpoint at all yet (not: none at or before a step).
+    static func meansNoCheckpointYet(_ error: any Error) -> Bool {
         switch error {
-        case StoreError.noCheckpoint, SelectionError.noCheckpointYet: true
+        case SelectionError.noCheckpointYet, StoreError.noCheckpoint(_, nil): true
         default: false
         }
     }

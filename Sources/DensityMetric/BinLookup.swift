@@ -34,8 +34,9 @@ struct BinLookup: Sendable {
         }
     }
 
-    /// Adds the bin of every count (each in `0...maxCount`) to `histogram`, with the tables read
-    /// through unchecked pointers: the summary of a wide checkpoint runs this per count.
+    /// Adds the bin of every count to `histogram`, with the tables read through unchecked pointers:
+    /// the summary of a wide checkpoint runs this per count. A count outside `0...maxCount` (which a
+    /// valid state never holds) is binned by the exact search, never looked up past the tables.
     /// Two partial histograms let neighbouring counts of one bin not wait on each other.
     func tally(_ counts: UnsafeBufferPointer<Int64>, into histogram: UnsafeMutableBufferPointer<Int>) {
         let width = histogram.count
@@ -47,6 +48,7 @@ struct BinLookup: Sendable {
                     @inline(__always) func binOf(_ count: Int64) -> Int {
                         guard count > 0 else { return zeroBin }
                         let index = Self.index(count)
+                        guard index < nextStarts.count else { return Self.search(count, firsts) }
                         let next = nextStarts[index]
                         if next < 0 { return Self.search(count, firsts) }
                         return bins[index] &+ (count >= next ? 1 : 0)
@@ -76,8 +78,9 @@ struct BinLookup: Sendable {
         let value = Double(bitPattern: bits)
         // Counts are integers: the smallest one at or above the range's lower edge. Below 16 the
         // ranges are narrower than 1, and several are empty; they are never looked up.
-        let count = Int64(value.rounded(.up))
-        return Self.index(count) < index ? count + 1 : count
+        // Ranges from 2^63 up hold no Int64 count.
+        guard let count = Int64(exactly: value.rounded(.up)) else { return .max }
+        return Self.index(count) < index && count < .max ? count + 1 : count
     }
 
     /// The last bin whose first count is <= `count`.

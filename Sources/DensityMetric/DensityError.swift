@@ -12,6 +12,9 @@ public enum DensityError: Error, Sendable, Hashable, CustomStringConvertible {
     case incompatibleStates(expected: String, actual: String)
     /// A later state has fewer vectors or a smaller count than an earlier one.
     case countsDecreased(detail: String)
+    /// A count grew by more than the vectors between two states: a feature fires at most once per
+    /// activation vector.
+    case countGrewPastVectors(detail: String)
     /// A count would pass `Int64.max`.
     case countOverflow(detail: String)
     /// The fire threshold is not a finite number.
@@ -30,6 +33,8 @@ public enum DensityError: Error, Sendable, Hashable, CustomStringConvertible {
             return "states do not match: expected \(expected), got \(actual)"
         case let .countsDecreased(detail):
             return "counts only grow, but \(detail)"
+        case let .countGrewPastVectors(detail):
+            return "a count grows by at most the vectors added (a feature fires at most once per activation vector), but \(detail)"
         case let .countOverflow(detail):
             return "count overflow: \(detail)"
         case let .invalidThreshold(value):

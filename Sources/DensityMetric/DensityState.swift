@@ -96,8 +96,8 @@ public struct DensityState: Sendable, Hashable, Codable {
         return counts.map { Double($0) / n }
     }
 
-    /// The sum of every count: the number of (vector, component, feature) firings.
-    public var firedTotal: Int64 { counts.reduce(0, &+) }
+    /// The sum of every count: the number of (vector, component, feature) firings, exact.
+    public var firedTotal: Int128 { counts.reduce(0) { $0 + Int128($1) } }
 
     /// Whether `other` has the same width.
     public func hasSameShape(as other: DensityState) -> Bool {
@@ -123,10 +123,10 @@ public struct DensityState: Sendable, Hashable, Codable {
     /// The window between an earlier state and this one: counts and vectors over (earlier, self].
     /// - Parameter earlier: A state of the same run at an earlier step.
     /// - Returns: The difference, a valid state whose densities are the window's densities.
-    /// - Throws: ``DensityError/countsDecreased(detail:)`` when `earlier` is not below `self`.
+    /// - Throws: ``DensityError/countsDecreased(detail:)`` or ``DensityError/countGrewPastVectors(detail:)``
+    ///   when `self` does not follow `earlier` (see ``requireFollows(_:)``).
     public func subtracting(_ earlier: DensityState) throws -> DensityState {
-        try requireSameShape(earlier)
-        try requireNotBelow(earlier)
+        try requireFollows(earlier)
         var result = self
         result.vectors = vectors - earlier.vectors
         result.nonFinite = nonFinite - earlier.nonFinite
@@ -134,10 +134,13 @@ public struct DensityState: Sendable, Hashable, Codable {
         return result
     }
 
-    /// Checks that no value of this state is below `earlier`'s (counts only grow).
-    /// - Parameter earlier: The state this one must not be below.
-    /// - Throws: ``DensityError/countsDecreased(detail:)`` naming the first value that decreased.
-    public func requireNotBelow(_ earlier: DensityState) throws {
+    /// Checks that this state can follow `earlier` in one run: no value is below `earlier`'s
+    /// (counts only grow), and no count grew by more than the vectors did (a feature fires at most
+    /// once per activation vector), so every density over the window between them is in [0, 1].
+    /// - Parameter earlier: The state this one follows.
+    /// - Throws: ``DensityError/countsDecreased(detail:)`` naming the first value that decreased,
+    ///   ``DensityError/countGrewPastVectors(detail:)`` naming the first count that outgrew the vectors.
+    public func requireFollows(_ earlier: DensityState) throws {
         try requireSameShape(earlier)
         if vectors < earlier.vectors {
             throw DensityError.countsDecreased(detail: "vectors went from \(earlier.vectors) to \(vectors)")
@@ -146,10 +149,23 @@ public struct DensityState: Sendable, Hashable, Codable {
             throw DensityError.countsDecreased(
                 detail: "the non-finite count went from \(earlier.nonFinite) to \(nonFinite)")
         }
-        for i in counts.indices where counts[i] < earlier.counts[i] {
+        let added = vectors - earlier.vectors
+        guard let bad = counts.indices.first(where: { counts[$0] < earlier.counts[$0] || counts[$0] - earlier.counts[$0] > added })
+        else { return }
+        // A decrease, anywhere, is named first: it is the likelier mistake (a per-window state).
+        if let i = counts.indices.first(where: { counts[$0] < earlier.counts[$0] }) {
             throw DensityError.countsDecreased(detail:
                 "the count at \(Self.describeIndex(i, features: features, components: components)) went from \(earlier.counts[i]) to \(counts[i])")
         }
+        throw DensityError.countGrewPastVectors(detail: Self.describeGrowth(
+            at: Self.describeIndex(bad, features: features, components: components), from: earlier.counts[bad], to: counts[bad],
+            vectorsFrom: earlier.vectors, vectorsTo: vectors))
+    }
+
+    /// "the count at X grew by D (a to b) but the vectors grew by V (p to q)": one wording for the
+    /// writers' refusal and `verify`'s report.
+    public static func describeGrowth(at: String, from: Int64, to: Int64, vectorsFrom: Int64, vectorsTo: Int64) -> String {
+        "the count at \(at) grew by \(to - from) (\(from) to \(to)) while the vectors grew by \(vectorsTo - vectorsFrom) (\(vectorsFrom) to \(vectorsTo))"
     }
 
     func requireSameShape(_ other: DensityState) throws {
@@ -172,7 +188,8 @@ public struct DensityState: Sendable, Hashable, Codable {
         if overflow { throw DensityError.countOverflow(detail: "components x features is too large") }
     }
 
-    static func describeIndex(_ flat: Int, features: Int, components: Int?) -> String {
+    /// A flat index in words: "feature F" or "component C, feature F".
+    public static func describeIndex(_ flat: Int, features: Int, components: Int?) -> String {
         components == nil ? "feature \(flat)" : "component \(flat / features), feature \(flat % features)"
     }
 

@@ -39,25 +39,29 @@ extension DensitySummary {
         /// The tally of one piece of the counts.
         package func tally(_ counts: UnsafeBufferPointer<Int64>) -> Tally {
             var tally = Tally(histogram: [Int](repeating: 0, count: bins))
-            // The sum, zeros and dense counts eight lanes at a time.
+            // The sum, zeros and dense counts eight lanes at a time. The sum is exact: each count's
+            // high and low 32 bits are added in lanes of their own (2^27 additions of values below
+            // 2^32 fit a lane, and a state holds at most 2^30 counts), and joined in 128 bits.
             let zero = SIMD8<Int64>(), one = SIMD8<Int64>(repeating: 1), dense = SIMD8<Int64>(repeating: firstDenseCount)
-            var firedLanes = zero, deadLanes = zero, denseLanes = zero
+            let low32 = SIMD8<Int64>(repeating: 0xFFFF_FFFF)
+            var highLanes = zero, lowLanes = zero, deadLanes = zero, denseLanes = zero
             var i = 0
             if let base = counts.baseAddress {
                 let raw = UnsafeRawPointer(base)
                 while i + 8 <= counts.count {
                     let lanes = raw.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Int64>.self)
-                    firedLanes &+= lanes
+                    highLanes &+= lanes &>> 32
+                    lowLanes &+= lanes & low32
                     deadLanes &+= zero.replacing(with: one, where: lanes .== zero)
                     denseLanes &+= zero.replacing(with: one, where: lanes .>= dense)
                     i += 8
                 }
             }
-            tally.fired = firedLanes.wrappedSum()
+            tally.fired = Int128(highLanes.wrappedSum()) << 32 + Int128(lowLanes.wrappedSum())
             tally.dead = Int(deadLanes.wrappedSum())
             tally.dense = Int(denseLanes.wrappedSum())
             while i < counts.count {
-                tally.fired &+= counts[i]
+                tally.fired += Int128(counts[i])
                 tally.dead &+= counts[i] == 0 ? 1 : 0
                 tally.dense &+= counts[i] >= firstDenseCount ? 1 : 0
                 i += 1
@@ -69,9 +73,9 @@ extension DensitySummary {
         /// The summary of the whole state from the tallies of all its pieces.
         package func summary(_ tallies: [Tally]) -> DensitySummary {
             var histogram = [Int](repeating: 0, count: bins)
-            var fired: Int64 = 0, dead = 0, dense = 0
+            var fired: Int128 = 0, dead = 0, dense = 0
             for tally in tallies {
-                fired &+= tally.fired
+                fired += tally.fired
                 dead &+= tally.dead
                 dense &+= tally.dense
                 for bin in 0..<bins { histogram[bin] &+= tally.histogram[bin] }
@@ -83,8 +87,8 @@ extension DensitySummary {
 
     /// What one piece of a state's counts adds to its summary.
     package struct Tally: Sendable {
-        /// The sum of the counts.
-        var fired: Int64 = 0
+        /// The sum of the counts, exact: 2^30 counts of up to 2^63 - 1 fit 128 bits.
+        var fired: Int128 = 0
         /// Counts of 0.
         var dead = 0
         /// Counts at or above the dense threshold.

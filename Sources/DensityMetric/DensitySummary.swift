@@ -22,8 +22,8 @@ public struct DensitySummary: Sendable, Hashable, Codable {
     public let vectors: Int64
     /// (component, feature) pairs counted: components x features.
     public let width: Int
-    /// The sum of every count.
-    public let firedTotal: Int64
+    /// The sum of every count, exact (it can pass `Int64.max`: 2^30 counts of up to 2^62 each).
+    public let firedTotal: Int128
     /// Features (per component) whose count is 0.
     public let dead: Int
     /// Features (per component) whose density is at least the dense threshold.
@@ -49,7 +49,7 @@ public struct DensitySummary: Sendable, Hashable, Codable {
     ///   - dense: Pairs at or above the dense threshold.
     ///   - nonFinite: Non-finite activations seen.
     ///   - histogram: Bin counts over [-10, 0].
-    public init(vectors: Int64, width: Int, firedTotal: Int64, dead: Int, dense: Int, nonFinite: Int64, histogram: [Int]) {
+    public init(vectors: Int64, width: Int, firedTotal: Int128, dead: Int, dense: Int, nonFinite: Int64, histogram: [Int]) {
         self.vectors = vectors
         self.width = width
         self.firedTotal = firedTotal

@@ -32,14 +32,17 @@ extension DensityStore {
                 let zstd = Zstd()
                 var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
                 var previousDepth = -1
+                var previous: Checkpoint?
                 for checkpoint in checkpoints {
                     guard checkpoint.deltaDepth == 0 || checkpoint.deltaDepth == previousDepth + 1 else {
                         throw StoreError.corruptChunk(run: name, step: checkpoint.step, component: 0, chunk: 0,
                                                       reason: "broken delta chain (depth \(checkpoint.deltaDepth) after \(previousDepth))")
                     }
                     previousDepth = checkpoint.deltaDepth
-                    try Self.apply(db, run, checkpoint, to: &counts, zstd: zstd)
-                    if let from, checkpoint.step < from { continue }
+                    // Each checkpoint is checked to follow the one before (a history read from a
+                    // keyframe has none before its first).
+                    try Self.apply(db, run, checkpoint, to: &counts, zstd: zstd, after: previous)
+                    previous = checkpoint
                     let state: DensityState
                     do {
                         state = try DensityState(features: run.features, components: run.components, counts: counts,
@@ -48,6 +51,7 @@ extension DensityStore {
                         throw StoreError.corruptChunk(run: name, step: checkpoint.step, component: 0, chunk: 0,
                                                       reason: "stored counts are inconsistent: \(error)")
                     }
+                    if let from, checkpoint.step < from { continue }
                     guard try body(checkpoint, state) else { return }
                 }
             }
@@ -72,5 +76,25 @@ extension DensityStore {
                 }
             }
         }
+    }
+
+    // MARK: - The invariant between checkpoints
+
+    /// Checks that a stored state follows the one before it (``DensityState/requireFollows(_:)``),
+    /// refusing a broken history as ``StoreError/inconsistentHistory(run:step:previousStep:detail:)``.
+    static func requireFollows(_ run: Run, _ later: (step: Int64, state: DensityState),
+                               after earlier: (step: Int64?, state: DensityState)) throws {
+        do {
+            try later.state.requireFollows(earlier.state)
+        } catch let error as DensityError {
+            throw StoreError.inconsistentHistory(run: run.name, step: later.step, previousStep: earlier.step, detail: "\(error)")
+        }
+    }
+
+    /// The counts over the window between two stored states, checked as ``requireFollows(_:_:after:)`` does.
+    static func window(_ run: Run, from start: (step: Int64?, state: DensityState),
+                       to end: (step: Int64, state: DensityState)) throws -> DensityState {
+        try requireFollows(run, end, after: start)
+        return try end.state.subtracting(start.state)
     }
 }

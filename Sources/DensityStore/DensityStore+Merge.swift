@@ -1,94 +1,170 @@
-public import DensityMetric
+internal import DensityMetric
 internal import Foundation
 internal import Synchronization
 
 // MARK: - Merging stores written on different machines
 
 extension DensityStore {
-    /// Copies every run of another store into this one, so that merging the stores of a job's
+    /// Copies every run of other stores into this one, so that merging the stores of a job's
     /// machines gives what writing everything into one store would have.
     ///
-    /// A run this store lacks is created with the source's settings. A run both have must agree on
-    /// width, components, fire threshold and world size. Checkpoints are copied in step order;
-    /// one this store already has at the same step must be identical (it is skipped), and none
-    /// may fall before this store's latest checkpoint of the run. Partial states of ranks are
-    /// copied as if the ranks had written them here, completing the steps they complete. Each
-    /// checkpoint is its own transaction, and merging the same source again changes nothing, so
-    /// an interrupted merge is finished by running it again.
-    /// - Parameter source: The store to copy from (read-only is enough).
+    /// The result does not depend on the order of the sources: runs are merged by name, and each
+    /// run's checkpoints, from every source and this store, in step order. A run this store lacks
+    /// is created with the sources' settings. A run in several stores must agree on width,
+    /// components, fire threshold and world size; a step several stores hold must hold the same
+    /// state (it is kept once). A step that falls before this store's latest checkpoint of the run
+    /// is put in its place, and the later checkpoints are re-encoded after it. Partial states of
+    /// ranks are copied as if the ranks had written them here, completing the steps they complete.
+    ///
+    /// All or nothing: the whole merge is one transaction, so a refused or interrupted merge leaves
+    /// this store as it was, and merging the same sources again changes nothing.
+    /// - Parameter sources: The stores to copy from (read-only is enough).
     /// - Returns: What was copied.
-    /// - Throws: ``StoreError/runSettingsDiffer(run:detail:)``, ``StoreError/conflictingState(run:step:rank:)``,
-    ///   ``StoreError/stepNotIncreasing(run:step:latest:)``, or a damaged-chunk error of the source.
+    /// - Throws: ``StoreError/runSettingsDiffer(run:detail:)``, ``StoreError/mergeConflict(run:step:rank:)``,
+    ///   every refusal a checkpoint write gives (such as ``StoreError/countsOutgrewVectors(run:step:previousStep:detail:)``
+    ///   when the merged history breaks the invariant, or ``StoreError/beyondSupportedRange(run:step:detail:)``),
+    ///   or a damaged-chunk error of a source.
     @discardableResult
-    public func merge(from source: DensityStore) throws -> MergeReport {
-        var report = MergeReport()
-        for summary in try source.runs() {
-            let run = summary.run
-            let here: Run
-            if let existing = try withConnection({ db in try Self.findRun(db, run.name) }) {
-                var differences: [String] = []
-                if existing.features != run.features { differences.append("features \(existing.features) vs \(run.features)") }
-                if existing.components != run.components { differences.append("components \(existing.components.map(String.init) ?? "none") vs \(run.components.map(String.init) ?? "none")") }
-                if existing.fireThreshold != run.fireThreshold { differences.append("fire threshold \(existing.fireThreshold) vs \(run.fireThreshold)") }
-                if existing.worldSize != run.worldSize { differences.append("world size \(existing.worldSize) vs \(run.worldSize)") }
-                guard differences.isEmpty else {
-                    throw StoreError.runSettingsDiffer(run: run.name, detail: differences.joined(separator: ", "))
-                }
-                here = existing
-            } else {
-                here = try createRun(name: run.name, features: run.features, components: run.components,
-                                     fireThreshold: run.fireThreshold, chunkFeatures: run.chunkFeatures,
-                                     keyframeInterval: run.keyframeInterval, worldSize: run.worldSize, metadata: run.metadata)
-                report.runsCreated += 1
-            }
-            // One writer per run: this handle holds the whole run (its ranks included) while it merges.
-            try holdWriterLock(here)
-            let copied = Mutex((copied: 0, there: 0))
-            try source.forEachState(run: run.name) { [self] checkpoint, state in
-                let wasThere = try copyCheckpoint(here, step: checkpoint.step, state: state, approximate: checkpoint.approximate)
-                copied.withLock { wasThere ? ($0.there += 1) : ($0.copied += 1) }
-                return true
-            }
-            let counts = copied.withLock { $0 }
-            report.checkpointsCopied += counts.copied
-            report.checkpointsAlreadyThere += counts.there
-            guard run.worldSize > 1 else { continue }
-            let (ledger, partial) = try source.rankStates(run)
-            try withConnection { db in
-                try db.inTransaction(.immediate) {
-                    for row in ledger {
-                        try db.execute("""
-                            INSERT OR IGNORE INTO rank_states (run_id, step, rank, vectors, non_finite, encoding, checksum, data)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
-                            """, [.integer(here.id), .integer(row.step), .integer(Int64(row.rank)), .integer(row.vectors),
-                                  .integer(row.nonFinite), .integer(row.encoding), .integer(row.checksum)])
-                    }
-                }
-            }
-            for (step, rank, state) in partial {
-                let outcome = try record(run: run.name, step: step, state: state, rank: (rank, run.worldSize))
-                if !outcome.alreadyStored { report.rankStatesCopied += 1 }
-                report.stepsCompleted += outcome.completed.count
+    public func merge(from sources: [DensityStore]) throws -> MergeReport {
+        guard !sources.contains(where: { $0 === self }) else {
+            throw StoreError.invalidRunSetting("a store cannot be merged into itself; merge into another file")
+        }
+        // What every source holds, each read in its own snapshot; the states are read at insertion.
+        var copies: [String: [SourceRun]] = [:]
+        for source in sources {
+            for summary in try source.runs() {
+                let run = try source.run(named: summary.run.name)  // checked against this build's limits
+                let (ledger, partial) = run.worldSize > 1 ? try source.rankStates(run) : ([], [])
+                copies[run.name, default: []].append(
+                    SourceRun(store: source, run: run, checkpoints: try source.checkpoints(run: run.name),
+                              ledger: ledger, partial: partial))
             }
         }
-        return report
+        // Nothing of this merge is cached: it may rewrite a run's later checkpoints.
+        latestWritten.withLock { $0 = nil }
+        defer { latestWritten.withLock { $0 = nil } }
+        return try withConnection { db in
+            try db.inTransaction(.immediate) {
+                var report = MergeReport()
+                for name in copies.keys.sorted() {
+                    try mergeRun(db, copies[name]!, into: &report)
+                }
+                return report
+            }
+        }
     }
 
-    /// Adds a checkpoint copied from another store: skipped when identical to the one at its step.
-    /// - Returns: Whether it was already there.
-    private func copyCheckpoint(_ run: Run, step: Int64, state: DensityState, approximate: Bool) throws -> Bool {
-        let (wasThere, written) = try withConnection { db in
-            try db.inTransaction(.immediate) { () throws -> (Bool, LatestStateCache?) in
-                if try Self.isStored(db, run, step: step, state: state, approximate: approximate) { return (true, nil) }
-                let (_, cache) = try insertCheckpoint(db, run, step: step, state: state, approximate: approximate)
-                // Partial states of a step now complete here are superseded by it.
-                try db.execute("UPDATE rank_states SET data = NULL WHERE run_id = ? AND step <= ?",
-                               [.integer(run.id), .integer(step)])
-                return (false, cache)
+    /// One run as a source holds it.
+    private struct SourceRun {
+        let store: DensityStore
+        let run: Run
+        let checkpoints: [Checkpoint]
+        let ledger: [RankLedgerRow]
+        let partial: [(step: Int64, rank: Int, state: DensityState)]
+    }
+
+    /// The settings in which two runs of one name differ, in words; empty when they measure the same thing.
+    private static func differences(_ one: Run, _ other: Run) -> [String] {
+        var differences: [String] = []
+        if one.features != other.features { differences.append("features \(one.features) vs \(other.features)") }
+        if one.components != other.components {
+            differences.append("components \(one.components.map(String.init) ?? "none") vs \(other.components.map(String.init) ?? "none")")
+        }
+        if one.fireThreshold != other.fireThreshold { differences.append("fire threshold \(one.fireThreshold) vs \(other.fireThreshold)") }
+        if one.worldSize != other.worldSize { differences.append("world size \(one.worldSize) vs \(other.worldSize)") }
+        return differences
+    }
+
+    /// Merges one run's copies into this store, inside the caller's transaction.
+    private func mergeRun(_ db: Connection, _ copies: [SourceRun], into report: inout MergeReport) throws {
+        // The settings that do not change what is measured (chunking, metadata) come from one
+        // copy chosen by its settings alone, so the order of the sources does not matter.
+        let reference = copies.map(\.run).min {
+            ($0.metadata ?? "", $0.chunkFeatures, $0.keyframeInterval) < ($1.metadata ?? "", $1.chunkFeatures, $1.keyframeInterval)
+        }!
+        let here: Run
+        if let existing = try Self.findRun(db, reference.name) {
+            here = existing
+        } else {
+            here = try Self.insertRun(db, name: reference.name, features: reference.features, components: reference.components,
+                                      fireThreshold: reference.fireThreshold, chunkFeatures: reference.chunkFeatures,
+                                      keyframeInterval: reference.keyframeInterval, worldSize: reference.worldSize,
+                                      metadata: reference.metadata)
+            report.runsCreated += 1
+        }
+        for copy in copies {
+            let differences = Self.differences(here, copy.run)
+            guard differences.isEmpty else {
+                throw StoreError.runSettingsDiffer(run: here.name, detail: differences.joined(separator: ", "))
             }
         }
-        if let written { latestWritten.withLock { $0 = written } }
-        return wasThere
+        // One writer per run: this handle holds the whole run (its ranks included) while it merges.
+        try holdWriterLock(here)
+
+        // Every step of every source, with the copies that hold it.
+        var holders: [Int64: [(SourceRun, Checkpoint)]] = [:]
+        for copy in copies {
+            for checkpoint in copy.checkpoints { holders[checkpoint.step, default: []].append((copy, checkpoint)) }
+        }
+        let stored = try db.query("SELECT \(Self.checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
+                                  [.integer(here.id)], row: Self.readCheckpoint)
+        let storedSteps = Set(stored.map(\.step))
+        // A new step before this store's latest one: the checkpoints after it are read, removed,
+        // and written again in step order with the new ones.
+        var rewritten: [Int64: (state: DensityState, approximate: Bool)] = [:]
+        if let firstNew = holders.keys.filter({ !storedSteps.contains($0) }).min(), let latest = stored.last, firstNew < latest.step {
+            for checkpoint in stored where checkpoint.step > firstNew {
+                rewritten[checkpoint.step] = (try Self.readState(db, here, checkpoint), checkpoint.approximate)
+            }
+            try db.execute("DELETE FROM checkpoints WHERE run_id = ? AND step > ?", [.integer(here.id), .integer(firstNew)])
+        }
+        for step in Set(holders.keys).union(rewritten.keys).sorted() {
+            // The state at this step: every copy that holds it must agree, and with this store.
+            var state: (state: DensityState, approximate: Bool)? = rewritten[step]
+            for (copy, checkpoint) in holders[step] ?? [] {
+                guard let read = try copy.store.state(run: copy.run.name, atOrBefore: step), read.checkpoint.step == step else {
+                    throw StoreError.noCheckpoint(run: copy.run.name, atOrBefore: step)  // cut back since it was listed
+                }
+                if let state, state.state != read.state || state.approximate != checkpoint.approximate {
+                    throw StoreError.mergeConflict(run: here.name, step: step, rank: nil)
+                }
+                state = (read.state, checkpoint.approximate)
+            }
+            guard let state else { continue }
+            if storedSteps.contains(step), rewritten[step] == nil {
+                do {
+                    _ = try Self.isStored(db, here, step: step, state: state.state, approximate: state.approximate)
+                } catch StoreError.conflictingState {
+                    throw StoreError.mergeConflict(run: here.name, step: step, rank: nil)
+                }
+                report.checkpointsAlreadyThere += 1
+                continue
+            }
+            _ = try insertCheckpoint(db, here, step: step, state: state.state, approximate: state.approximate)
+            // Partial states of a step now complete here are superseded by it.
+            try db.execute("UPDATE rank_states SET data = NULL WHERE run_id = ? AND step <= ?", [.integer(here.id), .integer(step)])
+            if rewritten[step] == nil { report.checkpointsCopied += 1 }
+        }
+
+        guard here.worldSize > 1 else { return }
+        for row in copies.flatMap(\.ledger) {
+            try db.execute("""
+                INSERT OR IGNORE INTO rank_states (run_id, step, rank, vectors, non_finite, encoding, checksum, data)
+                VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+                """, [.integer(here.id), .integer(row.step), .integer(Int64(row.rank)), .integer(row.vectors),
+                      .integer(row.nonFinite), .integer(row.encoding), .integer(row.checksum)])
+        }
+        let partial = copies.flatMap(\.partial).sorted { ($0.step, $0.rank) < ($1.step, $1.rank) }
+        for (step, rank, state) in partial {
+            let outcome: RecordOutcome
+            do {
+                outcome = try recordRank(db, here, step: step, rank: rank, state: state).0
+            } catch StoreError.conflictingState(_, _, let rank) {
+                throw StoreError.mergeConflict(run: here.name, step: step, rank: rank)
+            }
+            if !outcome.alreadyStored { report.rankStatesCopied += 1 }
+            report.stepsCompleted += outcome.completed.count
+        }
     }
 
     /// A rank row of the ledger (a completed step's rank, without its counts).

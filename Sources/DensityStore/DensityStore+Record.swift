@@ -85,13 +85,14 @@ extension DensityStore {
     }
 
     /// Stores one rank's partial state and turns every step that is now complete into a checkpoint.
-    private func recordRank(_ db: Connection, _ run: Run, step: Int64, rank: Int, state: DensityState)
+    func recordRank(_ db: Connection, _ run: Run, step: Int64, rank: Int, state: DensityState)
         throws -> (RecordOutcome, LatestStateCache?)
     {
         guard step >= 0 else { throw StoreError.invalidRunSetting("a step must be >= 0, got \(step)") }
         guard state.features == run.features, state.components == run.components else {
             throw StoreError.shapeMismatch(run: run.name, expected: run.describeShape, actual: state.describeShape)
         }
+        try Self.requireSupportedRange(run, step: step, state)
         let encoded = state.counts.withUnsafeBufferPointer { ChunkCodec.encode($0, previous: nil, zstd: Zstd()) }
         let existing = try db.queryFirst(
             "SELECT vectors, non_finite, checksum FROM rank_states WHERE run_id = ? AND step = ? AND rank = ?",
@@ -105,6 +106,23 @@ extension DensityStore {
         }
         if let latest = try Self.checkpoint(db, run, atOrBefore: nil), step <= latest.step {
             throw StoreError.rankStepCompleted(run: run.name, step: step, rank: rank, latest: latest.step)
+        }
+        // The rank's own history: its state must follow its previous pending one (a completed
+        // step keeps only its vectors, which must not decrease).
+        let before = try db.prepare("""
+            SELECT step, rank, vectors, non_finite, encoding, checksum, data FROM rank_states
+            WHERE run_id = ? AND rank = ? AND step < ? ORDER BY step DESC LIMIT 1
+            """)
+        try before.bind([.integer(run.id), .integer(Int64(rank)), .integer(step)])
+        if try before.step() {
+            let previousStep = before.int64(0)
+            if !before.isNull(6) {
+                let previous = try Self.decodeRankState(before, run: run, step: previousStep, rank: rank, zstd: Zstd())
+                try Self.requireWritable(run, (step, state), after: (previousStep, previous), rank: rank)
+            } else if state.vectors < before.int64(2) {
+                throw StoreError.countsDecreased(run: run.name, step: step, previousStep: previousStep,
+                                                 detail: "rank \(rank)'s state: vectors went from \(before.int64(2)) to \(state.vectors)")
+            }
         }
         try db.execute("""
             INSERT INTO rank_states (run_id, step, rank, vectors, non_finite, encoding, checksum, data)
@@ -124,8 +142,14 @@ extension DensityStore {
             try statement.bind([.integer(run.id), .integer(pending.step)])
             let zstd = Zstd()
             while try statement.step() {
-                sum = try sum.merged(with: Self.decodeRankState(statement, run: run, step: pending.step,
-                                                                rank: statement.int(1), zstd: zstd))
+                let rankState = try Self.decodeRankState(statement, run: run, step: pending.step, rank: statement.int(1), zstd: zstd)
+                do {
+                    sum = try sum.merged(with: rankState)
+                } catch DensityError.countOverflow(let detail) {
+                    throw StoreError.beyondSupportedRange(
+                        run: run.name, step: pending.step,
+                        detail: "the sum of the ranks' states is beyond what a store holds (the supported range is 0 to 2^62 (\(StoreLimits.maxCount))): \(detail)")
+                }
             }
             let (checkpoint, written) = try insertCheckpoint(db, run, step: pending.step, state: sum, approximate: false)
             try db.execute("UPDATE rank_states SET data = NULL WHERE run_id = ? AND step = ?",

@@ -76,20 +76,22 @@ extension DensityStore {
     /// first runs `before` (such as verifying the cached previous state) and then inserts the
     /// chunks in order as they come, encoding some itself whenever it would otherwise wait.
     /// - Returns: The checksums written, in storage order, and the summary when asked for.
-    /// - Throws: `before`'s error; `onDecrease`'s error when a count is below `previous` (the
+    /// - Throws: `before`'s error; `onViolation`'s error when a count is below `previous` or grew
+    ///   by more than the vectors (the
     ///   caller's transaction then discards what was inserted); ``SQLiteError``.
     static func writeChunks(
         _ db: Connection, _ run: Run, checkpointID: Int64, state: DensityState, previous: DensityState?,
-        zstd: Zstd, summarize: Bool = false, before: () throws -> Void = {}, onDecrease: () throws -> Void = {}
+        zstd: Zstd, summarize: Bool = false, before: () throws -> Void = {}, onViolation: () throws -> Void = {}
     ) throws -> (checksums: [Int64], summary: DensitySummary?) {
         let layout = chunkLayout(run)
         let insert = try db.prepare(
             "INSERT INTO chunks (checkpoint_id, component, chunk, encoding, checksum, data) VALUES (?, ?, ?, ?, ?, ?)")
         var checksums: [Int64] = []
         checksums.reserveCapacity(layout.count)
+        let added = state.vectors - (previous?.vectors ?? 0)
         let summary = try encodeChunks(layout, state: state, previous: previous, zstd: zstd, summarize: summarize,
                                        before: before) { index, chunk in
-            if chunk.decreased { try onDecrease() }
+            if chunk.decreased || chunk.largestDelta > added { try onViolation() }
             let position = layout[index]
             try insert.bind([.integer(checkpointID), .integer(Int64(position.component)),
                              .integer(Int64(position.chunk)), .integer(chunk.encoding.rawValue),
@@ -190,14 +192,21 @@ extension DensityStore {
         return rows.allSatisfy { $0.0 == $0.1 } ? rows.map(\.0) : nil
     }
 
+    /// Stores a checkpoint's summary; none when its sum of counts passes `Int64.max` (what the
+    /// `fired_total` column holds): readers then summarize the decoded counts, as for a checkpoint
+    /// written before summaries existed.
     static func writeSummary(_ db: Connection, checkpointID: Int64, _ summary: DensitySummary) throws {
+        guard let firedTotal = Int64(exactly: summary.firedTotal) else { return }
         try db.execute(
             "INSERT INTO checkpoint_summaries (checkpoint_id, fired_total, dead, dense, histogram) VALUES (?, ?, ?, ?, ?)",
-            [.integer(checkpointID), .integer(summary.firedTotal), .integer(Int64(summary.dead)),
+            [.integer(checkpointID), .integer(firedTotal), .integer(Int64(summary.dead)),
              .integer(Int64(summary.dense)), .text("[" + summary.histogram.map(String.init).joined(separator: ",") + "]")])
     }
 
-    /// The stored summary of a checkpoint, or `nil` when it has none (written before schema 0002).
+    /// The stored summary of a checkpoint, or `nil` when it has none (written before schema 0002)
+    /// or what it holds cannot be a summary of the checkpoint (a sum of counts past vectors x
+    /// width, more dead and dense features than there are, a histogram that does not count every
+    /// feature): the caller then summarizes the decoded counts, and `verify` reports the row.
     static func storedSummary(_ db: Connection, _ run: Run, _ checkpoint: Checkpoint) throws -> DensitySummary? {
         try db.queryFirst(
             "SELECT fired_total, dead, dense, histogram FROM checkpoint_summaries WHERE checkpoint_id = ?",
@@ -206,9 +215,14 @@ extension DensityStore {
             let text = row.string(3)
             let bins = text.dropFirst().dropLast().split(separator: ",").compactMap { Int($0) }
             guard text.hasPrefix("["), bins.count == DensitySummary.storedBins else { return nil }
-            return DensitySummary(vectors: checkpoint.vectors, width: (run.components ?? 1) * run.features,
-                                  firedTotal: row.int64(0), dead: row.int(1), dense: row.int(2),
-                                  nonFinite: checkpoint.nonFinite, histogram: bins)
+            let width = (run.components ?? 1) * run.features
+            let fired = row.int64(0), dead = row.int(1), dense = row.int(2)
+            guard checkpoint.vectors >= 0, fired >= 0, Int128(fired) <= Int128(checkpoint.vectors) * Int128(width),
+                  dead >= 0, dense >= 0, dead <= width - dense, bins.allSatisfy({ $0 >= 0 }),
+                  bins.reduce(0, &+) == width
+            else { return nil }
+            return DensitySummary(vectors: checkpoint.vectors, width: width, firedTotal: Int128(fired), dead: dead,
+                                  dense: dense, nonFinite: checkpoint.nonFinite, histogram: bins)
         } ?? nil
     }
 
@@ -248,12 +262,25 @@ extension DensityStore {
     }
 
     /// Applies one checkpoint's chunks to `counts`: keyframe chunks overwrite, delta chunks add.
-    static func apply(_ db: Connection, _ run: Run, _ checkpoint: Checkpoint, to counts: inout [Int64], zstd: Zstd) throws {
+    ///
+    /// With `previous` (the checkpoint whose state `counts` holds), each chunk is also checked, while
+    /// it is in cache, to follow that state (``DensityMetric/DensityState/requireFollows(_:)``).
+    /// - Throws: ``StoreError/corruptChunk(run:step:component:chunk:reason:)`` for a chunk that does
+    ///   not decode, ``StoreError/inconsistentHistory(run:step:previousStep:detail:)`` for one that
+    ///   does not follow `previous`.
+    static func apply(_ db: Connection, _ run: Run, _ checkpoint: Checkpoint, to counts: inout [Int64], zstd: Zstd,
+                      after previous: Checkpoint? = nil) throws {
         let statement = try db.prepare(
             "SELECT component, chunk, encoding, checksum, data FROM chunks WHERE checkpoint_id = ? ORDER BY component, chunk")
         try statement.bind([.integer(checkpoint.id)])
         let layout = chunkLayout(run)
         var expected = 0
+        if let previous, checkpoint.vectors < previous.vectors || checkpoint.nonFinite < previous.nonFinite {
+            throw StoreError.inconsistentHistory(
+                run: run.name, step: checkpoint.step, previousStep: previous.step,
+                detail: "the vectors or the non-finite count decreased (vectors \(previous.vectors) to \(checkpoint.vectors), non-finite \(previous.nonFinite) to \(checkpoint.nonFinite))")
+        }
+        var before: [Int64] = []
         try counts.withUnsafeMutableBufferPointer { counts in
             while try statement.step() {
                 let component = statement.int(0), chunk = statement.int(1)
@@ -269,9 +296,22 @@ extension DensityStore {
                         run: run.name, step: checkpoint.step, component: component, chunk: chunk,
                         reason: "encoding \(statement.int64(2)) does not fit a checkpoint of delta depth \(checkpoint.deltaDepth)")
                 }
+                let range = position.start..<(position.start + position.width)
+                if previous != nil { before = Array(counts[range]) }
                 try decodeChunk(statement, column: 2, run: run, step: checkpoint.step, component: component, chunk: chunk,
-                                into: UnsafeMutableBufferPointer(rebasing: counts[position.start..<(position.start + position.width)]),
-                                zstd: zstd)
+                                into: UnsafeMutableBufferPointer(rebasing: counts[range]), zstd: zstd)
+                if let previous {
+                    let added = checkpoint.vectors - previous.vectors
+                    if let i = before.indices.first(where: { counts[range.lowerBound + $0] < before[$0] || counts[range.lowerBound + $0] - before[$0] > added }) {
+                        let at = DensityState.describeIndex(range.lowerBound + i, features: run.features, components: run.components)
+                        let now = counts[range.lowerBound + i]
+                        throw StoreError.inconsistentHistory(
+                            run: run.name, step: checkpoint.step, previousStep: previous.step,
+                            detail: now < before[i] ? "the count at \(at) decreased (\(before[i]) to \(now))"
+                                : DensityState.describeGrowth(at: at, from: before[i], to: now,
+                                                              vectorsFrom: previous.vectors, vectorsTo: checkpoint.vectors))
+                    }
+                }
                 expected += 1
             }
         }

@@ -5,8 +5,9 @@ internal import DensityMetric
 extension DensityStore {
     /// Checks the whole store, or one run: SQLite's own check of the file, then every chunk of every
     /// checkpoint decoded along its delta chain, with its checksum, its encoding against the
-    /// checkpoint's delta depth, counts that never decrease from one checkpoint to the next and
-    /// never exceed the vectors seen, and the stored summary against the decoded counts.
+    /// checkpoint's delta depth, counts that never decrease from one checkpoint to the next, never
+    /// grow by more than the vectors do and never exceed the vectors seen, and the stored summary
+    /// against the decoded counts.
     ///
     /// It reads one consistent snapshot and never writes. A problem does not stop the check: each
     /// is reported with its run, step, component and chunk; a chunk's problem carries the same text
@@ -112,6 +113,9 @@ private struct RunVerifier {
                 checkpointProblem("broken delta chain (depth \(checkpoint.deltaDepth) after \(previousDepth))")
                 known = known.map { _ in false }
             }
+            if let violation = StoreLimits.rangeViolation(vectors: checkpoint.vectors, nonFinite: checkpoint.nonFinite) {
+                checkpointProblem(violation)
+            }
             if let previous, checkpoint.vectors < previous.vectors || checkpoint.nonFinite < previous.nonFinite {
                 checkpointProblem("vectors or non-finite count below the previous checkpoint's (step \(previous.step))")
             }
@@ -155,6 +159,16 @@ private struct RunVerifier {
                     if absolute, known[index], let feature = values.indices.first(where: { values[$0] < counts[position.start + $0] }) {
                         problem(component, chunk, "count of feature \(position.chunk * run.chunkFeatures + feature) decreased from \(counts[position.start + feature]) to \(values[feature])")
                     }
+                    let previousVectors = previous?.vectors ?? 0, added = checkpoint.vectors - previousVectors
+                    if known[index], added >= 0, let feature = values.indices.first(where: {
+                        let before = counts[position.start + $0]
+                        return values[$0] >= before && values[$0] - before > added
+                    }) {
+                        let at = "feature \(position.chunk * run.chunkFeatures + feature)"
+                        problem(component, chunk, DensityState.describeGrowth(
+                            at: at, from: counts[position.start + feature], to: values[feature],
+                            vectorsFrom: previousVectors, vectorsTo: checkpoint.vectors))
+                    }
                     if let feature = values.firstIndex(where: { $0 > checkpoint.vectors }) {
                         problem(component, chunk, "count \(values[feature]) of feature \(position.chunk * run.chunkFeatures + feature) is above the vectors seen (\(checkpoint.vectors))")
                     }
@@ -182,7 +196,7 @@ private struct RunVerifier {
                     }
                 } else if try db.queryFirst("SELECT count(*) FROM checkpoint_summaries WHERE checkpoint_id = ?",
                                             [.integer(checkpoint.id)], row: { $0.int(0) }) != 0 {
-                    checkpointProblem("its stored summary cannot be read (its histogram is not a list of \(DensitySummary.storedBins) counts)")
+                    checkpointProblem("its stored summary cannot be read (its histogram is not a list of \(DensitySummary.storedBins) counts of every feature, or its sum, dead or dense count is impossible)")
                 }
             } catch {
                 checkpointProblem("cannot check its summary: \(error)")

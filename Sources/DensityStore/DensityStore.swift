@@ -30,7 +30,8 @@ public final class DensityStore: Sendable {
     ///     a power loss. `false`: `synchronous = NORMAL`, which in WAL mode still survives a crash of
     ///     the process (nothing is ever half-written), but may lose the last checkpoints on a power
     ///     loss; for bulk imports that can be redone.
-    /// - Throws: ``StoreError`` when the file is not a store, is too new, or was changed;
+    /// - Throws: ``StoreError`` when the file is not a store, is too new, or was changed, or (for
+    ///   writing) is on a network file system (NFS, Lustre, GPFS, CIFS, ..., told by `statfs`);
     ///   ``SQLiteError`` on I/O errors.
     public init(path: String, readOnly: Bool = false, migrator: Migrator = Migrator(), durable: Bool = true) throws {
         var isDirectory: ObjCBool = false
@@ -40,6 +41,10 @@ public final class DensityStore: Sendable {
         }
         if readOnly, !exists {
             throw StoreError.notADatabase(path: path, detail: "no such file")
+        }
+        if !readOnly, path != ":memory:", !path.isEmpty, !path.hasPrefix("file:"),
+           let fileSystem = NetworkFileSystem.name(holding: path) {
+            throw StoreError.networkFileSystem(path: path, fileSystem: fileSystem)
         }
         if !readOnly, exists { Self.alignSidecarPermissions(storePath: path) }
         let connection: Connection
@@ -140,16 +145,26 @@ public final class DensityStore: Sendable {
         }
         return try withConnection { db in
             try db.inTransaction {
-                if try Self.findRun(db, name) != nil { throw StoreError.duplicateRun(name: name) }
-                try db.execute("""
-                    INSERT INTO runs (name, features, components, fire_threshold, chunk_features, keyframe_interval, world_size, metadata)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, [.text(name), .integer(Int64(features)), components.map { .integer(Int64($0)) } ?? .null,
-                          .real(fireThreshold), .integer(Int64(chunkFeatures)), .integer(Int64(keyframeInterval)),
-                          .integer(Int64(worldSize)), metadata.map { .text($0) } ?? .null])
-                return try Self.findRun(db, name)!
+                try Self.insertRun(db, name: name, features: features, components: components, fireThreshold: fireThreshold,
+                                   chunkFeatures: chunkFeatures, keyframeInterval: keyframeInterval, worldSize: worldSize,
+                                   metadata: metadata)
             }
         }
+    }
+
+    /// Inserts a run whose settings were checked, inside the caller's transaction.
+    static func insertRun(
+        _ db: Connection, name: String, features: Int, components: Int?, fireThreshold: Double,
+        chunkFeatures: Int, keyframeInterval: Int, worldSize: Int, metadata: String?
+    ) throws -> Run {
+        if try findRun(db, name) != nil { throw StoreError.duplicateRun(name: name) }
+        try db.execute("""
+            INSERT INTO runs (name, features, components, fire_threshold, chunk_features, keyframe_interval, world_size, metadata)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(name), .integer(Int64(features)), components.map { .integer(Int64($0)) } ?? .null,
+                  .real(fireThreshold), .integer(Int64(chunkFeatures)), .integer(Int64(keyframeInterval)),
+                  .integer(Int64(worldSize)), metadata.map { .text($0) } ?? .null])
+        return try findRun(db, name)!
     }
 
     /// Deletes a run with all its checkpoints, in one transaction.
@@ -244,6 +259,7 @@ public final class DensityStore: Sendable {
         guard state.features == run.features, state.components == run.components else {
             throw StoreError.shapeMismatch(run: run.name, expected: run.describeShape, actual: state.describeShape)
         }
+        try Self.requireSupportedRange(run, step: step, state)
         let latest = try Self.checkpoint(db, run, atOrBefore: nil)
         if let latest, step <= latest.step {
             throw StoreError.stepNotIncreasing(run: run.name, step: step, latest: latest.step)
@@ -266,6 +282,27 @@ public final class DensityStore: Sendable {
         return try insertCheckpoint(db, run, step: step, state: state, approximate: approximate, after: latest, before: before) {}
     }
 
+    /// Refuses a state to be written that does not follow the one before it
+    /// (``DensityMetric/DensityState/requireFollows(_:)``), naming the write (and rank) refused.
+    static func requireWritable(_ run: Run, _ state: (step: Int64, state: DensityState),
+                                after previous: (step: Int64, state: DensityState), rank: Int? = nil) throws {
+        let whose = rank.map { "rank \($0)'s state: " } ?? ""
+        do {
+            try state.state.requireFollows(previous.state)
+        } catch DensityError.countsDecreased(let detail) {
+            throw StoreError.countsDecreased(run: run.name, step: state.step, previousStep: previous.step, detail: whose + detail)
+        } catch DensityError.countGrewPastVectors(let detail) {
+            throw StoreError.countsOutgrewVectors(run: run.name, step: state.step, previousStep: previous.step, detail: whose + detail)
+        }
+    }
+
+    /// Refuses a state whose numbers are past ``StoreLimits/maxCount``.
+    static func requireSupportedRange(_ run: Run, step: Int64, _ state: DensityState) throws {
+        if let violation = StoreLimits.rangeViolation(vectors: state.vectors, nonFinite: state.nonFinite) {
+            throw StoreError.beyondSupportedRange(run: run.name, step: step, detail: violation)
+        }
+    }
+
     /// The cached previous state no longer matches the stored checkpoint.
     private struct StaleLatestState: Error {}
 
@@ -280,17 +317,10 @@ public final class DensityStore: Sendable {
         var requireGrowth: () throws -> Void = {}
         var verified = false  // whether `verify` already ran
         if let latest, let before {
-            requireGrowth = {
-                do {
-                    try state.requireNotBelow(before)
-                } catch let error as DensityError {
-                    guard case .countsDecreased(let detail) = error else { throw error }
-                    throw StoreError.countsDecreased(run: run.name, step: step, previousStep: latest.step, detail: detail)
-                }
-            }
+            requireGrowth = { try Self.requireWritable(run, (step, state), after: (latest.step, before)) }
             if latest.deltaDepth + 1 < run.keyframeInterval {
-                // The delta encoder sees every difference: it flags a decrease, and only
-                // then is the full check run, to name it.
+                // The delta encoder sees every difference: it flags a decrease or a growth past
+                // the vectors added, and only then is the full check run, to name it.
                 previous = before
                 depth = latest.deltaDepth + 1
                 if state.vectors < before.vectors || state.nonFinite < before.nonFinite {
@@ -311,7 +341,7 @@ public final class DensityStore: Sendable {
         let checkpointID = db.lastInsertedRowID
         func write(before: () throws -> Void) throws -> (checksums: [Int64], summary: DensitySummary?) {
             try Self.writeChunks(db, run, checkpointID: checkpointID, state: state, previous: previous, zstd: Zstd(),
-                                 summarize: true, before: before, onDecrease: requireGrowth)
+                                 summarize: true, before: before, onViolation: requireGrowth)
         }
         let (checksums, summary) = verified ? try write(before: {}) : try write(before: verify)
         try Self.writeSummary(db, checkpointID: checkpointID, summary ?? DensitySummary(state))
@@ -486,7 +516,8 @@ public final class DensityStore: Sendable {
         }
         if start.step == end.step { throw StoreError.invalidWindow(run: run.name, from: start.step, to: end.step) }
         let startState = try readState(db, run, start)
-        return DensityWindow(run: run.name, from: start.step, to: end.step, state: try endState.subtracting(startState))
+        return DensityWindow(run: run.name, from: start.step, to: end.step,
+                             state: try window(run, from: (start.step, startState), to: (end.step, endState)))
     }
 
     /// A window's counts, the previous window's (``StepWindow/previous(in:)``), and the features
@@ -582,6 +613,14 @@ public final class DensityStore: Sendable {
                     guard count <= vectors else {
                         throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
                                                       reason: "count \(count) is above the vectors seen (\(vectors))")
+                    }
+                    if let last = points.last, vectors < last.vectors || count < last.count || count - last.count > vectors - last.vectors {
+                        let at = run.components == nil ? "feature \(feature)" : "component \(component), feature \(feature)"
+                        throw StoreError.inconsistentHistory(
+                            run: name, step: step, previousStep: last.step,
+                            detail: vectors < last.vectors || count < last.count
+                                ? "the vectors or the count at \(at) decreased (\(last.vectors) to \(vectors), \(last.count) to \(count))"
+                                : DensityState.describeGrowth(at: at, from: last.count, to: count, vectorsFrom: last.vectors, vectorsTo: vectors))
                     }
                     points.append(TrendPoint(step: step, vectors: vectors, count: count))
                 }

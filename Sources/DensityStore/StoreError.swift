@@ -11,6 +11,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case migrationChanged(path: String, version: String, name: String)
     /// A read-only open found a schema older than this build's.
     case needsMigration(path: String, pending: [String])
+    /// The store is on a network file system, where it must not be written.
+    case networkFileSystem(path: String, fileSystem: String)
     /// No run has this name.
     case unknownRun(name: String, known: [String])
     /// A run of this name exists already.
@@ -23,6 +25,13 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case stepNotIncreasing(run: String, step: Int64, latest: Int64)
     /// A checkpoint's counts or vectors are below the previous checkpoint's.
     case countsDecreased(run: String, step: Int64, previousStep: Int64, detail: String)
+    /// A checkpoint's count grew by more than its vectors since the previous checkpoint.
+    case countsOutgrewVectors(run: String, step: Int64, previousStep: Int64?, detail: String)
+    /// A state's numbers are past ``StoreLimits/maxCount``.
+    case beyondSupportedRange(run: String, step: Int64, detail: String)
+    /// Stored checkpoints break the store's invariants (a damaged store, or one written by another
+    /// program): a query refuses what it cannot answer within them.
+    case inconsistentHistory(run: String, step: Int64, previousStep: Int64?, detail: String)
     /// The run has no checkpoint at or before the step asked for.
     case noCheckpoint(run: String, atOrBefore: Int64?)
     /// A window's start is not before its end.
@@ -41,6 +50,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case worldSizeMismatch(run: String, worldSize: Int, given: Int)
     /// A rank wrote a step at or before the run's latest complete step.
     case rankStepCompleted(run: String, step: Int64, rank: Int, latest: Int64)
+    /// Two stores of a merge hold different states at one step (of one rank).
+    case mergeConflict(run: String, step: Int64, rank: Int?)
     /// Two stores hold runs of one name that measure different things.
     case runSettingsDiffer(run: String, detail: String)
 
@@ -57,6 +68,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "'\(path)' applied migration \(version)_\(name), whose SQL differs from this build's Migrations/\(version)_\(name).sql; migrations must never be edited once released. Nothing was changed"
         case let .needsMigration(path, pending):
             return "'\(path)' has an older schema (missing \(pending.joined(separator: ", "))); run any writing command (e.g. `density migrate`) once to upgrade it"
+        case let .networkFileSystem(path, fileSystem):
+            return "'\(path)' is on a network file system (\(fileSystem)), where a store must not be written: SQLite's WAL journal shares its index through memory that other hosts do not see, so readers elsewhere could get torn or stale checkpoints, and the writer lock may not be honoured. Nothing was written. Write the store on a local disk (node-local scratch, /tmp) and combine the nodes' stores with `density merge a.sqlite b.sqlite --into job.sqlite`, or copy the store to a local disk to write it; reading a store on a network file system is fine"
         case let .unknownRun(name, known):
             let list = known.isEmpty ? "the store has no runs; create one with `density create`"
                 : "runs in the store: \(known.prefix(10).joined(separator: ", "))\(known.count > 10 ? ", …" : "")"
@@ -71,6 +84,14 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "step \(step) is not after the latest checkpoint of run '\(run)' (step \(latest)); steps must strictly increase. To restart training from an earlier step, use `density resume \(run) --at STEP --discard-later` first"
         case let .countsDecreased(run, step, previousStep, detail):
             return "checkpoint at step \(step) of run '\(run)' is below the previous checkpoint (step \(previousStep)): \(detail). Counts are cumulative and only grow; pass the cumulative state, not a per-window one"
+        case let .countsOutgrewVectors(run, step, previousStep, detail):
+            let since = previousStep.map { "since the previous checkpoint (step \($0))" } ?? "since the start of the run"
+            return "checkpoint at step \(step) of run '\(run)' is refused: \(since), \(detail). A feature fires at most once per activation vector, so no count grows by more than num_activation_vectors; pass neuron_fired_count and num_activation_vectors of one and the same cumulative state"
+        case let .beyondSupportedRange(run, step, detail):
+            return "state at step \(step) of run '\(run)' is refused: \(detail). No training run reaches such numbers: check that the state is the metric's own (not an uninitialized or overflowed tensor)"
+        case let .inconsistentHistory(run, step, previousStep, detail):
+            let between = previousStep.map { "between steps \($0) and \(step)" } ?? "at step \(step)"
+            return "run '\(run)' breaks the store's invariants \(between): \(detail). The store is damaged or was written by another program; run `density verify` to list every problem, and query other steps meanwhile"
         case let .noCheckpoint(run, step):
             return step.map { "run '\(run)' has no checkpoint at or before step \($0)" }
                 ?? "run '\(run)' has no checkpoints yet; add one with `density ingest`"
@@ -91,6 +112,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "run '\(run)' has world size \(worldSize), but --world-size \(given) was given; every rank of a run must pass the same --world-size (a run's world size is set by its first write)"
         case let .rankStepCompleted(run, step, rank, latest):
             return "rank \(rank) wrote step \(step) of run '\(run)', but steps up to \(latest) are already complete; each rank must write its steps in increasing order"
+        case let .mergeConflict(run, step, rank):
+            let whose = rank.map { "rank \($0)'s state" } ?? "the state"
+            return "cannot merge run '\(run)': the stores hold different versions of \(whose) at step \(step), and a merge never overwrites one. Nothing was changed. Compare them (e.g. `density diff \(run) --from start --to \(step) --db STORE` on each), then merge without the store whose state is wrong"
         case let .runSettingsDiffer(run, detail):
             return "both stores have a run '\(run)', but with different settings (\(detail)); they are different runs and cannot become one; merge the other runs, or merge into a new store"
         }

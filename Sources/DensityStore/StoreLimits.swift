@@ -10,6 +10,28 @@ public enum StoreLimits {
     public static let maxChunkFeatures = 1 << 20
     /// The longest delta chain: a keyframe at least every 2^16 checkpoints.
     public static let maxKeyframeInterval = 1 << 16
+    /// The largest count, vector total or non-finite count a store holds: 2^62
+    /// (4,611,686,018,427,387,904; 146,000 years of a million vectors a second). Below it every
+    /// difference, sum of two values, and conversion to and from float64 is exact or safe.
+    public static let maxCount: Int64 = 1 << 62
+
+    /// Why a state's numbers are past ``maxCount``, or `nil` when they are within it. Counts are
+    /// at most the vectors (``DensityMetric/DensityState`` holds that), so the vectors and the
+    /// non-finite count are what to check.
+    /// - Parameters:
+    ///   - vectors: The state's `num_activation_vectors`.
+    ///   - nonFinite: The state's non-finite count.
+    /// - Returns: A message naming the number and the bound, or `nil`.
+    public static func rangeViolation(vectors: Int64, nonFinite: Int64) -> String? {
+        let bound = "the supported range is 0 to 2^62 (\(maxCount))"
+        if !(0...maxCount).contains(vectors) {
+            return "num_activation_vectors \(vectors) is beyond what a store holds (\(bound), for it and every count)"
+        }
+        if !(0...maxCount).contains(nonFinite) {
+            return "the non-finite count \(nonFinite) is beyond what a store holds (\(bound))"
+        }
+        return nil
+    }
 
     /// Why a run's width or settings are past these limits, or `nil` when they are within them.
     /// - Parameters:

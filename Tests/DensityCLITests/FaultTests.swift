@@ -89,14 +89,8 @@ import Testing
 
     @Test func ioErrorsWhileWritingACheckpointLeaveThePreviousOne() throws {
         try Sandbox.with { sandbox in
-            let source = sandbox.root.appendingPathComponent("failing.c"), library = sandbox.root.appendingPathComponent("failing.so")
-            try Self.failingWrites.write(to: source, atomically: true, encoding: .utf8)
-            let compiled = try Subprocess.run(
-                executable: URL(fileURLWithPath: "/usr/bin/env"),
-                arguments: ["cc", "-shared", "-fPIC", "-O1", "-o", library.path, source.path, "-ldl"],
-                cwd: sandbox.root, environment: [:], io: sandbox.root.appendingPathComponent("io"))
-            guard compiled.status == 0 else {
-                print("faults: I/O errors not tested (no C compiler to build the write interposer): \(compiled.stderr.prefix(200))")
+            guard let library = try Interposer.build(Self.failingWrites, named: "failing", in: sandbox) else {
+                print("faults: I/O errors not tested (no C compiler to build the write interposer)")
                 return
             }
             let file = try sandbox.npy("acts.npy", "np.random.default_rng(9).standard_normal((32, 20000)).astype(np.float32)")

@@ -177,3 +177,23 @@ enum TrustSettings {
     /// `DENSITY_LONG_TESTS=1`: the long modes of the kill, fault and concurrency suites.
     static var long: Bool { ProcessInfo.processInfo.environment["DENSITY_LONG_TESTS"] == "1" }
 }
+
+/// A C library built at test time and loaded with `LD_PRELOAD` in front of the C library, to
+/// simulate what the machine cannot produce on demand (a failing disk, a network file system).
+enum Interposer {
+    /// Compiles `source` into a shared library in the sandbox.
+    /// - Returns: The library, or `nil` (with the compiler's complaint printed) when no C compiler works.
+    static func build(_ source: String, named name: String, in sandbox: Sandbox) throws -> URL? {
+        let file = sandbox.root.appendingPathComponent("\(name).c"), library = sandbox.root.appendingPathComponent("\(name).so")
+        try source.write(to: file, atomically: true, encoding: .utf8)
+        let compiled = try Subprocess.run(
+            executable: URL(fileURLWithPath: "/usr/bin/env"),
+            arguments: ["cc", "-shared", "-fPIC", "-O1", "-o", library.path, file.path, "-ldl"],
+            cwd: sandbox.root, environment: [:], io: sandbox.root.appendingPathComponent("io"))
+        guard compiled.status == 0 else {
+            print("cannot build the interposer \(name): \(compiled.stderr.prefix(200))")
+            return nil
+        }
+        return library
+    }
+}

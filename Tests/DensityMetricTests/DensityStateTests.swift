@@ -42,25 +42,36 @@ import Testing
 
     @Test func subtractingGivesTheWindow() throws {
         let earlier = try DensityState(features: 3, components: nil, counts: [1, 0, 2], vectors: 5, nonFinite: 1)
-        let later = try DensityState(features: 3, components: nil, counts: [4, 0, 9], vectors: 10, nonFinite: 3)
+        let later = try DensityState(features: 3, components: nil, counts: [4, 0, 7], vectors: 10, nonFinite: 3)
         let window = try later.subtracting(earlier)
-        #expect(window.counts == [3, 0, 7])
+        #expect(window.counts == [3, 0, 5])
         #expect(window.vectors == 5)
         #expect(window.nonFinite == 2)
         // Merging the window back onto the earlier state gives the later one.
         #expect(try earlier.merged(with: window) == later)
     }
 
+    @Test func aCountThatOutgrowsTheVectorsIsNamed() throws {
+        let earlier = try DensityState(features: 2, components: nil, counts: [5, 0], vectors: 10)
+        let later = try DensityState(features: 2, components: nil, counts: [10, 0], vectors: 11)
+        let error = #expect(throws: DensityError.self) { try later.requireFollows(earlier) }
+        #expect(error == .countGrewPastVectors(detail: "the count at feature 0 grew by 5 (5 to 10) while the vectors grew by 1 (10 to 11)"))
+        #expect(throws: DensityError.self) { try later.subtracting(earlier) }
+        // growing by exactly the vectors added is fine
+        let most = try DensityState(features: 2, components: nil, counts: [6, 1], vectors: 11)
+        #expect(try most.subtracting(earlier).densities() == [1, 1])
+    }
+
     @Test func decreasesAreNamed() throws {
         let earlier = try DensityState(features: 3, components: 2, counts: [1, 0, 2, 0, 5, 0], vectors: 5)
         let lower = try DensityState(features: 3, components: 2, counts: [1, 0, 2, 0, 4, 0], vectors: 6)
-        let error = #expect(throws: DensityError.self) { try lower.requireNotBelow(earlier) }
+        let error = #expect(throws: DensityError.self) { try lower.requireFollows(earlier) }
         let text = try #require(error).description
         #expect(text.contains("component 1, feature 1") && text.contains("from 5 to 4"))
         let fewerVectors = try DensityState(features: 3, components: 2, counts: [1, 0, 2, 0, 4, 0], vectors: 4)
         let error2 = #expect(throws: DensityError.self) { try fewerVectors.subtracting(earlier) }
         #expect(try #require(error2).description.contains("vectors went from 5 to 4"))
-        try earlier.requireNotBelow(earlier)  // equal is fine
+        try earlier.requireFollows(earlier)  // equal is fine
     }
 
     @Test func incompatibleShapesAreRefused() throws {

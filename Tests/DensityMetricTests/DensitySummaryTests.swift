@@ -4,16 +4,16 @@ import Testing
 /// The summary's integer-threshold counting gives exactly what the per-density rules give.
 @Suite struct DensitySummaryTests {
     /// The definition, one feature at a time: log10(density + 1e-10) binned, density >= threshold.
-    private func naive(_ state: DensityState, bins: Int, denseThreshold: Double) -> (histogram: [Int], dead: Int, dense: Int, fired: Int64) {
+    private func naive(_ state: DensityState, bins: Int, denseThreshold: Double) -> (histogram: [Int], dead: Int, dense: Int, fired: Int128) {
         var histogram = [Int](repeating: 0, count: bins)
         var dead = 0, dense = 0
-        var fired: Int64 = 0
+        var fired: Int128 = 0
         for count in state.counts {
             let density = Double(count) / Double(state.vectors)
             histogram[DensitySummary.bin(ofDensity: density, bins: bins)] += 1
             if count == 0 { dead += 1 }
             if density >= denseThreshold { dense += 1 }
-            fired += count
+            fired += Int128(count)
         }
         return (histogram, dead, dense, fired)
     }
@@ -41,12 +41,33 @@ import Testing
         }
     }
 
+    @Test func theSumOfCountsIsExactPastInt64() throws {
+        let n: Int64 = 1 << 62
+        // 19 counts (past one SIMD block, with a tail) of up to 2^62: the sum is 2^66-ish.
+        let counts = (0..<19).map { n - Int64($0) }
+        let state = try DensityState(features: counts.count, components: nil, counts: counts, vectors: n)
+        let exact = counts.reduce(Int128(0)) { $0 + Int128($1) }
+        #expect(exact > Int128(Int64.max))
+        #expect(DensitySummary(state).firedTotal == exact)
+        #expect(state.firedTotal == exact)
+        #expect(DensitySummary(state).meanDensity == Double(exact) / (Double(n) * 19))
+    }
+
     @Test func anEmptyStateIsAllInTheFirstBin() throws {
         let state = try DensityState(features: 5, components: 2)
         let summary = DensitySummary(state)
         #expect(summary.histogram.first == 10 && summary.histogram.dropFirst().allSatisfy { $0 == 0 })
         #expect(summary.dead == 10 && summary.dense == 0)
         #expect(summary.meanDensity.isNaN)
+    }
+
+    /// A state never holds a count above its vectors, but a damaged store could: such a count is
+    /// binned (as the densities above 1 it stands for, into the last bin), never looked up past the tables.
+    @Test func countsAboveTheVectorsAreBinnedWithinTheTables() {
+        let builder = DensitySummary.Builder(vectors: 10, width: 5, nonFinite: 0, bins: 10)
+        let counts: [Int64] = [0, 10, 11, 50, 1 << 62]
+        let tally = counts.withUnsafeBufferPointer { builder.tally($0) }
+        #expect(tally.histogram == [1, 0, 0, 0, 0, 0, 0, 0, 0, 4])
     }
 
     private func pow10(_ x: Double) -> Double {

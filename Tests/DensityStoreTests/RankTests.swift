@@ -12,9 +12,13 @@ import Testing
     static func rankStates(seed: UInt64) throws -> [[DensityState]] {
         var rng = SplitMix64(seed: seed)
         return try (0..<worldSize).map { _ in
+            // Scaled down by 8; each step adds one vector more, so that no count (rounded down)
+            // grows by more than the vectors do.
             try randomCumulativeStates(features: features, components: components, count: steps, using: &rng)
-                .map { try DensityState(features: features, components: components, counts: $0.counts.map { $0 >> 3 },
-                                        vectors: $0.vectors >> 3, nonFinite: 0) }
+                .enumerated().map { index, state in
+                    try DensityState(features: features, components: components, counts: state.counts.map { $0 >> 3 },
+                                     vectors: (state.vectors >> 3) + Int64(index), nonFinite: 0)
+                }
         }
     }
 
@@ -146,12 +150,12 @@ import Testing
                         }
                         #expect(try a.checkpoints(run: "r").isEmpty && b.checkpoints(run: "r").isEmpty)
                         let merged = try DensityStore(path: mergedPath)
-                        let fromA = try merged.merge(from: DensityStore(path: aPath, readOnly: true))
+                        let fromA = try merged.merge(from: [DensityStore(path: aPath, readOnly: true)])
                         #expect(fromA.runsCreated == 2 && fromA.checkpointsCopied == Self.steps && fromA.stepsCompleted == 0)
-                        let fromB = try merged.merge(from: DensityStore(path: bPath, readOnly: true))
+                        let fromB = try merged.merge(from: [DensityStore(path: bPath, readOnly: true)])
                         #expect(fromB.stepsCompleted == Self.steps - 1)
                         // Merging again changes nothing.
-                        let again = try merged.merge(from: DensityStore(path: aPath, readOnly: true))
+                        let again = try merged.merge(from: [DensityStore(path: aPath, readOnly: true)])
                         #expect(again.checkpointsCopied == 0 && again.checkpointsAlreadyThere == Self.steps && again.rankStatesCopied == 0)
                         for run in ["r", "plain"] {
                             #expect(try merged.checkpoints(run: run).map(\.step) == one.checkpoints(run: run).map(\.step))

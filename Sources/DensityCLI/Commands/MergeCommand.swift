@@ -11,10 +11,11 @@ struct MergeCommand: ParsableCommand {
             Every run of each source is copied into the destination (created when missing): \
             checkpoints in step order, and the partial states of ranks, which complete the steps \
             that all ranks have now written (their states are summed). The result is what \
-            writing everything into one store would have given. A run in several stores must \
-            have the same width, components, fire threshold and world size; a checkpoint both \
-            have must be identical. Merging the same source again changes nothing, so an \
-            interrupted merge is finished by running it again. Example, a 2-node job whose \
+            writing everything into one store would have given, whatever the order of the \
+            sources. A run in several stores must have the same width, components, fire \
+            threshold and world size; a checkpoint several have must be identical. The merge is \
+            one transaction: a refused or interrupted merge leaves the destination as it was, \
+            and merging the same sources again changes nothing. Example, a 2-node job whose \
             nodes wrote ranks 0-3 and 4-7:
               density merge node0.sqlite node1.sqlite --into job.sqlite
             """
@@ -39,15 +40,23 @@ struct MergeCommand: ParsableCommand {
             guard seen.insert(path).inserted else { throw CLIError("'\(source)' is given twice") }
         }
         let sourceStores = try sources.map { try StoreOptions.openForReading(at: $0) }
+        let existed = FileManager.default.fileExists(atPath: into)
         let destination = try DensityStore(path: into)
-        for (path, store) in zip(sources, sourceStores) {
-            let report = try destination.merge(from: store)
-            var text = "merged '\(path)': \(report.checkpointsCopied) checkpoint\(report.checkpointsCopied == 1 ? "" : "s") copied"
+        do {
+            let report = try destination.merge(from: sourceStores)
+            let names = sources.map { "'\($0)'" }.joined(separator: ", ")
+            var text = "merged \(names): \(report.checkpointsCopied) checkpoint\(report.checkpointsCopied == 1 ? "" : "s") copied"
             if report.checkpointsAlreadyThere > 0 { text += ", \(report.checkpointsAlreadyThere) already there" }
             if report.rankStatesCopied > 0 { text += ", \(report.rankStatesCopied) partial rank states copied" }
             if report.stepsCompleted > 0 { text += ", \(report.stepsCompleted) steps completed" }
             if report.runsCreated > 0 { text += ", \(report.runsCreated) new run\(report.runsCreated == 1 ? "" : "s")" }
             Console.message(text)
+        } catch {
+            // A destination this merge created is removed again: all or nothing.
+            if !existed {
+                for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: into + suffix) }
+            }
+            throw error
         }
     }
 }

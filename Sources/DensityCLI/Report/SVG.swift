@@ -125,7 +125,7 @@ struct SVG: Sendable, Hashable {
         guard value.isFinite else { return "0" }
         let hundredths = (value * 100).rounded()
         if hundredths == 0 { return "0" }
-        if hundredths.magnitude >= 1e15 { return String(Int64(value.rounded())) }
+        if hundredths.magnitude >= 1e15 { return Int64(exactly: value.rounded()).map(String.init) ?? "\(value.rounded())" }
         let whole = Int64(hundredths) / 100, fraction = Int64(hundredths.magnitude) % 100
         let sign = hundredths < 0 && whole == 0 ? "-" : ""
         if fraction == 0 { return sign + String(whole) }

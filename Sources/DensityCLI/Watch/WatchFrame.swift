@@ -145,7 +145,7 @@ struct WatchFrame {
         }
         let edges = HistogramCommand.edges(bins)
         let labels = (0..<bins).map { HistogramCommand.interval($0, edges) + ($0 == 0 ? " dead" : "") }
-        let labelWidth = labels.map(\.count).max()!
+        let labelWidth = labels.map(DisplayWidth.of).max()!
         let countWidth = counts.map { String($0).count }.max()!
         let barWidth = max(10, min(60, width - labelWidth - countWidth - 4))
         let largest = counts.max() ?? 0
@@ -172,7 +172,7 @@ struct WatchFrame {
         let header = ["feature", "before", "now"]
         let risers = Console.table(header, rows(movers.risers)).split(separator: "\n").map(String.init)
         let fallers = Console.table(header, rows(movers.fallers)).split(separator: "\n").map(String.init)
-        let left = max(risers.map(\.count).max() ?? 0, "risers".count) + 4
+        let left = max(risers.map(DisplayWidth.of).max() ?? 0, DisplayWidth.of("risers")) + 4
         lines.append(DisplayWidth.padRight("risers", left) + "fallers")
         for index in 0..<max(risers.count, fallers.count) {
             let rise = index < risers.count ? risers[index] : ""

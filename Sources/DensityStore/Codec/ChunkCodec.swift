@@ -23,6 +23,9 @@ package enum ChunkCodec {
         /// Whether some count was below its previous value (a delta would be negative): the
         /// caller must refuse the checkpoint.
         package var decreased = false
+        /// The largest change since `previous` (0 for a keyframe): when it passes the vectors added,
+        /// the caller must refuse the checkpoint.
+        package var largestDelta: Int64 = 0
     }
 
     /// Encodes a chunk: as a delta against `previous` when given, else as a keyframe.
@@ -33,6 +36,7 @@ package enum ChunkCodec {
     /// - Returns: The encoded chunk.
     static func encode(_ counts: UnsafeBufferPointer<Int64>, previous: UnsafeBufferPointer<Int64>?, zstd: Zstd) -> Encoded {
         var decreased = false
+        var largest: Int64 = 0
         // The varints go into uninitialized scratch memory: no zero-filling of 10 bytes a count.
         let compressed = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, counts.count * 10)) { out in
             var position = 0
@@ -41,6 +45,7 @@ package enum ChunkCodec {
                 for i in 0..<counts.count {
                     let delta = counts[i] &- previous[i]
                     signs |= delta
+                    largest = max(largest, delta)
                     position = Varint.write(UInt64(bitPattern: delta), to: out, at: position)
                 }
                 decreased = signs < 0
@@ -53,7 +58,7 @@ package enum ChunkCodec {
         }
         let data = Data(compressed)
         return Encoded(encoding: previous == nil ? .varintZstd : .deltaVarintZstd, data: data,
-                       checksum: CRC32.checksum(data), decreased: decreased)
+                       checksum: CRC32.checksum(data), decreased: decreased, largestDelta: largest)
     }
 
     /// Checks a blob's checksum and reads the one value at `index`: the cumulative count for a
