@@ -23,12 +23,7 @@ extension DensityStore {
     public func compact(run name: String, keepEvery: Int64, keepLast: Int = 1, through: StepSpec = .latest) throws
         -> CompactionReport
     {
-        guard keepEvery > 0 else {
-            throw StoreError.invalidRunSetting("--keep-every must be a positive number of steps, got \(keepEvery)")
-        }
-        guard keepLast >= 1 else {
-            throw StoreError.invalidRunSetting("--keep-last must be at least 1 (the latest checkpoint is the resume point), got \(keepLast)")
-        }
+        try Self.checkCompaction(keepEvery: keepEvery, keepLast: keepLast)
         let bytesBefore = fileSize()
         let (kept, dropped, reencoded) = try withConnection { db in
             try db.inTransaction(.immediate) { () throws -> ([Int64], Int, Int) in
@@ -84,6 +79,21 @@ extension DensityStore {
         if dropped > 0 { try reclaimSpace() }
         return CompactionReport(run: name, keptSteps: kept, dropped: dropped, reencoded: reencoded,
                                 bytesBefore: bytesBefore, bytesAfter: fileSize())
+    }
+
+    /// Checks compaction's settings, the one check ``compact(run:keepEvery:keepLast:through:)`` makes.
+    /// - Parameters:
+    ///   - keepEvery: Keep steps that are multiples of this; positive.
+    ///   - keepLast: Keep this many of the latest checkpoints; at least 1.
+    /// - Throws: ``StoreError/settingOutOfRange(_:value:expected:)``.
+    public static func checkCompaction(keepEvery: Int64, keepLast: Int) throws {
+        guard keepEvery > 0 else {
+            throw StoreError.settingOutOfRange(.keepEvery, value: String(keepEvery), expected: "a positive number of steps")
+        }
+        guard keepLast >= 1 else {
+            throw StoreError.settingOutOfRange(.keepLast, value: String(keepLast),
+                                               expected: "at least 1 (the latest checkpoint is the resume point)")
+        }
     }
 
     /// Folds the WAL into the database and rewrites the file without its free pages.

@@ -62,10 +62,7 @@ public final class DensityStore: Sendable {
         }
         try connection.execute("PRAGMA foreign_keys = ON")
         if readOnly {
-            let status = try migrator.status(of: connection)
-            guard status.pending.isEmpty else {
-                throw StoreError.needsMigration(path: path, pending: status.pending)
-            }
+            try Self.awaitSchema(connection, path: path, migrator: migrator)
         } else {
             // Check before any write, so a refused file is left exactly as it was.
             _ = try migrator.status(of: connection)
@@ -86,6 +83,35 @@ public final class DensityStore: Sendable {
         self.connection = Mutex(connection)
     }
 
+    /// How long a reader waits for a store that another process is creating or migrating.
+    static let schemaWait: Duration = .seconds(3)
+
+    /// Checks that a store opened for reading is at this build's schema. A store whose schema is
+    /// still being written (`density create` in another process: no migration, or a changing set
+    /// of them, applied yet) is waited for, up to ``schemaWait``; a store that stays older needs
+    /// migrating.
+    /// - Throws: ``StoreError/notCreatedYet(path:)`` when no schema appears in time,
+    ///   ``StoreError/needsMigration(path:pending:)`` for a store of an older, unchanging schema,
+    ///   or what ``Migrator/status(of:)`` throws.
+    private static func awaitSchema(_ connection: Connection, path: String, migrator: Migrator) throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + schemaWait
+        var status = try migrator.status(of: connection)
+        while !status.pending.isEmpty {
+            let seen = status.applied
+            guard clock.now < deadline else {
+                if seen.isEmpty { throw StoreError.notCreatedYet(path: path) }
+                throw StoreError.needsMigration(path: path, pending: status.pending)
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+            status = try migrator.status(of: connection)
+            // An older store whose schema is not changing needs migrating: no use waiting.
+            if !seen.isEmpty, status.applied == seen, !status.pending.isEmpty {
+                throw StoreError.needsMigration(path: path, pending: status.pending)
+            }
+        }
+    }
+
     /// Runs `body` with the connection, one caller at a time.
     func withConnection<T>(_ body: sending (Connection) throws -> sending T) throws -> sending T {
         try connection.withLock { connection in try body(connection) }
@@ -104,12 +130,34 @@ public final class DensityStore: Sendable {
     ///   - worldSize: How many ranks write partial states of each step (1: one process).
     ///   - metadata: Optional JSON text, such as the hyperparameters.
     /// - Returns: The new run.
-    /// - Throws: ``StoreError/duplicateRun(name:)`` or ``StoreError/invalidRunSetting(_:)``.
+    /// - Throws: ``StoreError/duplicateRun(name:)``, ``StoreError/settingOutOfRange(_:value:expected:)``
+    ///   or ``StoreError/invalidRunSetting(_:)`` (the name).
     @discardableResult
     public func createRun(
         name: String, features: Int, components: Int? = nil, fireThreshold: Double = 0,
         chunkFeatures: Int = 8192, keyframeInterval: Int = 32, worldSize: Int = 1, metadata: String? = nil
     ) throws -> Run {
+        try Self.checkRunSettings(name: name, features: features, components: components, fireThreshold: fireThreshold,
+                                  chunkFeatures: chunkFeatures, keyframeInterval: keyframeInterval, worldSize: worldSize,
+                                  metadata: metadata)
+        return try withConnection { db in
+            try db.inTransaction {
+                try Self.insertRun(db, name: name, features: features, components: components, fireThreshold: fireThreshold,
+                                   chunkFeatures: chunkFeatures, keyframeInterval: keyframeInterval, worldSize: worldSize,
+                                   metadata: metadata)
+            }
+        }
+    }
+
+    /// Checks a new run's settings, the one check ``createRun(name:features:components:fireThreshold:chunkFeatures:keyframeInterval:worldSize:metadata:)``
+    /// makes, so that a caller can refuse them before opening anything.
+    /// - Parameters: As ``createRun(name:features:components:fireThreshold:chunkFeatures:keyframeInterval:worldSize:metadata:)``.
+    /// - Throws: ``StoreError/settingOutOfRange(_:value:expected:)`` naming the setting, or
+    ///   ``StoreError/invalidRunSetting(_:)`` for the name or the run's width.
+    public static func checkRunSettings(
+        name: String, features: Int, components: Int? = nil, fireThreshold: Double = 0,
+        chunkFeatures: Int = 8192, keyframeInterval: Int = 32, worldSize: Int = 1, metadata: String? = nil
+    ) throws {
         guard (1...256).contains(name.unicodeScalars.count) else {  // what the schema's length(name) counts
             throw StoreError.invalidRunSetting("a run name must have 1 to 256 characters, got \(name.unicodeScalars.count)")
         }
@@ -117,22 +165,29 @@ public final class DensityStore: Sendable {
             throw StoreError.invalidRunSetting("a run name must not contain a NUL character")
         }
         guard features > 0 else {
-            throw StoreError.invalidRunSetting("--features must be a positive integer, got \(features)")
+            throw StoreError.settingOutOfRange(.features, value: String(features), expected: "a positive integer")
         }
         if let components, components <= 0 {
-            throw StoreError.invalidRunSetting("--components must be a positive integer, got \(components)")
+            throw StoreError.settingOutOfRange(.components, value: String(components), expected: "a positive integer")
         }
         guard fireThreshold.isFinite else {
-            throw StoreError.invalidRunSetting("--fire-threshold must be a finite number, got \(fireThreshold)")
+            throw StoreError.settingOutOfRange(.fireThreshold, value: String(fireThreshold), expected: "a finite number")
         }
         guard chunkFeatures > 0 else {
-            throw StoreError.invalidRunSetting("--chunk-features must be a positive integer, got \(chunkFeatures)")
+            throw StoreError.settingOutOfRange(.chunkFeatures, value: String(chunkFeatures), expected: "a positive integer")
         }
         guard keyframeInterval > 0 else {
-            throw StoreError.invalidRunSetting("--keyframe-interval must be a positive integer, got \(keyframeInterval)")
+            throw StoreError.settingOutOfRange(.keyframeInterval, value: String(keyframeInterval), expected: "a positive integer")
         }
-        guard (1...Self.maxWorldSize).contains(worldSize) else {
-            throw StoreError.invalidRunSetting("--world-size must be 1 to \(Self.maxWorldSize), got \(worldSize)")
+        guard (1...maxWorldSize).contains(worldSize) else {
+            throw StoreError.settingOutOfRange(.worldSize, value: String(worldSize), expected: "1 to \(maxWorldSize)")
+        }
+        if chunkFeatures > StoreLimits.maxChunkFeatures {
+            throw StoreError.settingOutOfRange(.chunkFeatures, value: String(chunkFeatures), expected: "at most \(StoreLimits.maxChunkFeatures)")
+        }
+        if keyframeInterval > StoreLimits.maxKeyframeInterval {
+            throw StoreError.settingOutOfRange(.keyframeInterval, value: String(keyframeInterval),
+                                               expected: "at most \(StoreLimits.maxKeyframeInterval)")
         }
         if let violation = StoreLimits.violation(features: features, components: components, chunkFeatures: chunkFeatures,
                                                  keyframeInterval: keyframeInterval) {
@@ -141,13 +196,8 @@ public final class DensityStore: Sendable {
         if let metadata {
             guard let data = metadata.data(using: .utf8),
                   (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
-            else { throw StoreError.invalidRunSetting("--meta must be valid JSON, e.g. '{\"l1\": 0.001}'") }
-        }
-        return try withConnection { db in
-            try db.inTransaction {
-                try Self.insertRun(db, name: name, features: features, components: components, fireThreshold: fireThreshold,
-                                   chunkFeatures: chunkFeatures, keyframeInterval: keyframeInterval, worldSize: worldSize,
-                                   metadata: metadata)
+            else {
+                throw StoreError.settingOutOfRange(.metadata, value: "'\(metadata.prefix(60))'", expected: "valid JSON, e.g. '{\"l1\": 0.001}'")
             }
         }
     }
@@ -252,7 +302,7 @@ public final class DensityStore: Sendable {
     func insertCheckpoint(_ db: Connection, _ run: Run, step: Int64, state: DensityState, approximate: Bool)
         throws -> (Checkpoint, LatestStateCache)
     {
-        guard step >= 0 else { throw StoreError.invalidRunSetting("a step must be >= 0, got \(step)") }
+        guard step >= 0 else { throw StoreError.settingOutOfRange(.step, value: String(step), expected: ">= 0") }
         // One writer per run; a distributed run's steps are completed by whichever rank writes last,
         // serialized by the transaction, while each rank holds its own rank's lock.
         if run.worldSize == 1 { try holdWriterLock(run) }

@@ -34,8 +34,11 @@ struct CompactCommand: ParsableCommand {
 
     func validate() throws {
         if through == .start { throw ValidationError("--through start names no checkpoint; use first, latest, -K or a step") }
-        guard keepEvery > 0 else { throw ValidationError("--keep-every must be positive, got \(keepEvery)") }
-        guard keepLast >= 1 else { throw ValidationError("--keep-last must be at least 1, got \(keepLast)") }
+        do {
+            try DensityStore.checkCompaction(keepEvery: keepEvery, keepLast: keepLast)
+        } catch {
+            throw ValidationError("\(ErrorText.render(error))")
+        }
     }
 
     func run() throws {

@@ -16,8 +16,27 @@ enum ErrorText {
             return CLIError("--last-vectors must be a positive number of vectors, got \(value)")
         case QueryError.notEnoughVectors:
             return CLIError("\(error); ask for fewer with --last-vectors, or leave it out for the whole run")
+        case let StoreError.settingOutOfRange(setting, value, expected):
+            return CLIError("\(flag(setting)) must be \(expected), got \(value)")
         default:
             return error
+        }
+    }
+
+    /// The flag a setting is given with.
+    static func flag(_ setting: StoreSetting) -> String {
+        switch setting {
+        case .features: "--features"
+        case .components: "--components"
+        case .fireThreshold: "--fire-threshold"
+        case .chunkFeatures: "--chunk-features"
+        case .keyframeInterval: "--keyframe-interval"
+        case .worldSize: "--world-size"
+        case .rank: "--rank"
+        case .metadata: "--meta"
+        case .step: "--step"
+        case .keepEvery: "--keep-every"
+        case .keepLast: "--keep-last"
         }
     }
 }
