@@ -87,7 +87,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .settingOutOfRange(setting, value, expected):
             return "\(setting.words) must be \(expected), got \(value)"
         case let .notCreatedYet(path):
-            return "'\(path)' holds no store yet: it is still being created (or its creation was interrupted); retry once `density create` has finished"
+            return "no store at '\(path)' yet: the file holds no schema (it is still being created, or its creation was interrupted); retry once `density create` has finished"
         case let .mergeIntoItself(path):
             return "'\(path)' cannot be merged into itself (a source is the destination's own file); merge into another file"
         case let .shapeMismatch(run, expected, actual):
