@@ -68,6 +68,25 @@ extension DensityStore {
         }
     }
 
+    /// ``deadFeatures(run:from:to:threshold:)`` for a window as written, resolved
+    /// (``resolve(_:run:)-(WindowSpec,_)``) in the same transaction that reads it: one snapshot.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The window as written.
+    ///   - threshold: `nil` for "count 0"; else a density in (0, 1] that a dead feature is below.
+    /// - Returns: The dead and revived features.
+    /// - Throws: What ``resolve(_:run:)-(WindowSpec,_)`` and ``deadFeatures(run:from:to:threshold:)`` throw.
+    public func deadFeatures(run name: String, window spec: WindowSpec, threshold: Double? = nil) throws -> DeadFeatureReport {
+        if let threshold { try Self.requireDensityThreshold(threshold) }
+        return try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let window = try Self.resolve(spec, in: Self.checkpointSteps(db, run), run: name)
+                return try Self.deadFeatures(db, run, from: window.from, to: window.to, threshold: threshold)
+            }
+        }
+    }
+
     /// ``deadFeatures(run:from:to:threshold:)`` inside the caller's transaction: one snapshot.
     private static func deadFeatures(_ db: Connection, _ run: Run, from: Int64?, to: Int64?, threshold: Double?) throws
         -> DeadFeatureReport
@@ -171,6 +190,26 @@ extension DensityStore {
         } catch StoreError.noCheckpoint(let run, let step) where to == nil && step == .max {
             throw StoreError.noCheckpoint(run: run, atOrBefore: nil)
         }
+        return try Self.denseFeatures(run, window, threshold: threshold)
+    }
+
+    /// ``denseFeatures(run:from:to:threshold:)`` for a window as written, resolved and read in one
+    /// transaction (``window(run:_:)``).
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The window as written.
+    ///   - threshold: A density in (0, 1].
+    /// - Returns: The dense features, by density descending.
+    /// - Throws: What ``window(run:_:)`` and ``denseFeatures(run:from:to:threshold:)`` throw.
+    public func denseFeatures(run name: String, window spec: WindowSpec,
+                              threshold: Double = DensitySummary.defaultDenseThreshold) throws -> DenseFeatureReport {
+        try Self.requireDensityThreshold(threshold)
+        return try Self.denseFeatures(try run(named: name), try window(run: name, spec), threshold: threshold)
+    }
+
+    /// The dense features of a window's counts.
+    private static func denseFeatures(_ run: Run, _ window: DensityWindow, threshold: Double) throws -> DenseFeatureReport {
+        let name = run.name
         let vectors = window.state.vectors
         guard vectors > 0 else { throw StoreError.emptyWindow(run: name, from: window.from, to: window.to) }
         let counts = window.state.counts

@@ -585,15 +585,73 @@ public final class DensityStore: Sendable {
         return try withConnection { db in
             try db.inTransaction(.deferred) {
                 let run = try Self.requireRun(db, name)
-                let counts = try Self.window(db, run, from: window.from, to: window.to)
-                guard counts.state.vectors > 0 else {
-                    throw StoreError.emptyWindow(run: name, from: counts.from, to: counts.to)
-                }
+                return try Self.movers(db, run, window: window, steps: try Self.checkpointSteps(db, run), top: top)
+            }
+        }
+    }
+
+    /// ``movers(run:window:top:)-(_,StepWindow,_)`` for a window as written, resolved
+    /// (``resolve(_:run:)-(WindowSpec,_)``) in the same transaction that reads it: one snapshot.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The window as written.
+    ///   - top: How many risers and fallers to rank (0: none).
+    /// - Returns: Both windows and the ranked changes.
+    /// - Throws: What ``resolve(_:run:)-(WindowSpec,_)`` and ``movers(run:window:top:)-(_,StepWindow,_)`` throw.
+    public func movers(run name: String, window spec: WindowSpec, top: Int) throws -> WindowMovers {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
                 let steps = try Self.checkpointSteps(db, run)
-                let previous = try StepWindow(from: counts.from, to: counts.to).previous(in: steps).map { previous in
-                    try Self.window(db, run, from: previous.from, to: previous.to)
+                return try Self.movers(db, run, window: Self.resolve(spec, in: steps, run: name), steps: steps, top: top)
+            }
+        }
+    }
+
+    /// ``movers(run:window:top:)-(_,StepWindow,_)`` inside the caller's transaction.
+    static func movers(_ db: Connection, _ run: Run, window: StepWindow, steps: [Int64], top: Int) throws -> WindowMovers {
+        let counts = try Self.window(db, run, from: window.from, to: window.to)
+        guard counts.state.vectors > 0 else {
+            throw StoreError.emptyWindow(run: run.name, from: counts.from, to: counts.to)
+        }
+        let previous = try StepWindow(from: counts.from, to: counts.to).previous(in: steps).map { previous in
+            try Self.window(db, run, from: previous.from, to: previous.to)
+        }
+        return WindowMovers.rank(window: counts, previous: previous, top: top)
+    }
+
+    /// The exact counts over a window as written, resolved (``resolve(_:run:)-(WindowSpec,_)``) in
+    /// the same transaction that reads them: one snapshot, whatever another process commits.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The window as written.
+    /// - Returns: The window, with the checkpoint steps it resolved to.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, a ``SelectionError``, or a damaged-chunk error.
+    public func window(run name: String, _ spec: WindowSpec) throws -> DensityWindow {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let window = try Self.resolve(spec, in: Self.checkpointSteps(db, run), run: name)
+                return try Self.window(db, run, from: window.from, to: window.to)
+            }
+        }
+    }
+
+    /// The checkpoint a step spec names and its exact state, resolved in the transaction that reads it.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The step as written; ``StepSpec/start`` names no checkpoint.
+    /// - Returns: The checkpoint and its state.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, a ``SelectionError``, or a damaged-chunk error.
+    public func state(run name: String, at spec: StepSpec) throws -> (checkpoint: Checkpoint, state: DensityState) {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                guard let step = try spec.resolve(in: Self.checkpointSteps(db, run), run: name),
+                      let checkpoint = try Self.checkpoint(db, run, atOrBefore: step) else {
+                    throw SelectionError.startIsNoCheckpoint(run: name)
                 }
-                return WindowMovers.rank(window: counts, previous: previous, top: top)
+                return (checkpoint, try Self.readState(db, run, checkpoint))
             }
         }
     }

@@ -49,8 +49,10 @@ struct DeadCommand: ParsableCommand {
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let bounds = try window.resolve(in: store, run: runName)
-        let report = try store.deadFeatures(run: runName, from: bounds.from, to: bounds.to, threshold: threshold)
+        let report = try window.reading(
+            in: store, run: runName,
+            window: { try store.deadFeatures(run: runName, window: $0, threshold: threshold) },
+            bounds: { try store.deadFeatures(run: runName, from: $0, to: $1, threshold: threshold) })
         let hasComponents = runInfo.components != nil
         switch format {
         case .json:
@@ -76,7 +78,7 @@ struct DeadCommand: ParsableCommand {
         case .table:
             let rule = report.threshold.map { "window density < \(Console.format($0))" } ?? "no firing in the window"
             let what = hasComponents ? "(component, feature) pairs" : "features"
-            var text = "run '\(runName)', window \(Self.describe(report.window)) (\(bounds.how))\n"
+            var text = "run '\(runName)', window \(Self.describe(report.window)) (\(window.how(report.window)))\n"
             text += "\(report.dead.count) of \(report.width) \(what) dead (\(rule)); \(report.window.vectors) vectors in the window\n"
             if !report.dead.isEmpty { text += "\n" + table(report.dead) }
             text += "\n"

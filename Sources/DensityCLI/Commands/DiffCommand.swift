@@ -44,9 +44,9 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let (resolved, note) = try self.window.resolve(in: store, run: runName)
-        let movers = try store.movers(run: runName, window: resolved, top: format == .table ? top : 0)
+        let movers = try self.window.reading { try store.movers(run: runName, window: $0, top: format == .table ? top : 0) }
         let window = movers.window
+        let note = self.window.note(from: window.from, to: window.to)
         let densities = window.densities()
         let features = runInfo.features
         let previous = movers.previous

@@ -257,18 +257,15 @@ struct StateSelection: ParsableArguments {
     ///   window's ends resolve out of order).
     func read(_ store: DensityStore, run: String) throws -> SelectedState {
         if window.isGiven {
-            let (resolved, note) = try window.resolve(in: store, run: run)
-            let window = try store.window(run: run, from: resolved.from, to: resolved.to)
+            let window = try self.window.reading { try store.window(run: run, $0) }
+            let note = self.window.note(from: window.from, to: window.to)
             guard window.state.vectors > 0 else {
                 throw StoreError.emptyWindow(run: run, from: window.from, to: window.to)
             }
             return SelectedState(scope: .window(from: window.from, to: window.to), state: window.state, note: note)
         }
         let step = self.step ?? .latest
-        let resolved = try store.resolve(step, run: run)!
-        guard let (checkpoint, state) = try store.state(run: run, atOrBefore: resolved) else {
-            throw StoreError.noCheckpoint(run: run, atOrBefore: resolved)
-        }
+        let (checkpoint, state) = try store.state(run: run, at: step)
         guard state.vectors > 0 else {
             throw CLIError("run '\(run)' had seen no activation vectors at step \(checkpoint.step); its densities are undefined. Choose a later step")
         }

@@ -22,21 +22,24 @@ struct WindowOptions: ParsableArguments {
         }
     }
 
-    /// The window's bounds as steps for the store's queries (`to: nil` is the latest checkpoint),
-    /// and how they were chosen, for the table's heading.
-    /// - Throws: ``CLIError`` when A does not resolve before B; the store's errors for an unknown
-    ///   run, a run without checkpoints, or a step that names no checkpoint.
-    func resolve(in store: DensityStore, run: String) throws -> (from: Int64?, to: Int64?, how: String) {
-        if let lastVectors {
-            _ = try store.checkpointSteps(run: run)  // says why a run has none
-            let window = try store.recentWindow(run: run, holding: lastVectors)
-            return (window.from, window.to, "the shortest window ending at the latest checkpoint with >= \(lastVectors) vectors")
-        }
-        let resolved = try spelling.resolve(in: store, run: run).window
-        guard let window else { return (nil, nil, "the whole run") }
-        let notes = [(window.from, resolved.from), (window.to, resolved.to)].compactMap { spec, step in
+    /// Runs a library query over the window: `window` for the window as written (resolved by
+    /// the library in the transaction that reads it), or the bounds of the shortest window with
+    /// `--last-vectors N`.
+    func reading<T>(in store: DensityStore, run: String,
+                    window: (WindowSpec) throws -> T, bounds: (Int64?, Int64) throws -> T) throws -> T {
+        guard let lastVectors else { return try spelling.reading(window) }
+        _ = try store.checkpointSteps(run: run)  // says why a run has none
+        let recent = try store.recentWindow(run: run, holding: lastVectors)
+        return try bounds(recent.from, recent.to)
+    }
+
+    /// How the window was chosen, for the table's heading.
+    func how(_ window: WindowBounds) -> String {
+        if let lastVectors { return "the shortest window ending at the latest checkpoint with >= \(lastVectors) vectors" }
+        guard let spec = self.window else { return "the whole run" }
+        let notes = [(spec.from, window.from), (spec.to, window.to)].compactMap { spec, step in
             step.flatMap { step in spec == .exact(step) ? nil : "\(spec) -> step \(step)" }
         }
-        return (resolved.from, resolved.to, "--window \(window)" + (notes.isEmpty ? "" : ": " + notes.joined(separator: ", ")))
+        return "--window \(spec)" + (notes.isEmpty ? "" : ": " + notes.joined(separator: ", "))
     }
 }

@@ -41,16 +41,16 @@ struct WindowSpelling: ParsableArguments {
         if to == .start { throw ValidationError("--to start names no checkpoint; use latest or a step") }
     }
 
-    /// The window's checkpoints, resolved by the library (``DensityStore/resolve(_:run:)-(WindowSpec,_)``);
-    /// the whole run when none was given. A window whose ends resolve out of order is refused
-    /// naming the flags as they were written.
-    /// - Returns: The window, and how its specs resolved when they were not exact steps, e.g.
-    ///   `" (--from -1 -> 35)"` (empty when exact).
-    func resolve(in store: DensityStore, run: String) throws -> (window: StepWindow, note: String) {
-        let spec = self.spec ?? .wholeRun
+    /// The window as written, the whole run when none was given.
+    var effective: WindowSpec { spec ?? .wholeRun }
+
+    /// Runs a library query of the window as written (which resolves it in the transaction that
+    /// reads it); a window whose ends resolve out of order is refused naming the flags as they
+    /// were written.
+    func reading<T>(_ query: (WindowSpec) throws -> T) throws -> T {
+        let spec = effective
         do {
-            let window = try store.resolve(spec, run: run)
-            return (window, DiffCommand.resolutionNote(spec.from, window.from, spec.to, window.to))
+            return try query(spec)
         } catch SelectionError.windowNotOrdered(_, _, let start, let end) {
             if self.window != nil {
                 let notes = [(spec.from, start), (spec.to, end)].compactMap { spec, step in
@@ -61,5 +61,10 @@ struct WindowSpelling: ParsableArguments {
             }
             throw CLIError("--from (\(spec.from) -> step \(start)) must be before --to (\(spec.to) -> step \(end))")
         }
+    }
+
+    /// How the specs resolved to `from` and `to`, e.g. `" (--from -1 -> 35)"`; empty when exact.
+    func note(from: Int64?, to: Int64) -> String {
+        DiffCommand.resolutionNote(effective.from, from, effective.to, to)
     }
 }
