@@ -40,14 +40,11 @@ extension DensityStore {
                 var previousKept: (state: DensityState, depth: Int)?
                 var droppedSinceKept = false
                 var kept: [Int64] = [], dropped = 0, reencoded = 0
-                var previousDepth = -1
                 var previous: Checkpoint?
-                for (index, checkpoint) in all.enumerated() {
-                    guard checkpoint.deltaDepth == 0 || checkpoint.deltaDepth == previousDepth + 1 else {
-                        throw StoreError.corruptChunk(run: name, step: checkpoint.step, component: 0, chunk: 0,
-                                                      reason: "broken delta chain (depth \(checkpoint.deltaDepth) after \(previousDepth))")
-                    }
-                    previousDepth = checkpoint.deltaDepth
+                var cursor = DeltaChain.Cursor(run, all)
+                var index = -1
+                while let checkpoint = try cursor.next() {
+                    index += 1
                     try Self.apply(db, run, checkpoint, to: &counts, zstd: zstd, after: previous)  // never bake in a broken history
                     previous = checkpoint
                     let keep = index == 0 || checkpoint.step % keepEvery == 0 || lastKept.contains(checkpoint.id)

@@ -26,18 +26,11 @@ extension DensityStore {
         guard !wanted.isEmpty else { return found }
         // The keyframes up to `end`, each starting a stretch that ends before the next one.
         var keyframes: [Int] = []
-        for index in 0...end {
-            let depth = checkpoints[index].deltaDepth
-            let expected = index == 0 ? 0 : checkpoints[index - 1].deltaDepth + 1
-            guard depth == 0 || depth == expected else {
-                throw StoreError.corruptChunk(run: run.name, step: checkpoints[index].step, component: 0, chunk: 0,
-                                              reason: "broken delta chain (depth \(depth) after \(expected - 1))")
-            }
-            if depth == 0 { keyframes.append(index) }
-        }
-        guard keyframes.first == 0 else {
-            throw StoreError.corruptChunk(run: run.name, step: checkpoints[0].step, component: 0, chunk: 0,
-                                          reason: "broken delta chain: the first checkpoint is not a keyframe")
+        var cursor = DeltaChain.Cursor(run, Array(checkpoints[0...end]))
+        var index = 0
+        while let checkpoint = try cursor.next() {
+            if checkpoint.deltaDepth == 0 { keyframes.append(index) }
+            index += 1
         }
         let statement = try db.prepare("SELECT encoding, checksum, data FROM chunks WHERE checkpoint_id = ? AND component = ? AND chunk = ?")
         let zstd = Zstd()
@@ -49,10 +42,9 @@ extension DensityStore {
                 throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: component, chunk: chunk,
                                               reason: "chunk missing")
             }
-            if let kind = ChunkEncoding(rawValue: statement.int64(0)), kind.isAbsolute != (checkpoint.deltaDepth == 0) {
-                throw StoreError.corruptChunk(
-                    run: run.name, step: checkpoint.step, component: component, chunk: chunk,
-                    reason: "encoding \(statement.int64(0)) does not fit a checkpoint of delta depth \(checkpoint.deltaDepth)")
+            if let problem = DeltaChain.encodingProblem(statement.int64(0), depth: checkpoint.deltaDepth) {
+                throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: component, chunk: chunk,
+                                              reason: problem)
             }
             for i in output.indices { output[i] = 0 }
             try output.withUnsafeMutableBufferPointer { buffer in

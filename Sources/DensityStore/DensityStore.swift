@@ -686,17 +686,16 @@ public final class DensityStore: Sendable {
                     """)
                 try statement.bind([.integer(Int64(component)), .integer(Int64(chunk)), .integer(run.id)])
                 var points: [TrendPoint] = []
-                var previousDepth = -1
+                var previousDepth: Int?
                 while try statement.step() {
                     let step = statement.int64(0), depth = statement.int(2)
                     if statement.isNull(3) {
                         throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
                                                       reason: "chunk missing")
                     }
-                    let fitsDepth = ChunkEncoding(rawValue: statement.int64(3)).map { $0.isAbsolute == (depth == 0) } ?? true
-                    guard depth == 0 || depth == previousDepth + 1, fitsDepth else {
-                        throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
-                                                      reason: "broken delta chain (depth \(depth) after \(previousDepth))")
+                    if let problem = DeltaChain.depthProblem(depth, after: previousDepth)
+                        ?? DeltaChain.encodingProblem(statement.int64(3), depth: depth) {
+                        throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk, reason: problem)
                     }
                     previousDepth = depth
                     let encoding = statement.int64(3), checksum = statement.int64(4)
