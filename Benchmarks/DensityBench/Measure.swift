@@ -53,15 +53,17 @@ func measureInterleaved(repeats: Int, _ bodies: [() -> UInt64]) -> [Measurement]
     precondition(repeats > 0)
     let clock = ContinuousClock()
     var checksums = bodies.map { $0() }
-    var samples = [[Duration]](repeating: [], count: bodies.count)
+    var samples = [[Duration]](repeating: [], count: bodies.count), cpuSamples = samples
     for _ in 0..<repeats {
         for (k, body) in bodies.enumerated() {
             var result: UInt64 = 0
+            let cpuStart = processCPUTime()
             samples[k].append(clock.measure { result = body() })
+            cpuSamples[k].append(processCPUTime() - cpuStart)
             checksums[k] = checksums[k] &* 31 &+ result
         }
     }
-    return bodies.indices.map { Measurement(samples: samples[$0], checksum: checksums[$0]) }
+    return bodies.indices.map { Measurement(samples: samples[$0], checksum: checksums[$0], cpuSamples: cpuSamples[$0]) }
 }
 
 /// The CPU time this process (all its threads) has used so far: unlike wall time, it does not

@@ -46,6 +46,9 @@ let sections: [Section] = [
     Section(name: "diff",
             summary: "a window diff near the end of a 10,000-checkpoint run vs one near its start",
             run: runDiffSection),
+    Section(name: "dead",
+            summary: "dead features with last-fired steps, and a report's reads, vs a full-run window diff of the same run",
+            run: runDeadSection),
 ]
 
 func printUsage(_ sections: [Section]) {
