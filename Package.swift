@@ -53,7 +53,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "DensityBench",
-            dependencies: ["DensityMetric", "DensityStore", "DensityWorkload"],
+            dependencies: ["DensityMetric", "DensityFormats", "DensityStore", "DensityWorkload"],
             path: "Benchmarks/DensityBench"
         ),
         .testTarget(name: "DensityMetricTests", dependencies: ["DensityMetric"]),
