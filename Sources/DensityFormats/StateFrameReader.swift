@@ -118,6 +118,20 @@ public struct StateFrameReader {
         return try payload.state(source: source).get()
     }
 
+    /// Reads the rest of the stream, however long, into a buffer that grows as bytes arrive.
+    /// - Note: It counts as no frame (``frameCount`` and ``offset`` stay).
+    /// - Returns: The bytes.
+    /// - Throws: ``StateFrameError/unreadable(source:reason:)``.
+    public func readToEnd() throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let got = try buffer.withUnsafeMutableBytes { try fill($0) }
+            bytes += buffer[..<got]
+            if got < buffer.count { return bytes }
+        }
+    }
+
     /// Reads a frame's length prefix: `nil` at a clean end of the stream.
     private mutating func nextLength() throws -> Int? {
         let frame = frameCount + 1

@@ -51,12 +51,16 @@ public struct TorchMetricsState: Sendable, Hashable {
         }
         defer { close(descriptor) }
         var info = stat()
-        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT != S_IFDIR else {
             throw SafetensorsError.unreadable(source: path, reason: "it cannot be read")
         }
         var reader = StateFrameReader(descriptor: descriptor, source: path, maxFrameBytes: StateFrameReader.maxFrameBytesLimit)
         do {
-            self = try reader.readState(length: Int(info.st_size))
+            if info.st_mode & S_IFMT == S_IFREG {
+                self = try reader.readState(length: Int(info.st_size))
+            } else {  // a pipe such as /dev/stdin: no size to read by, so read it to its end
+                self = try TorchMetricsState(file: SafetensorsFile(bytes: reader.readToEnd(), source: path))
+            }
         } catch let error as StateFrameError {
             throw SafetensorsError.unreadable(source: path, reason: "\(error)")
         }
