@@ -74,6 +74,17 @@ func processCPUTime() -> Duration {
     return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
 }
 
+/// Writes all of `bytes` to `descriptor`, retrying short writes; stops the benchmark on an error.
+func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) {
+    var done = 0
+    while done < bytes.count {
+        let n = write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 && errno == EINTR { continue }
+        precondition(n > 0, "write failed: \(String(cString: strerror(errno)))")
+        done += n
+    }
+}
+
 extension Duration {
     /// The duration in seconds, as a Double.
     var seconds: Double {
