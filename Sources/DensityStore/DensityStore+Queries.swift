@@ -183,14 +183,19 @@ extension DensityStore {
         threshold: Double = DensitySummary.defaultDenseThreshold
     ) throws -> DenseFeatureReport {
         try Self.requireDensityThreshold(threshold)
-        let run = try self.run(named: name)
-        let window: DensityWindow
-        do {
-            window = try self.window(run: name, from: from, to: to ?? .max)
-        } catch StoreError.noCheckpoint(let run, let step) where to == nil && step == .max {
-            throw StoreError.noCheckpoint(run: run, atOrBefore: nil)
+        if let from, let to, from >= to { throw StoreError.invalidWindow(run: name, from: from, to: to) }
+        return try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let window: DensityWindow
+                do {
+                    window = try Self.window(db, run, from: from, to: to ?? .max)
+                } catch StoreError.noCheckpoint(let run, let step) where to == nil && step == .max {
+                    throw StoreError.noCheckpoint(run: run, atOrBefore: nil)
+                }
+                return try Self.denseFeatures(run, window, threshold: threshold)
+            }
         }
-        return try Self.denseFeatures(run, window, threshold: threshold)
     }
 
     /// ``denseFeatures(run:from:to:threshold:)`` for a window as written, resolved and read in one
@@ -204,7 +209,13 @@ extension DensityStore {
     public func denseFeatures(run name: String, window spec: WindowSpec,
                               threshold: Double = DensitySummary.defaultDenseThreshold) throws -> DenseFeatureReport {
         try Self.requireDensityThreshold(threshold)
-        return try Self.denseFeatures(try run(named: name), try window(run: name, spec), threshold: threshold)
+        return try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let window = try Self.resolve(spec, in: Self.checkpointSteps(db, run), run: name)
+                return try Self.denseFeatures(run, try Self.window(db, run, from: window.from, to: window.to), threshold: threshold)
+            }
+        }
     }
 
     /// The dense features of a window's counts.
@@ -238,29 +249,35 @@ extension DensityStore {
     ///   widths, ``StoreError/unknownRun(name:known:)``, ``StoreError/noCheckpoint(run:atOrBefore:)``
     ///   when a run has no checkpoint at or before the step.
     public func compare(_ first: String, _ second: String, atOrBefore step: Int64? = nil) throws -> RunComparison {
-        let runs = try [first, second].map { try run(named: $0) }
-        guard runs[0].features == runs[1].features, runs[0].components == runs[1].components else {
-            throw QueryError.widthMismatch(first: first, firstShape: runs[0].describeShape,
-                                           second: second, secondShape: runs[1].describeShape)
-        }
-        let at: Int64
-        if let step {
-            at = step
-        } else {
-            at = try runs.map { run in
-                guard let latest = try withConnection({ db in try Self.checkpoint(db, run, atOrBefore: nil) }) else {
-                    throw StoreError.noCheckpoint(run: run.name, atOrBefore: nil)
+        try withConnection { db in
+            try db.inTransaction(.deferred) {  // both runs from one snapshot
+                let runs = try [first, second].map { try Self.requireRun(db, $0) }
+                guard runs[0].features == runs[1].features, runs[0].components == runs[1].components else {
+                    throw QueryError.widthMismatch(first: first, firstShape: runs[0].describeShape,
+                                                   second: second, secondShape: runs[1].describeShape)
                 }
-                return latest.step
-            }.min()!
-        }
-        let snapshots = try runs.map { run in
-            guard let (checkpoint, summary) = try summary(run: run.name, atOrBefore: at) else {
-                throw StoreError.noCheckpoint(run: run.name, atOrBefore: at)
+                let at: Int64
+                if let step {
+                    at = step
+                } else {
+                    at = try runs.map { run in
+                        guard let latest = try Self.checkpoint(db, run, atOrBefore: nil) else {
+                            throw StoreError.noCheckpoint(run: run.name, atOrBefore: nil)
+                        }
+                        return latest.step
+                    }.min()!
+                }
+                let snapshots = try runs.map { run in
+                    guard let checkpoint = try Self.checkpoint(db, run, atOrBefore: at) else {
+                        throw StoreError.noCheckpoint(run: run.name, atOrBefore: at)
+                    }
+                    let summary = try Self.storedSummary(db, run, checkpoint)
+                        ?? DensitySummary(try Self.readState(db, run, checkpoint))
+                    return RunSnapshot(run: run, checkpoint: checkpoint, summary: summary)
+                }
+                return RunComparison(step: at, runs: snapshots)
             }
-            return RunSnapshot(run: run, checkpoint: checkpoint, summary: summary)
         }
-        return RunComparison(step: at, runs: snapshots)
     }
 
     // MARK: - Arguments

@@ -49,10 +49,9 @@ struct DeadCommand: ParsableCommand {
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let report = try window.reading(
-            in: store, run: runName,
-            window: { try store.deadFeatures(run: runName, window: $0, threshold: threshold) },
-            bounds: { try store.deadFeatures(run: runName, from: $0, to: $1, threshold: threshold) })
+        let report = try window.reading(in: store, run: runName) {
+            try store.deadFeatures(run: runName, window: $0, threshold: threshold)
+        }
         let hasComponents = runInfo.components != nil
         switch format {
         case .json:

@@ -22,15 +22,14 @@ struct WindowOptions: ParsableArguments {
         }
     }
 
-    /// Runs a library query over the window: `window` for the window as written (resolved by
-    /// the library in the transaction that reads it), or the bounds of the shortest window with
+    /// Runs a library query over the window as written (resolved by the library in the
+    /// transaction that reads it), or over the checkpoints of the shortest window with
     /// `--last-vectors N`.
-    func reading<T>(in store: DensityStore, run: String,
-                    window: (WindowSpec) throws -> T, bounds: (Int64?, Int64) throws -> T) throws -> T {
-        guard let lastVectors else { return try spelling.reading(window) }
+    func reading<T>(in store: DensityStore, run: String, _ query: (WindowSpec) throws -> T) throws -> T {
+        guard let lastVectors else { return try spelling.reading(query) }
         _ = try store.checkpointSteps(run: run)  // says why a run has none
         let recent = try store.recentWindow(run: run, holding: lastVectors)
-        return try bounds(recent.from, recent.to)
+        return try query(WindowSpec(from: recent.from.map(StepSpec.exact) ?? .start, to: .exact(recent.to)))
     }
 
     /// How the window was chosen, for the table's heading.
