@@ -122,7 +122,8 @@ extension DensityStore {
                 let chunk = UnsafeBufferPointer(rebasing: counts[range])
                 let encoded = previous.map { previous in
                     previous.counts.withUnsafeBufferPointer { earlier in
-                        ChunkCodec.encode(chunk, previous: UnsafeBufferPointer(rebasing: earlier[range]), zstd: zstd)
+                        ChunkCodec.encode(chunk, previous: UnsafeBufferPointer(rebasing: earlier[range]),
+                                          rate: (previous.vectors, state.vectors - previous.vectors), zstd: zstd)
                     }
                 } ?? ChunkCodec.encode(chunk, previous: nil, zstd: zstd)
                 return (encoded, builder?.tally(chunk))

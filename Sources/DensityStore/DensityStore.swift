@@ -703,7 +703,7 @@ public final class DensityStore: Sendable {
                         let (value, isAbsolute) = try statement.withBlob(5) { blob in
                             try ChunkCodec.value(encoding: encoding, blob: blob, checksum: checksum,
                                                  at: feature - chunk * run.chunkFeatures, count: width,
-                                                 zstd: zstd, scratch: &scratch)
+                                                 previous: count, zstd: zstd, scratch: &scratch)
                         }
                         if isAbsolute {
                             count = value

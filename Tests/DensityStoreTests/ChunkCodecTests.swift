@@ -39,6 +39,13 @@ import Testing
         return output
     }
 
+    /// Rates to predict `previous` from: vectors as large as its largest count, plus as many
+    /// again, a tenth as many, or none; and the largest previous vectors a store allows.
+    static func rates(_ previous: [Int64]) -> [(previousVectors: Int64, addedVectors: Int64)] {
+        let vectors = max(1, previous.max() ?? 1)
+        return [(vectors, vectors), (vectors, vectors / 10), (vectors, 0), (StoreLimits.maxCount, 4096)]
+    }
+
     @Test(arguments: pairs.indices)
     func everyEncodingRoundTrips(index: Int) throws {
         let (name, previous, current) = Self.pairs[index]
@@ -54,6 +61,15 @@ import Testing
         }
         #expect(delta.encoding == .deltaVarintZstd, "\(name)")
         #expect(try decode(delta, startingFrom: previous, zstd: zstd) == current, "\(name)")
+        // Rate-predicted delta: the same counts back, whatever the rate.
+        for rate in Self.rates(previous) {
+            let predicted = current.withUnsafeBufferPointer { now in
+                previous.withUnsafeBufferPointer { before in ChunkCodec.encode(now, previous: before, rate: rate, zstd: zstd) }
+            }
+            #expect(predicted.encoding == .rateDeltaVarintZstd, "\(name), rate \(rate)")
+            #expect(!predicted.encoding.isAbsolute && predicted.largestDelta == delta.largestDelta)
+            #expect(try decode(predicted, startingFrom: previous, zstd: zstd) == current, "\(name), rate \(rate)")
+        }
         // Raw (schema 0001): little-endian int64.
         let raw = current.withUnsafeBufferPointer { ChunkCodec.encodeRaw($0) }
         #expect(raw.data == littleEndianBytes(current[...]), "\(name)")
@@ -71,13 +87,20 @@ import Testing
             previous.withUnsafeBufferPointer { before in ChunkCodec.encode(now, previous: before, zstd: zstd) }
         }
         let raw = current.withUnsafeBufferPointer { ChunkCodec.encodeRaw($0) }
+        let predicted = current.withUnsafeBufferPointer { now in
+            previous.withUnsafeBufferPointer { before in
+                ChunkCodec.encode(now, previous: before, rate: Self.rates(previous)[0], zstd: zstd)
+            }
+        }
         for position in Set([0, 1, current.count / 2, current.count - 1]).filter({ $0 < current.count }) {
             for (encoded, expected, absolute) in [(keyframe, current[position], true),
                                                   (delta, current[position] - previous[position], false),
+                                                  (predicted, current[position] - previous[position], false),
                                                   (raw, current[position], true)] {
                 let read = try encoded.data.withUnsafeBytes { blob in
                     try ChunkCodec.value(encoding: encoded.encoding.rawValue, blob: blob, checksum: Int64(encoded.checksum),
-                                         at: position, count: current.count, zstd: zstd, scratch: &scratch)
+                                         at: position, count: current.count, previous: previous[position],
+                                         zstd: zstd, scratch: &scratch)
                 }
                 #expect(read.value == expected && read.isAbsolute == absolute, "\(name) at \(position), encoding \(encoded.encoding)")
             }

@@ -29,7 +29,8 @@ import Testing
                     let raw = ChunkCodec.encodeRaw(current)
                     let keyframe = ChunkCodec.encode(current, previous: nil, zstd: zstd)
                     let delta = ChunkCodec.encode(current, previous: before, zstd: zstd)
-                    for chunk in [raw, keyframe, delta] {
+                    let rateDelta = ChunkCodec.encode(current, previous: before, rate: (1_000_000, 300), zstd: zstd)
+                    for chunk in [raw, keyframe, delta, rateDelta] {
                         seeds.append(Seed(encoding: chunk.encoding.rawValue, blob: [UInt8](chunk.data),
                                           counts: counts, previous: previous))
                     }
@@ -57,7 +58,7 @@ import Testing
             let expectedCount = mutator.below(5) == 0
                 ? [0, 1, max(0, width - 1), width + 1, 2 * width, 1 << 16][mutator.below(6)] : width
             // A delta is added to the previous counts, as the store does.
-            var output = encoding == 3 && expectedCount == width ? seed.previous : [Int64](repeating: 0, count: expectedCount)
+            var output = (encoding == 3 || encoding == 4) && expectedCount == width ? seed.previous : [Int64](repeating: 0, count: expectedCount)
             do {
                 try blob.withUnsafeBytes { bytes in
                     try output.withUnsafeMutableBufferPointer { out in
@@ -78,13 +79,14 @@ import Testing
                 let index = mutator.below(expectedCount)
                 if let (value, _) = try? blob.withUnsafeBytes({ bytes in
                     try ChunkCodec.value(encoding: encoding, blob: bytes, checksum: checksum, at: index,
-                                         count: expectedCount, zstd: zstd, scratch: &scratch)
+                                         count: expectedCount, previous: index < width ? seed.previous[index] : 0,
+                                         zstd: zstd, scratch: &scratch)
                 }) {
                     #expect(value >= 0)
                 }
             }
         }
-        print("fuzz: \(count) chunk blobs (encodings 1, 2, 3 and unknown ids), \(decoded) decoded (\(exact) pristine ones exactly), \(refused) refused")
+        print("fuzz: \(count) chunk blobs (encodings 1 to 4 and unknown ids), \(decoded) decoded (\(exact) pristine ones exactly), \(refused) refused")
         #expect(decoded + refused == count && refused > 0 && exact > 0)
     }
 
@@ -104,7 +106,8 @@ import Testing
         var scratch: [UInt8] = []
         #expect(throws: ChunkCodec.DecodeError.self) {
             try blob.withUnsafeBytes { bytes in
-                try ChunkCodec.value(encoding: 1, blob: bytes, checksum: checksum, at: 1, count: 2, zstd: Zstd(), scratch: &scratch)
+                try ChunkCodec.value(encoding: 1, blob: bytes, checksum: checksum, at: 1, count: 2, previous: 0, zstd: Zstd(),
+                                     scratch: &scratch)
             }
         }
     }

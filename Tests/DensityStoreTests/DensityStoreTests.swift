@@ -88,7 +88,7 @@ import Testing
                 for row in rows {
                     let start = row.component * layout.features + row.chunk * layout.chunkFeatures
                     let end = min(start + layout.chunkFeatures, (row.component + 1) * layout.features)
-                    #expect(row.encoding == (index == 0 ? 2 : 3))
+                    #expect(row.encoding == (index == 0 ? 2 : 4))
                     #expect(row.checksum == Int64(bitwiseCRC32(row.data)))
                     try row.data.withUnsafeBytes { blob in
                         try rebuilt.withUnsafeMutableBufferPointer { all in

@@ -29,18 +29,40 @@ package enum ChunkCodec {
     }
 
     /// Encodes a chunk: as a delta against `previous` when given, else as a keyframe.
+    ///
+    /// With `rate`, a delta is stored as its residual against each feature's own rate so far
+    /// (``ChunkEncoding/rateDeltaVarintZstd``): a feature that fired in 1% of the vectors before
+    /// is expected to fire in about 1% of the vectors added, so what remains is smaller than the
+    /// change itself. Without it, or when the previous vectors are 0 or the multiplier passes 64
+    /// bits, the change itself (``ChunkEncoding/deltaVarintZstd``).
     /// - Parameters:
     ///   - counts: The chunk's cumulative counts.
     ///   - previous: The same chunk's counts at the previous checkpoint (each <= the new count).
+    ///   - rate: The previous checkpoint's vectors and the vectors added since.
     ///   - zstd: The compression context.
     /// - Returns: The encoded chunk.
-    static func encode(_ counts: UnsafeBufferPointer<Int64>, previous: UnsafeBufferPointer<Int64>?, zstd: Zstd) -> Encoded {
+    static func encode(
+        _ counts: UnsafeBufferPointer<Int64>, previous: UnsafeBufferPointer<Int64>?,
+        rate: (previousVectors: Int64, addedVectors: Int64)? = nil, zstd: Zstd
+    ) -> Encoded {
         var decreased = false
         var largest: Int64 = 0
+        let multiplier = rate.flatMap { Self.multiplier(previousVectors: $0.previousVectors, addedVectors: $0.addedVectors) }
         // The varints go into uninitialized scratch memory: no zero-filling of 10 bytes a count.
-        let compressed = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, counts.count * 10)) { out in
+        let compressed = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, counts.count * 10 + 10)) { out in
             var position = 0
-            if let previous {
+            if let previous, let multiplier {
+                position = Varint.write(multiplier, to: out, at: position)
+                var signs: Int64 = 0
+                for i in 0..<counts.count {
+                    let delta = counts[i] &- previous[i]
+                    signs |= delta
+                    largest = max(largest, delta)
+                    let residual = delta &- Self.predicted(previous: previous[i], multiplier: multiplier)
+                    position = Varint.write(Self.zigzag(residual), to: out, at: position)
+                }
+                decreased = signs < 0
+            } else if let previous {
                 var signs: Int64 = 0
                 for i in 0..<counts.count {
                     let delta = counts[i] &- previous[i]
@@ -57,8 +79,70 @@ package enum ChunkCodec {
             return zstd.compress(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[..<position]))
         }
         let data = Data(compressed)
-        return Encoded(encoding: previous == nil ? .varintZstd : .deltaVarintZstd, data: data,
-                       checksum: CRC32.checksum(data), decreased: decreased, largestDelta: largest)
+        let encoding: ChunkEncoding = previous == nil ? .varintZstd : multiplier == nil ? .deltaVarintZstd : .rateDeltaVarintZstd
+        return Encoded(encoding: encoding, data: data, checksum: CRC32.checksum(data), decreased: decreased, largestDelta: largest)
+    }
+
+    /// The most bytes the varints of `count` values can take: 10 a value (a `UInt64` in LEB128),
+    /// and 10 more for encoding 4's multiplier.
+    static func varintBytesLimit(_ kind: ChunkEncoding, count: Int) -> Int {
+        count * 10 + (kind == .rateDeltaVarintZstd ? 10 : 0)
+    }
+
+    /// Checks a rate-predicted delta's blob without the previous counts it applies to: its
+    /// checksum, its zstd frame, and a multiplier followed by exactly `count` varints.
+    /// - Throws: ``DecodeError`` as ``decode(encoding:blob:checksum:into:zstd:)`` does.
+    static func checkRateDelta(blob: UnsafeRawBufferPointer, checksum: Int64, count: Int, zstd: Zstd) throws(DecodeError) {
+        let actual = CRC32.checksum(blob)
+        guard Int64(actual) == checksum else {
+            throw DecodeError(reason: "checksum mismatch (stored \(checksum), computed \(actual))")
+        }
+        let varints = try zstd.decompress(blob, limit: varintBytesLimit(.rateDeltaVarintZstd, count: count)).get()
+        try varints.withUnsafeBufferPointer { bytes throws(DecodeError) in
+            var position = 0
+            for i in 0...count {
+                guard let (_, next) = Varint.read(bytes, at: position) else {
+                    throw DecodeError(reason: i == 0 ? "the rate multiplier is missing" : "varint stream ends at value \(i - 1) of \(count)")
+                }
+                position = next
+            }
+            guard position == bytes.count else {
+                throw DecodeError(reason: "\(bytes.count - position) bytes left after \(count) values")
+            }
+        }
+    }
+
+    // MARK: - The rate prediction (encoding 4)
+
+    /// `(added << 32) / previous`, the 32.32 fixed-point share of the previous vectors that the
+    /// added ones are; `nil` when the previous vectors are not positive or it passes 64 bits.
+    static func multiplier(previousVectors: Int64, addedVectors: Int64) -> UInt64? {
+        guard previousVectors > 0, addedVectors >= 0 else { return nil }
+        return UInt64(exactly: (UInt128(addedVectors) << 32) / UInt128(previousVectors))
+    }
+
+    /// The change a count is predicted to make: `(previous * multiplier) >> 32`, wrapped to 64
+    /// bits (a valid count's prediction is at most the vectors added).
+    @inline(__always)
+    static func predicted(previous: Int64, multiplier: UInt64) -> Int64 {
+        Int64(truncatingIfNeeded: (UInt128(UInt64(bitPattern: previous)) &* UInt128(multiplier)) >> 32)
+    }
+
+    /// Zigzag: 0, -1, 1, -2, ... as 0, 1, 2, 3, ...
+    @inline(__always)
+    static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value &<< 1) ^ (value >> 63)) }
+
+    /// The inverse of ``zigzag(_:)``.
+    @inline(__always)
+    static func unzigzag(_ value: UInt64) -> Int64 { Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1) }
+
+    /// A rate-predicted delta's change: its prediction plus the residual, in the same wrapping
+    /// 64-bit arithmetic the encoder subtracted it in (no valid state wraps: its prediction is at
+    /// most the vectors added); `nil` when the change is negative.
+    @inline(__always)
+    static func rateDelta(previous: Int64, multiplier: UInt64, residual: UInt64) -> Int64? {
+        let delta = predicted(previous: previous, multiplier: multiplier) &+ unzigzag(residual)
+        return delta < 0 ? nil : delta
     }
 
     /// Checks a blob's checksum and reads the one value at `index`: the cumulative count for a
@@ -72,13 +156,14 @@ package enum ChunkCodec {
     ///   - checksum: The stored CRC-32.
     ///   - index: The value's position in the chunk.
     ///   - count: How many values the chunk holds.
+    ///   - previous: The count at the previous checkpoint (a rate-predicted delta needs it).
     ///   - zstd: A decompression context.
     ///   - scratch: A buffer reused between calls.
     /// - Returns: The value, and whether it is absolute (a keyframe) or a delta.
     /// - Throws: ``DecodeError`` as ``decode(encoding:blob:checksum:into:zstd:)`` does.
     static func value(
         encoding: Int64, blob: UnsafeRawBufferPointer, checksum: Int64, at index: Int, count: Int,
-        zstd: Zstd, scratch: inout [UInt8]
+        previous: Int64, zstd: Zstd, scratch: inout [UInt8]
     ) throws(DecodeError) -> (value: Int64, isAbsolute: Bool) {
         let actual = CRC32.checksum(blob)
         guard Int64(actual) == checksum else {
@@ -95,18 +180,31 @@ package enum ChunkCodec {
             let value = Int64(littleEndian: blob.loadUnaligned(fromByteOffset: index * 8, as: Int64.self))
             guard value >= 0 else { throw DecodeError(reason: "negative count \(value) at value \(index)") }
             return (value, true)
-        case .varintZstd, .deltaVarintZstd:
-            let length = try zstd.decompress(blob, limit: count * 10, into: &scratch).get()
+        case .varintZstd, .deltaVarintZstd, .rateDeltaVarintZstd:
+            let length = try zstd.decompress(blob, limit: Self.varintBytesLimit(kind, count: count), into: &scratch).get()
             return try scratch.withUnsafeBufferPointer { all throws(DecodeError) in
                 let bytes = UnsafeBufferPointer(rebasing: all[..<length])
-                // Skip `index` values: each ends at a byte below 0x80.
                 var position = 0, skipped = 0
+                var multiplier: UInt64 = 0
+                if kind == .rateDeltaVarintZstd {
+                    guard let (value, next) = Varint.read(bytes, at: 0) else {
+                        throw DecodeError(reason: "the rate multiplier is missing")
+                    }
+                    (multiplier, position) = (value, next)
+                }
+                // Skip `index` values: each ends at a byte below 0x80.
                 while skipped < index && position < bytes.count {
                     skipped &+= bytes[position] < 0x80 ? 1 : 0
                     position &+= 1
                 }
                 guard skipped == index, let (value, _) = Varint.read(bytes, at: position) else {
                     throw DecodeError(reason: "varint stream ends before value \(index) of \(count)")
+                }
+                if kind == .rateDeltaVarintZstd {
+                    guard let delta = Self.rateDelta(previous: previous, multiplier: multiplier, residual: value) else {
+                        throw DecodeError(reason: "delta at value \(index) is negative or overflows")
+                    }
+                    return (delta, false)
                 }
                 let signed = Int64(bitPattern: value)
                 guard signed >= 0 else { throw DecodeError(reason: "negative value \(signed) at value \(index)") }
@@ -159,16 +257,29 @@ package enum ChunkCodec {
                 output[i] = Int64(littleEndian: blob.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))
                 if output[i] < 0 { throw DecodeError(reason: "negative count \(output[i]) at value \(i)") }
             }
-        case .varintZstd, .deltaVarintZstd:
-            let varints = try zstd.decompress(blob, limit: output.count * 10).get()
+        case .varintZstd, .deltaVarintZstd, .rateDeltaVarintZstd:
+            let varints = try zstd.decompress(blob, limit: Self.varintBytesLimit(kind, count: output.count)).get()
             try varints.withUnsafeBufferPointer { bytes throws(DecodeError) in
                 var position = 0
+                var multiplier: UInt64 = 0
+                if kind == .rateDeltaVarintZstd {
+                    guard let (value, next) = Varint.read(bytes, at: 0) else {
+                        throw DecodeError(reason: "the rate multiplier is missing")
+                    }
+                    (multiplier, position) = (value, next)
+                }
                 for i in 0..<output.count {
                     guard let (value, next) = Varint.read(bytes, at: position) else {
                         throw DecodeError(reason: "varint stream ends at value \(i) of \(output.count)")
                     }
                     position = next
-                    let signed = Int64(bitPattern: value)
+                    var signed = Int64(bitPattern: value)
+                    if kind == .rateDeltaVarintZstd {
+                        guard let delta = Self.rateDelta(previous: output[i], multiplier: multiplier, residual: value) else {
+                            throw DecodeError(reason: "delta at value \(i) is negative or overflows")
+                        }
+                        signed = delta
+                    }
                     if kind == .varintZstd {
                         output[i] = signed
                     } else {
