@@ -1,6 +1,7 @@
 import ArgumentParser
 import DensityMetric
 import DensityStore
+import DensityViews
 
 /// `density diff`: densities over a window of steps.
 struct DiffCommand: ParsableCommand {
@@ -65,17 +66,7 @@ struct DiffCommand: ParsableCommand {
         let previous = try previousWindow(store: store, start: start, end: end, steps: steps)
         switch format {
         case .json:
-            let density: JSONValue = runInfo.components == nil
-                ? .doubles(densities[...])
-                : .array((0..<runInfo.components!).map { c in .doubles(densities[(c * features)..<((c + 1) * features)]) })
-            Console.out(JSONValue.object([
-                ("run", .string(runName)), ("from", window.from.map { .int($0) } ?? .null), ("to", .int(window.to)),
-                ("vectors", .int(window.state.vectors)), ("density", density),
-                ("previous", previous.map { previous in
-                    .object([("from", previous.from.map { .int($0) } ?? .null), ("to", .int(previous.to)),
-                             ("vectors", .int(previous.state.vectors))])
-                } ?? .null),
-            ]).text + "\n")
+            Console.out(QueryJSON.diff(run: runInfo, window: window, densities: densities, previous: previous).text + "\n")
         case .csv:
             var text = runInfo.components == nil ? "feature,count,density\n" : "component,feature,count,density\n"
             text.reserveCapacity(densities.count * 24)
@@ -99,13 +90,9 @@ struct DiffCommand: ParsableCommand {
         }
     }
 
-    /// The window of the same length (in steps) before (start, end], ending at `start`: from the
-    /// latest checkpoint at or before `start - (end - start)`, or the start of the run. Nil when
-    /// the window starts at the start of the run.
+    /// The window of the same length before (start, end] (``DensityStore/previousWindow(run:start:end:steps:)``).
     func previousWindow(store: DensityStore, start: Int64?, end: Int64, steps: [Int64]) throws -> DensityWindow? {
-        guard let start else { return nil }
-        let previousStart = steps.last(where: { $0 <= start - (end - start) })
-        return try store.window(run: runName, from: previousStart, to: start)
+        try store.previousWindow(run: runName, start: start, end: end, steps: steps)
     }
 
     /// The features whose density rose or fell most from the previous window to this one, or why

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DensityViews
 
 /// The two spellings of a window (A, B], accepted by every command that reads one (`dead`,
 /// `dense`, `diff`, `histogram`, `export`): `--window A:B`, or `--from A [--to B]` (B defaults

@@ -1,16 +1,21 @@
-import ArgumentParser
 import DensityStore
 
 /// A step as the user writes it: `1200`, `latest`, `first`, `-1` (one checkpoint before the
 /// latest), or `start` (the empty state before the first checkpoint, for `--from`).
-enum StepSpec: Hashable, ExpressibleByArgument, CustomStringConvertible {
+package enum StepSpec: Hashable, Sendable, CustomStringConvertible {
+    /// The empty state before the first checkpoint.
     case start
+    /// The first checkpoint.
     case first
+    /// The latest checkpoint.
     case latest
+    /// The latest checkpoint at or before this step.
     case exact(Int64)
+    /// K checkpoints before the latest.
     case offset(Int)
 
-    init?(argument: String) {
+    /// Parses a step as written; nil when it is none of the spellings.
+    package init?(argument: String) {
         switch argument.lowercased() {
         case "start": self = .start
         case "first": self = .first
@@ -26,9 +31,8 @@ enum StepSpec: Hashable, ExpressibleByArgument, CustomStringConvertible {
         }
     }
 
-    static var defaultCompletionKind: CompletionKind { .list(["latest", "first", "start"]) }
-
-    var description: String {
+    /// The spec as the user writes it.
+    package var description: String {
         switch self {
         case .start: "start"
         case .first: "first"
@@ -41,7 +45,7 @@ enum StepSpec: Hashable, ExpressibleByArgument, CustomStringConvertible {
     /// The checkpoint step this names among a run's steps (sorted); `nil` for `start`.
     ///
     /// An exact step that is not a checkpoint resolves to the latest checkpoint at or before it.
-    func resolve(in steps: [Int64], run: String) throws -> Int64? {
+    package func resolve(in steps: [Int64], run: String) throws -> Int64? {
         guard let last = steps.last else { throw StoreError.noCheckpoint(run: run, atOrBefore: nil) }
         switch self {
         case .start: return nil
@@ -49,12 +53,12 @@ enum StepSpec: Hashable, ExpressibleByArgument, CustomStringConvertible {
         case .latest: return last
         case .exact(let step):
             guard let found = steps.last(where: { $0 <= step }) else {
-                throw CLIError("run '\(run)' has no checkpoint at or before step \(step) (its first is step \(steps[0]))")
+                throw SelectionError("run '\(run)' has no checkpoint at or before step \(step) (its first is step \(steps[0]))")
             }
             return found
         case .offset(let k):
             guard k < steps.count else {
-                throw CLIError("step -\(k) is out of range: run '\(run)' has \(steps.count) checkpoint(s), so offsets go down to -\(steps.count - 1)")
+                throw SelectionError("step -\(k) is out of range: run '\(run)' has \(steps.count) checkpoint(s), so offsets go down to -\(steps.count - 1)")
             }
             return steps[steps.count - 1 - k]
         }
