@@ -198,7 +198,8 @@ def test_it_keeps_answering_while_a_writer_appends_and_compacts(tmp_path):
     recorder = fd.DensityRecorder("live", db=db)
     counts += rng.integers(0, 2, 512)
     recorder.record(1, counts, 10)
-    recorder.record(2, counts + 1, 20)
+    counts += 1
+    recorder.record(2, counts, 20)
     server = Server(db)
     assert wait_until(lambda: server.get("/api/runs/live/show")[0] == 200)
     failures, answered, stop = [], [0], threading.Event()
