@@ -1,5 +1,6 @@
 import ArgumentParser
 import DensityStore
+import DensityViews
 
 /// `density`: the full history of SAE feature density, kept in SQLite.
 @main
@@ -40,11 +41,18 @@ struct DensityCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            if case StoreError.noCheckpoint = error {
+            if Self.meansNoCheckpointYet(error) {
                 Console.message("Error: \(error)")
                 exit(withError: ExitCode(noCheckpointExitCode))
             }
             exit(withError: StoreFailure.explain(error))
         }
+    }
+
+    /// Whether `error` says the run holds no checkpoint at all yet (not: none at or before a step).
+    static func meansNoCheckpointYet(_ error: any Error) -> Bool {
+        if error is NoCheckpointYet { return true }
+        if case StoreError.noCheckpoint(_, nil) = error { return true }
+        return false
     }
 }

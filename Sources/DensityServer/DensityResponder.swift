@@ -28,6 +28,8 @@ struct DensityResponder: HTTPResponder {
         } catch let error as StoreError {
             if case .unknownRun = error { return Self.json(QueryJSON.error(error.description), status: .notFound) }
             return Self.json(QueryJSON.error(error.description), status: .badRequest)
+        } catch let error as NoCheckpointYet {
+            return Self.json(QueryJSON.error(error.description), status: .notFound)
         } catch let error as SelectionError {
             return Self.json(QueryJSON.error(error.description), status: .badRequest)
         } catch let error as QueryError {

@@ -133,6 +133,27 @@ import Testing
         }
     }
 
+    /// The documented resume of a distributed run: the stored sum goes into rank 0 and zeros into
+    /// the others. A rank's state then falls below what that rank wrote before the restart; only
+    /// the sum is a metric state, so only the sum must follow the previous checkpoint.
+    @Test func aRankResumedFromZerosIsAcceptedWhileItsSumFollows() throws {
+        try Sandbox.with { sandbox in
+            try sandbox.ok(["create", "d", "--features", "2"])
+            #expect(try Self.checkpoint(sandbox, "d", step: 1, counts: [2, 1], vectors: 4, rank: (0, 2)).status == 0)
+            #expect(try Self.checkpoint(sandbox, "d", step: 1, counts: [3, 0], vectors: 4, rank: (1, 2)).status == 0)
+            // restart: rank 0 holds the sum [5, 1] at 8 vectors, rank 1 starts again from zeros
+            #expect(try Self.checkpoint(sandbox, "d", step: 2, counts: [6, 1], vectors: 10, rank: (0, 2)).status == 0)
+            #expect(try Self.checkpoint(sandbox, "d", step: 2, counts: [1, 1], vectors: 2, rank: (1, 2)).status == 0)
+            #expect(try sandbox.ok(["resume", "d"]) == "2\n")
+            // the sum is still held to the invariant: rank 1 starting over once more would take the
+            // sum from [7, 2] at 12 vectors to [8, 1] at 12, which is refused
+            #expect(try Self.checkpoint(sandbox, "d", step: 3, counts: [7, 1], vectors: 11, rank: (0, 2)).status == 0)
+            expectFailure(try Self.checkpoint(sandbox, "d", step: 3, counts: [1, 0], vectors: 1, rank: (1, 2)),
+                          mentioning: ["step 3"])
+            #expect(try sandbox.db(["verify"]).status == 0)
+        }
+    }
+
     @Test func aStoreWrittenByAnotherProgramThatBreaksTheInvariantIsReportedAndNeverCrashesAQuery() throws {
         try Sandbox.with { sandbox in
             try sandbox.ok(["create", "r", "--features", "2"])

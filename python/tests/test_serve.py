@@ -261,3 +261,16 @@ def test_density_serve_without_the_server_says_how_to_get_it(tmp_path):
                             capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode != 0
     assert "swift build --product density-serve" in result.stderr and "wheel" in result.stderr
+
+
+def test_a_run_without_checkpoints_is_404_saying_so(tmp_path):
+    db = str(tmp_path / "empty.sqlite")
+    fd.Store(db).create("empty", features=4)
+    server = Server(db)
+    try:
+        for path in ["/api/runs/empty/show", "/api/runs/empty/trend?feature=1", "/api/runs/empty/dead"]:
+            status, _, body = server.get(path)
+            assert status == 404 and "no checkpoints yet" in json.loads(body)["error"]
+        assert server.json("/api/runs")[0]["checkpoints"] == 0
+    finally:
+        server.stop()

@@ -41,8 +41,9 @@ def latest_step(store):
     try:
         runs = [r for r in store.runs() if r["name"] == "job"]
     except DensityError as error:
-        # Read while rank 0 is still creating the store: the file exists, its schema is not committed yet.
-        if "older schema" in str(error):
+        # Read while rank 0 is still creating the store: the file exists but is still empty, or
+        # its schema is not committed yet.
+        if "older schema" in str(error) or "no store at" in str(error):
             return 0
         raise
     return runs[0]["latest_step"] if runs and runs[0]["latest_step"] is not None else 0

@@ -8,6 +8,8 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "A local, read-only web page over the store that updates live (runs density-serve).",
         discussion: """
+            Example:
+              density serve --db runs.sqlite          # http://127.0.0.1:8765/
             Binds 127.0.0.1 by default; from your laptop, forward the port over SSH:
               ssh -L 8765:localhost:8765 gpu-box      # then open http://localhost:8765/
             The JSON API mirrors the CLI: /api/runs, /api/runs/RUN/show?step=S, /diff?from=A&to=B,

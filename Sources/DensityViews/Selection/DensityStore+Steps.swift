@@ -2,7 +2,7 @@ package import DensityStore
 
 extension DensityStore {
     /// The steps of a run's checkpoints, ascending, for ``StepSpec`` to resolve against.
-    /// - Throws: ``StoreError/unknownRun(name:known:)``; ``SelectionError`` when the run has no
+    /// - Throws: ``StoreError/unknownRun(name:known:)``; ``NoCheckpointYet`` when the run has no
     ///   checkpoint yet, saying why: steps still waiting for some of a distributed run's ranks
     ///   (which ones), or nothing stored at all.
     package func checkpointSteps(run name: String) throws -> [Int64] {
@@ -13,13 +13,13 @@ extension DensityStore {
 
     /// Why a run has no checkpoint: its pending steps and the ranks each waits for, or that
     /// nothing was stored.
-    package func noCheckpointError(run name: String) -> SelectionError {
+    package func noCheckpointError(run name: String) -> NoCheckpointYet {
         let pending = (try? pendingSteps(run: name)) ?? []
         guard let first = pending.first else {
-            return SelectionError("run '\(name)' has no checkpoints yet; add one with `density checkpoint`, `density ingest` or `density record`")
+            return NoCheckpointYet("run '\(name)' has no checkpoints yet; add one with `density checkpoint`, `density ingest` or `density record`")
         }
         let listed = pending.prefix(3).map(\.waiting).joined(separator: "; ") + (pending.count > 3 ? "; … \(pending.count - 3) more" : "")
-        return SelectionError("run '\(name)' has no complete checkpoint yet: \(pending.count) step\(pending.count == 1 ? " is" : "s are") pending (\(listed)). A step of a run of \(first.worldSize) ranks becomes a checkpoint once every rank has stored its state for it (`density checkpoint RUN --rank R --world-size \(first.worldSize) FILE`)")
+        return NoCheckpointYet("run '\(name)' has no complete checkpoint yet: \(pending.count) step\(pending.count == 1 ? " is" : "s are") pending (\(listed)). A step of a run of \(first.worldSize) ranks becomes a checkpoint once every rank has stored its state for it (`density checkpoint RUN --rank R --world-size \(first.worldSize) FILE`)")
     }
 }
 
