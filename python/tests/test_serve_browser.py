@@ -24,7 +24,7 @@ def browser():
     options.add_argument("--headless=new")
     options.add_argument("--no-sandbox")
     options.add_argument("--disable-dev-shm-usage")
-    options.add_argument("--window-size=1100,1700")
+    options.add_argument("--window-size=1100,400")
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")))
 
 
@@ -84,6 +84,11 @@ def test_the_page_draws_a_trend_and_a_new_checkpoint_live(tmp_path):
 
 
 def shot(driver, name):
+    """Saves the whole page as docs/NAME when DENSITY_SCREENSHOTS is set."""
     if os.environ.get("DENSITY_SCREENSHOTS"):
         os.makedirs(os.path.join(REPO, "docs"), exist_ok=True)
+        size = driver.get_window_size()
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(size["width"], height + 160)
         driver.save_screenshot(os.path.join(REPO, "docs", name))
+        driver.set_window_size(size["width"], size["height"])
