@@ -69,7 +69,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "DensityBench",
-            dependencies: ["DensityMetric", "DensityStore", "DensityWorkload"],
+            dependencies: ["DensityMetric", "DensityFormats", "DensityStore", "DensityWorkload"],
             path: "Benchmarks/DensityBench"
         ),
         .testTarget(name: "DensityMetricTests", dependencies: ["DensityMetric"]),
@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "DensityStoreTests", dependencies: ["DensityStore", "DensityMetric", "DensityWorkload"]),
         .testTarget(
             name: "DensityCLITests",
-            dependencies: ["DensityCLI", "DensityStore", "DensityMetric", "DensityWorkload"]
+            dependencies: ["DensityCLI", "DensityFormats", "DensityStore", "DensityMetric", "DensityWorkload"]
         ),
     ],
     swiftLanguageModes: [.v6]

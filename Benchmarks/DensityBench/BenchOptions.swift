@@ -10,6 +10,10 @@ struct BenchOptions {
     var repeats: Int?
     /// Shapes `[batch, features]` that replace a section's default sizes.
     var shapes: [[Int]] = []
+    /// Widths (features) that replace the record section's own.
+    var features: [Int] = []
+    /// The `density` binary the record section runs, instead of the one beside the benchmark.
+    var density: String?
     /// Print the usage and exit.
     var help = false
 
@@ -38,6 +42,13 @@ struct BenchOptions {
             case "--work-dir": workDirectory = try value(of: argument)
             case "--help", "-h": help = true
             case "--only": only = try value(of: argument)
+            case "--density": density = try value(of: argument)
+            case "--features":
+                let text = try value(of: argument)
+                guard let n = Int(text), n > 0 else {
+                    throw UsageError(description: "--features needs a positive integer, got '\(text)'")
+                }
+                features.append(n)
             case "--repeats":
                 let text = try value(of: argument)
                 guard let n = Int(text), n > 0 else {

@@ -16,15 +16,10 @@ func runCheckpointSection(_ options: BenchOptions) {
         simulation.state.counts.withUnsafeBytes { bytes in
             let fd = open(rawPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             precondition(fd >= 0, "cannot open \(rawPath)")
-            var written = 0
-            while written < bytes.count {
-                let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
-                precondition(n > 0, "write failed")
-                written += n
-            }
+            writeFully(fd, bytes)
             precondition(fsync(fd) == 0, "fsync failed")
             close(fd)
-            return UInt64(written)
+            return UInt64(bytes.count)
         }
     }
     table.add("raw int64 counts to a file + fsync (\(bytes(features * 8)))", fixed(raw.seconds * 1e3, 2), "1.00",

@@ -53,15 +53,17 @@ func measureInterleaved(repeats: Int, _ bodies: [() -> UInt64]) -> [Measurement]
     precondition(repeats > 0)
     let clock = ContinuousClock()
     var checksums = bodies.map { $0() }
-    var samples = [[Duration]](repeating: [], count: bodies.count)
+    var samples = [[Duration]](repeating: [], count: bodies.count), cpuSamples = samples
     for _ in 0..<repeats {
         for (k, body) in bodies.enumerated() {
             var result: UInt64 = 0
+            let cpuStart = processCPUTime()
             samples[k].append(clock.measure { result = body() })
+            cpuSamples[k].append(processCPUTime() - cpuStart)
             checksums[k] = checksums[k] &* 31 &+ result
         }
     }
-    return bodies.indices.map { Measurement(samples: samples[$0], checksum: checksums[$0]) }
+    return bodies.indices.map { Measurement(samples: samples[$0], checksum: checksums[$0], cpuSamples: cpuSamples[$0]) }
 }
 
 /// The CPU time this process (all its threads) has used so far: unlike wall time, it does not
@@ -70,6 +72,17 @@ func processCPUTime() -> Duration {
     var time = timespec()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
     return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
+}
+
+/// Writes all of `bytes` to `descriptor`, retrying short writes; stops the benchmark on an error.
+func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) {
+    var done = 0
+    while done < bytes.count {
+        let n = write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 && errno == EINTR { continue }
+        precondition(n > 0, "write failed: \(String(cString: strerror(errno)))")
+        done += n
+    }
 }
 
 extension Duration {

@@ -37,6 +37,9 @@ let sections: [Section] = [
     Section(name: "checkpoint",
             summary: "one durable checkpoint of a 1M-feature run vs writing its raw int64 counts with fsync",
             run: runCheckpointSection),
+    Section(name: "record",
+            summary: "density record fed frames through a pipe at 1M and 16M features vs writing them with fsync; peak RSS",
+            run: runRecordSection),
     Section(name: "bytes",
             summary: "bytes per feature per checkpoint on disk, checkpointing every step and every 100 steps",
             run: runBytesSection),
@@ -46,11 +49,14 @@ let sections: [Section] = [
     Section(name: "diff",
             summary: "a window diff near the end of a 10,000-checkpoint run vs one near its start",
             run: runDiffSection),
+    Section(name: "dead",
+            summary: "dead features with last-fired steps, and a report's reads, vs a full-run window diff of the same run",
+            run: runDeadSection),
 ]
 
 func printUsage(_ sections: [Section]) {
     print("""
-        usage: density-bench [--smoke] [--only NAME] [--repeats N] [--work-dir D] [--shape BxF ...] [--help]
+        usage: density-bench [--smoke] [--only NAME] [--repeats N] [--work-dir D] [--shape BxF ...] [--features N ...] [--density PATH] [--help]
 
           --smoke        tiny sizes and 3 repeats: finishes in seconds, even in a debug build
           --only NAME    run one section
@@ -59,6 +65,9 @@ func printUsage(_ sections: [Section]) {
                          history fixture of the same size already in D is reused
           --shape BxF    a [batch, features] shape for the update section instead of its own
                          (repeatable), e.g. --shape 1024x4096
+          --features N   a width for the record section instead of its own (repeatable)
+          --density PATH the `density` binary the record section runs (default: the one beside
+                         this benchmark), e.g. another build's, to compare the two
           --help         this text
 
         sections:

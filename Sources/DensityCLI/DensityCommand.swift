@@ -42,17 +42,18 @@ struct DensityCommand: ParsableCommand {
             try command.run()
         } catch {
             if Self.meansNoCheckpointYet(error) {
-                Console.message("Error: \(error)")
+                Console.message("Error: \(ErrorText.render(error))")
                 exit(withError: ExitCode(noCheckpointExitCode))
             }
-            exit(withError: StoreFailure.explain(error))
+            exit(withError: StoreFailure.explain(ErrorText.render(error)))
         }
     }
 
     /// Whether `error` says the run holds no checkpoint at all yet (not: none at or before a step).
     static func meansNoCheckpointYet(_ error: any Error) -> Bool {
-        if error is NoCheckpointYet { return true }
-        if case StoreError.noCheckpoint(_, nil) = error { return true }
-        return false
+        switch error {
+        case SelectionError.noCheckpointYet, StoreError.noCheckpoint(_, nil): true
+        default: false
+        }
     }
 }

@@ -10,6 +10,8 @@ internal import DensityMetric
 public struct SafetensorsFile: Sendable {
     /// The largest header accepted, as in the reference implementation: 100 MB.
     public static let maxHeaderBytes = 100_000_000
+    /// The bytes of the header's length, at the start of the file.
+    static let headerLengthBytes = 8
 
     /// One tensor's description.
     public struct Tensor: Sendable, Hashable {
@@ -71,11 +73,27 @@ public struct SafetensorsFile: Sendable {
         guard 8 + Int(length) <= bytes.count else {
             throw fail("its header claims \(length) bytes but the file has only \(bytes.count - 8) after the length (truncated?)")
         }
-        let headerBytes = Data(bytes[8..<(8 + Int(length))])
+        let data = Array(bytes[(8 + Int(length))...])
+        let (tensors, metadata) = try Self.parseHeader(bytes[8..<(8 + Int(length))], dataCount: data.count, source: source)
+        self.init(source: source, tensors: tensors, metadata: metadata, data: data)
+    }
+
+    /// Parses and checks a header's JSON against the size of the data section after it: every
+    /// tensor's dtype, shape and offsets, before any value is read.
+    /// - Parameters:
+    ///   - header: The header's bytes (after the 8-byte length).
+    ///   - dataCount: The bytes after the header.
+    ///   - source: A name for messages.
+    /// - Returns: The tensors by name, and the `__metadata__` strings.
+    /// - Throws: ``SafetensorsError/malformed(source:reason:)``, ``SafetensorsError/unsupportedTensor(source:name:reason:)``.
+    static func parseHeader(_ header: ArraySlice<UInt8>, dataCount: Int, source: String) throws
+        -> (tensors: [String: Tensor], metadata: [String: String])
+    {
+        func fail(_ reason: String) -> SafetensorsError { .malformed(source: source, reason: reason) }
+        let headerBytes = Data(header)
         guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
             throw fail("its header is not a JSON object")
         }
-        let data = Array(bytes[(8 + Int(length))...])
         var tensors: [String: Tensor] = [:]
         var metadata: [String: String] = [:]
         for (name, value) in header {
@@ -98,8 +116,8 @@ public struct SafetensorsFile: Sendable {
                 return Int(n)
             }
             let bounds = try offsets.map { item -> Int in
-                guard let n = (item as? NSNumber)?.int64Value, n >= 0, n <= Int64(data.count) else {
-                    throw fail("tensor '\(name)' has data offsets \(offsets) outside the \(data.count) data bytes (truncated?)")
+                guard let n = (item as? NSNumber)?.int64Value, n >= 0, n <= Int64(dataCount) else {
+                    throw fail("tensor '\(name)' has data offsets \(offsets) outside the \(dataCount) data bytes (truncated?)")
                 }
                 return Int(n)
             }
@@ -116,7 +134,7 @@ public struct SafetensorsFile: Sendable {
             }
             tensors[name] = Tensor(dtype: dtype, shape: shape, range: bounds[0]..<bounds[1])
         }
-        self.init(source: source, tensors: tensors, metadata: metadata, data: data)
+        return (tensors, metadata)
     }
 
     /// Assembles a file from parts already checked (tensors built from numpy arrays, say).

@@ -84,9 +84,59 @@ public struct StateFrameReader {
     ///   inside a frame, ``StateFrameError/tooLarge(source:frame:offset:length:limit:)``, or
     ///   ``StateFrameError/unreadable(source:reason:)``.
     public mutating func next() throws -> [UInt8]? {
+        guard let total = try nextLength() else { return nil }
+        var payload = Payload(reader: self, total: total)
+        let bytes = try payload.bytes(total)
+        endFrame(total)
+        return bytes
+    }
+
+    /// Reads the next frame as a metric state, without holding the frame's bytes: int64 counts go
+    /// from the stream straight into the counts' own memory (the one copy a state needs), other
+    /// layouts through ``SafetensorsFile`` as ``next()`` and ``TorchMetricsState/init(file:)`` do.
+    ///
+    /// A frame whose content is refused is read to its end, so the stream can go on.
+    /// - Returns: `nil` when the stream ended cleanly between frames; else the state, or why the
+    ///   frame's content is not one (a ``SafetensorsError``), named as `<source> frame <n>`.
+    /// - Throws: What ``next()`` throws: the stream itself cannot be read further.
+    public mutating func nextState() throws -> Result<TorchMetricsState, any Error>? {
+        guard let total = try nextLength() else { return nil }
+        var payload = Payload(reader: self, total: total)
+        let state = try payload.state(source: "\(source) frame \(frameCount + 1)")
+        endFrame(total)
+        return state
+    }
+
+    /// Reads a whole `.safetensors` state of `length` bytes from the stream, as ``nextState()``
+    /// reads a frame's payload (a file opened with ``init(descriptor:source:maxFrameBytes:)``).
+    /// - Parameter length: The file's size.
+    /// - Note: It counts as no frame (``frameCount`` and ``offset`` stay).
+    /// - Returns: The state.
+    /// - Throws: ``SafetensorsError`` naming ``source``, or ``StateFrameError`` when it ends early.
+    public mutating func readState(length: Int) throws -> TorchMetricsState {
+        var payload = Payload(reader: self, total: length)
+        return try payload.state(source: source).get()
+    }
+
+    /// Reads the rest of the stream, however long, into a buffer that grows as bytes arrive.
+    /// - Note: It counts as no frame (``frameCount`` and ``offset`` stay).
+    /// - Returns: The bytes.
+    /// - Throws: ``StateFrameError/unreadable(source:reason:)``.
+    public func readToEnd() throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let got = try buffer.withUnsafeMutableBytes { try fill($0) }
+            bytes += buffer[..<got]
+            if got < buffer.count { return bytes }
+        }
+    }
+
+    /// Reads a frame's length prefix: `nil` at a clean end of the stream.
+    private mutating func nextLength() throws -> Int? {
         let frame = frameCount + 1
         var prefix = [UInt8](repeating: 0, count: Self.prefixBytes)
-        let prefixRead = try fill(&prefix, from: 0)
+        let prefixRead = try prefix.withUnsafeMutableBytes { try fill($0) }
         if prefixRead == 0 { return nil }
         guard prefixRead == Self.prefixBytes else {
             throw StateFrameError.truncated(source: source, frame: frame, offset: offset,
@@ -96,37 +146,124 @@ public struct StateFrameReader {
         guard length <= UInt64(maxFrameBytes) else {
             throw StateFrameError.tooLarge(source: source, frame: frame, offset: offset, length: length, limit: maxFrameBytes)
         }
-        let total = Int(length)
-        // Grow the buffer as bytes arrive: a wrong length costs at most twice what was sent.
-        var payload = [UInt8](repeating: 0, count: min(total, 1 << 20))
-        var received = 0
-        while received < total {
-            if received == payload.count {
-                payload.append(contentsOf: repeatElement(0, count: min(total - payload.count, payload.count)))
-            }
-            let got = try fill(&payload, from: received)
-            if got == 0 {
-                throw StateFrameError.truncated(source: source, frame: frame, offset: offset,
-                                                expected: Self.prefixBytes + total, received: Self.prefixBytes + received)
-            }
-            received += got
-        }
-        frameCount = frame
-        offset += Self.prefixBytes + total
-        return payload
+        return Int(length)
     }
 
-    /// Reads into `buffer[start...]` until it is full or the stream ends; returns the bytes read.
-    private func fill(_ buffer: inout [UInt8], from start: Int) throws -> Int {
-        var done = start
+    /// Counts a frame of `total` payload bytes as read.
+    private mutating func endFrame(_ total: Int) {
+        frameCount += 1
+        offset += Self.prefixBytes + total
+    }
+
+    /// Reads into `buffer` until it is full or the stream ends; returns the bytes read.
+    fileprivate func fill(_ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var done = 0
         while done < buffer.count {
-            let got = try buffer.withUnsafeMutableBytes { raw in
-                try readSome(UnsafeMutableRawBufferPointer(rebasing: raw[done...]))
-            }
+            let got = try readSome(UnsafeMutableRawBufferPointer(rebasing: buffer[done...]))
             if got == 0 { break }
             done += got
         }
-        return done - start
+        return done
+    }
+
+    /// One frame's payload of `total` bytes, read in order: a frame that ends early throws
+    /// ``StateFrameError/truncated(source:frame:offset:expected:received:)``.
+    private struct Payload {
+        let reader: StateFrameReader
+        let total: Int
+        /// Payload bytes read so far.
+        private(set) var received = 0
+
+        init(reader: StateFrameReader, total: Int) {
+            self.reader = reader
+            self.total = total
+        }
+
+        /// Fills `buffer` from the stream.
+        mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws {
+            let got = try reader.fill(buffer)
+            received += got
+            if got < buffer.count {
+                throw StateFrameError.truncated(source: reader.source, frame: reader.frameCount + 1, offset: reader.offset,
+                                                expected: StateFrameReader.prefixBytes + total,
+                                                received: StateFrameReader.prefixBytes + received)
+            }
+        }
+
+        /// The next `count` bytes. The buffer grows as bytes arrive: a wrong length costs at most
+        /// twice what was sent.
+        mutating func bytes(_ count: Int) throws -> [UInt8] {
+            var bytes = [UInt8](repeating: 0, count: min(count, 1 << 20))
+            var done = 0
+            while done < count {
+                if done == bytes.count {
+                    bytes.append(contentsOf: repeatElement(0, count: min(count - bytes.count, bytes.count)))
+                }
+                try bytes.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[done...])) }
+                done = bytes.count
+            }
+            return bytes
+        }
+
+        /// Reads and drops the rest of the payload.
+        mutating func skipRest() throws {
+            var scratch = [UInt8](repeating: 0, count: min(total - received, 1 << 20))
+            while received < total {
+                let count = min(scratch.count, total - received)
+                try scratch.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<count])) }
+            }
+        }
+
+        /// The whole payload as a state; a refused payload is read to its end first.
+        mutating func state(source: String) throws -> Result<TorchMetricsState, any Error> {
+            let lengthBytes = SafetensorsFile.headerLengthBytes
+            guard total >= lengthBytes else { return try whole(source: source, start: []) }
+            let start = try bytes(lengthBytes)
+            let headerLength = start.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            guard headerLength <= UInt64(SafetensorsFile.maxHeaderBytes), lengthBytes + Int(headerLength) <= total else {
+                return try whole(source: source, start: start)  // refused with the file's own message
+            }
+            let header = try bytes(Int(headerLength))
+            let dataCount = total - lengthBytes - header.count
+            var tensors: [String: SafetensorsFile.Tensor], metadata: [String: String]
+            do {
+                (tensors, metadata) = try SafetensorsFile.parseHeader(header[...], dataCount: dataCount, source: source)
+            } catch {
+                try skipRest()
+                return .failure(error)
+            }
+            // int64 counts that no other tensor shares: read them into their own array, and the
+            // rest of the data section (a few scalars) around them.
+            if let counts = tensors[TorchMetricsState.countsName], counts.dtype == "I64",
+               !tensors.contains(where: { $0.key != TorchMetricsState.countsName && $0.value.range.overlaps(counts.range) }) {
+                var data = try bytes(counts.range.lowerBound)
+                let values = try [Int64](unsafeUninitializedCapacity: counts.elementCount) { buffer, initialized in
+                    try read(into: UnsafeMutableRawBufferPointer(buffer))
+                    for i in buffer.indices { buffer[i] = Int64(littleEndian: buffer[i]) }
+                    initialized = buffer.count
+                }
+                data += try bytes(dataCount - counts.range.upperBound)
+                for (name, tensor) in tensors {
+                    if name == TorchMetricsState.countsName {
+                        tensors[name] = SafetensorsFile.Tensor(dtype: tensor.dtype, shape: tensor.shape, range: 0..<0)
+                    } else if tensor.range.lowerBound >= counts.range.upperBound {
+                        tensors[name] = SafetensorsFile.Tensor(dtype: tensor.dtype, shape: tensor.shape,
+                                                               range: tensor.range.lowerBound - counts.range.count
+                                                                   ..< tensor.range.upperBound - counts.range.count)
+                    }
+                }
+                let file = SafetensorsFile(source: source, tensors: tensors, metadata: metadata, data: data)
+                return Result { try TorchMetricsState(file: file, counts: values) }
+            }
+            let file = SafetensorsFile(source: source, tensors: tensors, metadata: metadata, data: try bytes(dataCount))
+            return Result { try TorchMetricsState(file: file) }
+        }
+
+        /// The rest of the payload after `start`, parsed as a whole file.
+        private mutating func whole(source: String, start: [UInt8]) throws -> Result<TorchMetricsState, any Error> {
+            let all = start + (try bytes(total - received))
+            return Result { try TorchMetricsState(file: SafetensorsFile(bytes: all, source: source)) }
+        }
     }
 
     /// A frame: the length prefix followed by the payload, as a writer sends it.

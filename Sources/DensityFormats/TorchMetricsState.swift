@@ -1,5 +1,13 @@
 public import DensityMetric
 
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
 /// A torchmetrics `FeatureDensityMetric` state as PyTorch saves it:
 /// `save_file({"neuron_fired_count": m.neuron_fired_count, "num_activation_vectors": m.num_activation_vectors}, path)`.
 ///
@@ -29,6 +37,39 @@ public struct TorchMetricsState: Sendable, Hashable {
     /// - Parameter file: A `.safetensors` file or frame.
     /// - Throws: ``SafetensorsError`` naming what is missing or wrong.
     public init(file: SafetensorsFile) throws {
+        try self.init(file: file, counts: nil)
+    }
+
+    /// Reads the state from a `.safetensors` file without holding the file's bytes: int64 counts
+    /// are read straight into their own memory (see ``StateFrameReader/readState(length:)``).
+    /// - Parameter path: The file's path.
+    /// - Throws: ``SafetensorsError`` naming the file and what is wrong.
+    public init(safetensorsAt path: String) throws {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else {
+            throw SafetensorsError.unreadable(source: path, reason: errno == ENOENT ? "no such file" : "it cannot be read")
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT != S_IFDIR else {
+            throw SafetensorsError.unreadable(source: path, reason: "it cannot be read")
+        }
+        var reader = StateFrameReader(descriptor: descriptor, source: path, maxFrameBytes: StateFrameReader.maxFrameBytesLimit)
+        do {
+            if info.st_mode & S_IFMT == S_IFREG {
+                self = try reader.readState(length: Int(info.st_size))
+            } else {  // a pipe such as /dev/stdin: no size to read by, so read it to its end
+                self = try TorchMetricsState(file: SafetensorsFile(bytes: reader.readToEnd(), source: path))
+            }
+        } catch let error as StateFrameError {
+            throw SafetensorsError.unreadable(source: path, reason: "\(error)")
+        }
+    }
+
+    /// Reads the state from a parsed file whose int64 counts were already read into memory of
+    /// their own (``StateFrameReader`` reads them straight from the stream); `nil` reads them from
+    /// the file's data.
+    init(file: SafetensorsFile, counts decoded: [Int64]?) throws {
         try Self.requireNames(found: Array(file.tensors.keys), source: file.source)
         let countsTensor = file.tensors[Self.countsName]!
         guard ["F32", "F64", "I32", "I64"].contains(countsTensor.dtype) else {
@@ -41,7 +82,7 @@ public struct TorchMetricsState: Sendable, Hashable {
                 source: file.source(of: Self.countsName), name: Self.countsName,
                 reason: "has shape \(countsTensor.shape); expected [features] or [components, features]")
         }
-        let counts = try file.integers(Self.countsName)
+        let counts = try decoded ?? file.integers(Self.countsName)
         if let negative = counts.firstIndex(where: { $0 < 0 }) {
             throw SafetensorsError.invalidValues(source: file.source(of: Self.countsName), name: Self.countsName,
                                                  reason: "holds the negative count \(counts[negative]) at index \(negative)")

@@ -28,10 +28,12 @@ struct DensityResponder: HTTPResponder {
         } catch let error as StoreError {
             if case .unknownRun = error { return Self.json(QueryJSON.error(error.description), status: .notFound) }
             return Self.json(QueryJSON.error(error.description), status: .badRequest)
-        } catch let error as NoCheckpointYet {
-            return Self.json(QueryJSON.error(error.description), status: .notFound)
         } catch let error as SelectionError {
+            // A run with nothing recorded yet has no such resource; any other selection is the request's fault.
+            if case .noCheckpointYet = error { return Self.json(QueryJSON.error(error.description), status: .notFound) }
             return Self.json(QueryJSON.error(error.description), status: .badRequest)
+        } catch let error as ComponentError {
+            return Self.json(QueryJSON.error(error.description, parameter: "component"), status: .badRequest)
         } catch let error as QueryError {
             return Self.json(QueryJSON.error(error.description), status: .badRequest)
         } catch {

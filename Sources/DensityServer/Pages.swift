@@ -84,7 +84,7 @@ enum Pages {
     static func panels(_ store: DensityStore, run name: String) throws -> String {
         _ = try store.run(named: name)
         let summaries = try store.summaries(run: name)
-        guard let (latest, summary) = summaries.last else { return "<p>\(SVG.escape(store.noCheckpointError(run: name).description))</p>" }
+        guard let (latest, summary) = summaries.last else { return "<p>\(SVG.escape(store.noCheckpointYet(run: name).description))</p>" }
         let kept = TrendThinning.thin(summaries.count, every: nil, points: heatmapColumns)
         let columns = kept.map { (step: summaries[$0].checkpoint.step, histogram: summaries[$0].summary.histogram) }
         let panels = [

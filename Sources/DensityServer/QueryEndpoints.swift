@@ -21,8 +21,7 @@ enum QueryEndpoints {
         let step = try query.step("step") ?? .latest
         if step == .start { throw RequestError.bad("step", "step=start names no checkpoint; use first, latest, or a step") }
         let run = try store.run(named: name)
-        let steps = try store.checkpointSteps(run: name)
-        let resolved = try parameter("step") { try step.resolve(in: steps, run: name)! }
+        let resolved = try parameter("step") { try store.resolve(step, run: name)! }
         guard let (checkpoint, summary) = try store.summary(run: name, atOrBefore: resolved) else {
             throw StoreError.noCheckpoint(run: name, atOrBefore: resolved)
         }
@@ -34,16 +33,11 @@ enum QueryEndpoints {
     static func diff(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> JSONValue {
         let (from, to, spelled) = try windowSpelling(query, required: true)
         let run = try store.run(named: name)
-        let steps = try store.checkpointSteps(run: name)
-        let end = try parameter(spelled ?? "to") { try to.resolve(in: steps, run: name)! }
-        let start = try parameter(spelled ?? "from") { try from.resolve(in: steps, run: name) }
-        if let start, start >= end {
-            throw RequestError.bad(spelled ?? "from", "from (\(from) -> step \(start)) must be before to (\(to) -> step \(end))")
-        }
-        let window = try store.window(run: name, from: start, to: end)
+        // As `density diff`: the window and the previous one read in one transaction.
+        let movers = try parameter(spelled ?? "from") { try store.movers(run: name, window: WindowSpec(from: from, to: to), top: 0) }
+        let window = movers.window
         guard window.state.vectors > 0 else { throw StoreError.emptyWindow(run: name, from: window.from, to: window.to) }
-        let previous = try store.previousWindow(run: name, start: start, end: end, steps: steps)
-        return QueryJSON.diff(run: run, window: window, densities: window.densities(), previous: previous)
+        return QueryJSON.diff(run: run, window: window, densities: window.densities(), previous: movers.previous)
     }
 
     /// `GET /api/runs/RUN/trend?feature=F[&component=C][&points=N|&every=K]` = `density trend`.
@@ -68,7 +62,7 @@ enum QueryEndpoints {
             throw RequestError.bad("feature", "feature \(feature) is out of range: run '\(name)' has features 0 to \(run.features - 1)")
         }
         let all = try store.trend(run: name, feature: feature, component: component)
-        if all.isEmpty { throw store.noCheckpointError(run: name) }
+        if all.isEmpty { throw store.noCheckpointYet(run: name) }
         let kept = TrendThinning.thin(all.count, every: every, points: points).map { all[$0] }
         guard kept.count <= maxTrendPoints else {
             throw RequestError.bad("points", "run '\(name)' has \(all.count) checkpoints; one request draws at most \(maxTrendPoints): pass points=N (N <= \(maxTrendPoints)) or every=K")
@@ -89,10 +83,16 @@ enum QueryEndpoints {
         }
         let run = try store.run(named: name)
         let given = query.values["window"] != nil || query.values["from"] != nil
-        let bounds = try parameter(lastVectors != nil ? "last_vectors" : spelled ?? "window") {
-            try store.resolveWindow(run: name, window: given ? WindowSpec(from: from, to: to) : nil, lastVectors: lastVectors)
+        let report = try parameter(lastVectors != nil ? "last_vectors" : spelled ?? "window") { () -> DeadFeatureReport in
+            // As `density dead --last-vectors N`: the shortest window ending at the latest checkpoint.
+            if let lastVectors {
+                _ = try store.checkpointSteps(run: name)
+                let recent = try store.recentWindow(run: name, holding: lastVectors)
+                return try store.deadFeatures(run: name, window: WindowSpec(from: recent.from.map(StepSpec.exact) ?? .start,
+                                                                             to: .exact(recent.to)), threshold: threshold)
+            }
+            return try store.deadFeatures(run: name, window: given ? WindowSpec(from: from, to: to) : .wholeRun, threshold: threshold)
         }
-        let report = try store.deadFeatures(run: name, from: bounds.from, to: bounds.to, threshold: threshold)
         return QueryJSON.dead(run: run, report: report)
     }
 
@@ -138,11 +138,7 @@ enum QueryEndpoints {
         let step = try query.step("step") ?? .latest
         if step == .start { throw RequestError.bad("step", "step=start names no checkpoint; use first, latest, or a step") }
         _ = try store.run(named: name)
-        let steps = try store.checkpointSteps(run: name)
-        let resolved = try parameter("step") { try step.resolve(in: steps, run: name)! }
-        guard let (checkpoint, state) = try store.state(run: name, atOrBefore: resolved) else {
-            throw StoreError.noCheckpoint(run: name, atOrBefore: resolved)
-        }
+        let (checkpoint, state) = try parameter("step") { try store.state(run: name, at: step) }
         guard state.vectors > 0 else {
             throw RequestError.bad("step", "run '\(name)' had seen no activation vectors at step \(checkpoint.step); its densities are undefined. Choose a later step")
         }
@@ -171,6 +167,7 @@ enum QueryEndpoints {
         do {
             return try body()
         } catch let error as SelectionError {
+            if case .noCheckpointYet = error { throw error }  // 404: nothing to select from yet
             throw RequestError.bad(name, error.description)
         } catch let error as StoreError {
             switch error {

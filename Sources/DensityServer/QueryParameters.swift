@@ -1,3 +1,4 @@
+import DensityStore
 import DensityViews
 
 /// A request's query parameters, read strictly: an unknown or repeated name, or a value that
@@ -23,7 +24,7 @@ struct QueryParameters: Sendable {
     /// A step spec (a step, latest, first, start or -K).
     func step(_ name: String) throws -> StepSpec? {
         guard let text = values[name] else { return nil }
-        guard let spec = StepSpec(argument: text) else {
+        guard let spec = StepSpec(parsing: text) else {
             throw RequestError.bad(name, "\(name)='\(text)' is not a step: give a step number, latest, first, start or -K")
         }
         return spec

@@ -15,15 +15,15 @@ extension DensityStore {
     ///   - keepEvery: Keep steps that are multiples of this (positive).
     ///   - keepLast: Also keep this many of the latest checkpoints (at least 1: the latest is the
     ///     resume point).
+    ///   - through: Compact only up to the checkpoint this names (``StepSpec/resolve(in:run:)``,
+    ///     resolved in the compaction's transaction); every later checkpoint is kept. The latest by default.
     /// - Returns: What was kept and dropped, and the file size before and after.
-    /// - Throws: ``StoreError`` (unknown run, invalid setting, damaged chunk), ``SQLiteError``.
-    public func compact(run name: String, keepEvery: Int64, keepLast: Int = 1) throws -> CompactionReport {
-        guard keepEvery > 0 else {
-            throw StoreError.invalidRunSetting("--keep-every must be a positive number of steps, got \(keepEvery)")
-        }
-        guard keepLast >= 1 else {
-            throw StoreError.invalidRunSetting("--keep-last must be at least 1 (the latest checkpoint is the resume point), got \(keepLast)")
-        }
+    /// - Throws: ``StoreError`` (unknown run, invalid setting, damaged chunk), a ``SelectionError``
+    ///   when `through` names no checkpoint, ``SQLiteError``.
+    public func compact(run name: String, keepEvery: Int64, keepLast: Int = 1, through: StepSpec = .latest) throws
+        -> CompactionReport
+    {
+        try Self.checkCompaction(keepEvery: keepEvery, keepLast: keepLast)
         let bytesBefore = fileSize()
         let (kept, dropped, reencoded) = try withConnection { db in
             try db.inTransaction(.immediate) { () throws -> ([Int64], Int, Int) in
@@ -31,20 +31,20 @@ extension DensityStore {
                 try holdWriterLock(run)
                 let all = try db.query("SELECT \(Self.checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
                                        [.integer(run.id)], row: Self.readCheckpoint)
-                let lastKept = Set(all.suffix(keepLast).map(\.id))
+                guard let last = try through.resolve(in: Self.checkpointSteps(db, run), run: name) else {
+                    throw SelectionError.startIsNoCheckpoint(run: name)
+                }
+                let lastKept = Set(all.suffix(keepLast).map(\.id) + all.filter { $0.step > last }.map(\.id))
                 let zstd = Zstd()
                 var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
                 var previousKept: (state: DensityState, depth: Int)?
                 var droppedSinceKept = false
                 var kept: [Int64] = [], dropped = 0, reencoded = 0
-                var previousDepth = -1
                 var previous: Checkpoint?
-                for (index, checkpoint) in all.enumerated() {
-                    guard checkpoint.deltaDepth == 0 || checkpoint.deltaDepth == previousDepth + 1 else {
-                        throw StoreError.corruptChunk(run: name, step: checkpoint.step, component: 0, chunk: 0,
-                                                      reason: "broken delta chain (depth \(checkpoint.deltaDepth) after \(previousDepth))")
-                    }
-                    previousDepth = checkpoint.deltaDepth
+                var cursor = DeltaChain.Cursor(run, all)
+                var index = -1
+                while let checkpoint = try cursor.next() {
+                    index += 1
                     try Self.apply(db, run, checkpoint, to: &counts, zstd: zstd, after: previous)  // never bake in a broken history
                     previous = checkpoint
                     let keep = index == 0 || checkpoint.step % keepEvery == 0 || lastKept.contains(checkpoint.id)
@@ -76,6 +76,21 @@ extension DensityStore {
         if dropped > 0 { try reclaimSpace() }
         return CompactionReport(run: name, keptSteps: kept, dropped: dropped, reencoded: reencoded,
                                 bytesBefore: bytesBefore, bytesAfter: fileSize())
+    }
+
+    /// Checks compaction's settings, the one check ``compact(run:keepEvery:keepLast:through:)`` makes.
+    /// - Parameters:
+    ///   - keepEvery: Keep steps that are multiples of this; positive.
+    ///   - keepLast: Keep this many of the latest checkpoints; at least 1.
+    /// - Throws: ``StoreError/settingOutOfRange(_:value:expected:)``.
+    public static func checkCompaction(keepEvery: Int64, keepLast: Int) throws {
+        guard keepEvery > 0 else {
+            throw StoreError.settingOutOfRange(.keepEvery, value: String(keepEvery), expected: "a positive number of steps")
+        }
+        guard keepLast >= 1 else {
+            throw StoreError.settingOutOfRange(.keepLast, value: String(keepLast),
+                                               expected: "at least 1 (the latest checkpoint is the resume point)")
+        }
     }
 
     /// Folds the WAL into the database and rewrites the file without its free pages.

@@ -31,14 +31,9 @@ extension DensityStore {
                     [.integer(run.id), .integer(start), .integer(upper)], row: Self.readCheckpoint)
                 let zstd = Zstd()
                 var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
-                var previousDepth = -1
                 var previous: Checkpoint?
-                for checkpoint in checkpoints {
-                    guard checkpoint.deltaDepth == 0 || checkpoint.deltaDepth == previousDepth + 1 else {
-                        throw StoreError.corruptChunk(run: name, step: checkpoint.step, component: 0, chunk: 0,
-                                                      reason: "broken delta chain (depth \(checkpoint.deltaDepth) after \(previousDepth))")
-                    }
-                    previousDepth = checkpoint.deltaDepth
+                var cursor = DeltaChain.Cursor(run, checkpoints)
+                while let checkpoint = try cursor.next() {
                     // Each checkpoint is checked to follow the one before (a history read from a
                     // keyframe has none before its first).
                     try Self.apply(db, run, checkpoint, to: &counts, zstd: zstd, after: previous)

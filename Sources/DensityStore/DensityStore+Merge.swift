@@ -20,14 +20,17 @@ extension DensityStore {
     /// this store as it was, and merging the same sources again changes nothing.
     /// - Parameter sources: The stores to copy from (read-only is enough).
     /// - Returns: What was copied.
-    /// - Throws: ``StoreError/runSettingsDiffer(run:detail:)``, ``StoreError/mergeConflict(run:step:rank:)``,
+    /// - Throws: ``StoreError/mergeIntoItself(path:)`` when a source is this store's own file,
+    ///   ``StoreError/runSettingsDiffer(run:detail:)``, ``StoreError/mergeConflict(run:step:rank:)``,
     ///   every refusal a checkpoint write gives (such as ``StoreError/countsOutgrewVectors(run:step:previousStep:detail:)``
     ///   when the merged history breaks the invariant, or ``StoreError/beyondSupportedRange(run:step:detail:)``),
     ///   or a damaged-chunk error of a source.
     @discardableResult
     public func merge(from sources: [DensityStore]) throws -> MergeReport {
-        guard !sources.contains(where: { $0 === self }) else {
-            throw StoreError.invalidRunSetting("a store cannot be merged into itself; merge into another file")
+        // The same file through another handle too: its read would wait on this merge's own write.
+        let identity = Self.fileIdentity(path)
+        guard !sources.contains(where: { $0 === self || (identity != nil && Self.fileIdentity($0.path) == identity) }) else {
+            throw StoreError.mergeIntoItself(path: path)
         }
         // What every source holds, each read in its own snapshot; the states are read at insertion.
         var copies: [String: [SourceRun]] = [:]
@@ -52,6 +55,17 @@ extension DensityStore {
                 return report
             }
         }
+    }
+
+    /// The device and inode of a store's file (the same through links and other spellings of its
+    /// path), or `nil` for an in-memory store or a file that cannot be read.
+    static func fileIdentity(_ path: String) -> [Int]? {
+        guard path != ":memory:", !path.isEmpty,
+              let attributes = try? FileManager.default.attributesOfItem(
+                  atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path),
+              let device = (attributes[.systemNumber] as? NSNumber)?.intValue,
+              let inode = (attributes[.systemFileNumber] as? NSNumber)?.intValue else { return nil }
+        return [device, inode]
     }
 
     /// One run as a source holds it.

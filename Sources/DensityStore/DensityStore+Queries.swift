@@ -35,12 +35,14 @@ extension DensityStore {
     ///
     /// Dead means no firing in the window (count 0), or, with `threshold`, a window density below
     /// it. A feature's last fired step is the last checkpoint, at or before the window's end, whose
-    /// cumulative count is above the previous checkpoint's: exact, from the full history, read in
-    /// one pass (``forEachState(run:from:to:_:)``) that also gives the window's counts.
+    /// cumulative count is above the previous checkpoint's: exact, found per chunk from its
+    /// keyframes and only the delta chains that hold a listed feature's last firing
+    /// (``lastFiredSteps(_:_:checkpoints:end:features:final:)``). Everything is read in one
+    /// transaction, so a concurrent append, compaction or rewind cannot fail it or mix two states.
     ///
-    /// Revived: dead in the window before (as many checkpoints as this window, ending where it
-    /// starts, cut at the start of the run when fewer precede) and not dead in this one. There is
-    /// no window before when this one starts at the start of the run, or when it holds no vectors.
+    /// Revived: dead in the previous window (``StepWindow/previous(in:)``: the same length in
+    /// steps, ending where this one starts) and not dead in this one. There is no window before
+    /// when this one starts at the start of the run, or when it holds no vectors.
     /// - Parameters:
     ///   - name: The run's name.
     ///   - from: The window starts after the latest checkpoint at or before this step; `nil` for
@@ -59,8 +61,39 @@ extension DensityStore {
     {
         if let threshold { try Self.requireDensityThreshold(threshold) }
         if let from, let to, from >= to { throw StoreError.invalidWindow(run: name, from: from, to: to) }
-        let run = try self.run(named: name)
-        let checkpoints = try self.checkpoints(run: name)
+        return try withConnection { db in
+            try db.inTransaction(.deferred) {
+                try Self.deadFeatures(db, try Self.requireRun(db, name), from: from, to: to, threshold: threshold)
+            }
+        }
+    }
+
+    /// ``deadFeatures(run:from:to:threshold:)`` for a window as written, resolved
+    /// (``resolve(_:run:)-(WindowSpec,_)``) in the same transaction that reads it: one snapshot.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The window as written.
+    ///   - threshold: `nil` for "count 0"; else a density in (0, 1] that a dead feature is below.
+    /// - Returns: The dead and revived features.
+    /// - Throws: What ``resolve(_:run:)-(WindowSpec,_)`` and ``deadFeatures(run:from:to:threshold:)`` throw.
+    public func deadFeatures(run name: String, window spec: WindowSpec, threshold: Double? = nil) throws -> DeadFeatureReport {
+        if let threshold { try Self.requireDensityThreshold(threshold) }
+        return try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let window = try Self.resolve(spec, in: Self.checkpointSteps(db, run), run: name)
+                return try Self.deadFeatures(db, run, from: window.from, to: window.to, threshold: threshold)
+            }
+        }
+    }
+
+    /// ``deadFeatures(run:from:to:threshold:)`` inside the caller's transaction: one snapshot.
+    private static func deadFeatures(_ db: Connection, _ run: Run, from: Int64?, to: Int64?, threshold: Double?) throws
+        -> DeadFeatureReport
+    {
+        let name = run.name
+        let checkpoints = try db.query("SELECT \(checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
+                                       [.integer(run.id)], row: readCheckpoint)
         guard !checkpoints.isEmpty else { throw StoreError.noCheckpoint(run: name, atOrBefore: nil) }
         guard let end = checkpoints.lastIndex(where: { $0.step <= to ?? .max }) else {
             throw StoreError.noCheckpoint(run: name, atOrBefore: to)
@@ -76,31 +109,21 @@ extension DensityStore {
             }
             start = index
         }
-        let previousStart: Int? = start < 0 ? nil : max(-1, start - (end - start))
         let step = { (index: Int) -> Int64? in index < 0 ? nil : checkpoints[index].step }
-
-        // One pass over the history up to the window's end: the last step each count grew, and the
-        // states at the three bounds.
-        let width = (run.components ?? 1) * run.features
-        let endStep = checkpoints[end].step
-        let wanted = Set([previousStart, start, end].compactMap { $0.flatMap(step) })
-        var lastFired = [Int64](repeating: Self.neverFired, count: width)
-        var previous = [Int64](repeating: 0, count: width)
-        var bounds: [Int64: DensityState] = [:]
-        try forEachState(run: name, to: endStep) { checkpoint, state in
-            Self.recordFirings(state.counts, since: &previous, at: checkpoint.step, into: &lastFired)
-            if wanted.contains(checkpoint.step) { bounds[checkpoint.step] = state }
-            return true
+        let steps = checkpoints.map(\.step)
+        let previousStart: Int? = StepWindow(from: step(start), to: checkpoints[end].step).previous(in: steps).map { previous in
+            previous.from.flatMap { steps.firstIndex(of: $0) } ?? -1
         }
+
+        // The states at the window's bounds (each its keyframe and delta chain), in this snapshot.
+        let width = (run.components ?? 1) * run.features
         let empty = try DensityState(features: run.features, components: run.components)
+        let zstd = Zstd()
         let stateAt = { (index: Int) throws -> DensityState in
-            guard let at = step(index) else { return empty }
-            // Only missing when the run was cut back (compacted, resumed) between the two reads.
-            guard let state = bounds[at] else { throw StoreError.noCheckpoint(run: name, atOrBefore: at) }
-            return state
+            index < 0 ? empty : try readState(db, run, checkpoints[index], zstd: zstd)
         }
         let endState = try stateAt(end), startState = try stateAt(start)
-        let window = WindowBounds(from: step(start), to: endStep, vectors: endState.vectors - startState.vectors)
+        let window = WindowBounds(from: step(start), to: checkpoints[end].step, vectors: endState.vectors - startState.vectors)
         guard window.vectors > 0 else { throw StoreError.emptyWindow(run: name, from: window.from, to: window.to) }
         var previousWindow: WindowBounds?
         var previousState: DensityState?
@@ -117,40 +140,26 @@ extension DensityStore {
         let isDead: (Int64, Int64) -> Bool = threshold.map { threshold in
             { count, vectors in Double(count) / Double(vectors) < threshold }
         } ?? { count, _ in count == 0 }
-        let feature = { (index: Int, count: Int64) in
-            DeadFeature(component: run.components == nil ? nil : index / run.features, feature: index % run.features,
-                        count: count, lastFiredStep: lastFired[index] == Self.neverFired ? nil : lastFired[index])
-        }
-        var dead: [DeadFeature] = []
-        var revived: [DeadFeature]? = previousWindow == nil ? nil : []
+        var dead: [(index: Int, count: Int64)] = []
+        var revived: [(index: Int, count: Int64)] = []
         for index in 0..<width {
             let count = endState.counts[index] - startState.counts[index]
             if isDead(count, window.vectors) {
-                dead.append(feature(index, count))
+                dead.append((index, count))
             } else if let previousWindow, let previousState,
                       isDead(startState.counts[index] - previousState.counts[index], previousWindow.vectors) {
-                revived?.append(feature(index, count))
+                revived.append((index, count))
             }
         }
-        return DeadFeatureReport(run: name, window: window, threshold: threshold, width: width, dead: dead,
-                                 previous: previousWindow, revived: revived)
-    }
-
-    /// The marker of "never fired" in the last-fired table.
-    static let neverFired = Int64.min
-
-    /// Sets `lastFired[i] = step` for every count that grew since `previous`, and updates `previous`.
-    static func recordFirings(_ counts: [Int64], since previous: inout [Int64], at step: Int64, into lastFired: inout [Int64]) {
-        counts.withUnsafeBufferPointer { counts in
-            previous.withUnsafeMutableBufferPointer { previous in
-                lastFired.withUnsafeMutableBufferPointer { lastFired in
-                    for index in 0..<counts.count where counts[index] != previous[index] {
-                        lastFired[index] = step
-                        previous[index] = counts[index]
-                    }
-                }
-            }
+        // The last firings of the features listed only: keyframes and the chains holding them.
+        let lastFired = try lastFiredSteps(db, run, checkpoints: checkpoints, end: end,
+                                           features: (dead + revived).map(\.index), final: endState.counts)
+        let feature = { (item: (index: Int, count: Int64)) in
+            DeadFeature(component: run.components == nil ? nil : item.index / run.features, feature: item.index % run.features,
+                        count: item.count, lastFiredStep: lastFired[item.index])
         }
+        return DeadFeatureReport(run: name, window: window, threshold: threshold, width: width, dead: dead.map(feature),
+                                 previous: previousWindow, revived: previousWindow == nil ? nil : revived.map(feature))
     }
 
     // MARK: - Dense features
@@ -174,13 +183,44 @@ extension DensityStore {
         threshold: Double = DensitySummary.defaultDenseThreshold
     ) throws -> DenseFeatureReport {
         try Self.requireDensityThreshold(threshold)
-        let run = try self.run(named: name)
-        let window: DensityWindow
-        do {
-            window = try self.window(run: name, from: from, to: to ?? .max)
-        } catch StoreError.noCheckpoint(let run, let step) where to == nil && step == .max {
-            throw StoreError.noCheckpoint(run: run, atOrBefore: nil)
+        if let from, let to, from >= to { throw StoreError.invalidWindow(run: name, from: from, to: to) }
+        return try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let window: DensityWindow
+                do {
+                    window = try Self.window(db, run, from: from, to: to ?? .max)
+                } catch StoreError.noCheckpoint(let run, let step) where to == nil && step == .max {
+                    throw StoreError.noCheckpoint(run: run, atOrBefore: nil)
+                }
+                return try Self.denseFeatures(run, window, threshold: threshold)
+            }
         }
+    }
+
+    /// ``denseFeatures(run:from:to:threshold:)`` for a window as written, resolved and read in one
+    /// transaction (``window(run:_:)``).
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The window as written.
+    ///   - threshold: A density in (0, 1].
+    /// - Returns: The dense features, by density descending.
+    /// - Throws: What ``window(run:_:)`` and ``denseFeatures(run:from:to:threshold:)`` throw.
+    public func denseFeatures(run name: String, window spec: WindowSpec,
+                              threshold: Double = DensitySummary.defaultDenseThreshold) throws -> DenseFeatureReport {
+        try Self.requireDensityThreshold(threshold)
+        return try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let window = try Self.resolve(spec, in: Self.checkpointSteps(db, run), run: name)
+                return try Self.denseFeatures(run, try Self.window(db, run, from: window.from, to: window.to), threshold: threshold)
+            }
+        }
+    }
+
+    /// The dense features of a window's counts.
+    private static func denseFeatures(_ run: Run, _ window: DensityWindow, threshold: Double) throws -> DenseFeatureReport {
+        let name = run.name
         let vectors = window.state.vectors
         guard vectors > 0 else { throw StoreError.emptyWindow(run: name, from: window.from, to: window.to) }
         let counts = window.state.counts
@@ -209,29 +249,35 @@ extension DensityStore {
     ///   widths, ``StoreError/unknownRun(name:known:)``, ``StoreError/noCheckpoint(run:atOrBefore:)``
     ///   when a run has no checkpoint at or before the step.
     public func compare(_ first: String, _ second: String, atOrBefore step: Int64? = nil) throws -> RunComparison {
-        let runs = try [first, second].map { try run(named: $0) }
-        guard runs[0].features == runs[1].features, runs[0].components == runs[1].components else {
-            throw QueryError.widthMismatch(first: first, firstShape: runs[0].describeShape,
-                                           second: second, secondShape: runs[1].describeShape)
-        }
-        let at: Int64
-        if let step {
-            at = step
-        } else {
-            at = try runs.map { run in
-                guard let latest = try withConnection({ db in try Self.checkpoint(db, run, atOrBefore: nil) }) else {
-                    throw StoreError.noCheckpoint(run: run.name, atOrBefore: nil)
+        try withConnection { db in
+            try db.inTransaction(.deferred) {  // both runs from one snapshot
+                let runs = try [first, second].map { try Self.requireRun(db, $0) }
+                guard runs[0].features == runs[1].features, runs[0].components == runs[1].components else {
+                    throw QueryError.widthMismatch(first: first, firstShape: runs[0].describeShape,
+                                                   second: second, secondShape: runs[1].describeShape)
                 }
-                return latest.step
-            }.min()!
-        }
-        let snapshots = try runs.map { run in
-            guard let (checkpoint, summary) = try summary(run: run.name, atOrBefore: at) else {
-                throw StoreError.noCheckpoint(run: run.name, atOrBefore: at)
+                let at: Int64
+                if let step {
+                    at = step
+                } else {
+                    at = try runs.map { run in
+                        guard let latest = try Self.checkpoint(db, run, atOrBefore: nil) else {
+                            throw StoreError.noCheckpoint(run: run.name, atOrBefore: nil)
+                        }
+                        return latest.step
+                    }.min()!
+                }
+                let snapshots = try runs.map { run in
+                    guard let checkpoint = try Self.checkpoint(db, run, atOrBefore: at) else {
+                        throw StoreError.noCheckpoint(run: run.name, atOrBefore: at)
+                    }
+                    let summary = try Self.storedSummary(db, run, checkpoint)
+                        ?? DensitySummary(try Self.readState(db, run, checkpoint))
+                    return RunSnapshot(run: run, checkpoint: checkpoint, summary: summary)
+                }
+                return RunComparison(step: at, runs: snapshots)
             }
-            return RunSnapshot(run: run, checkpoint: checkpoint, summary: summary)
         }
-        return RunComparison(step: at, runs: snapshots)
     }
 
     // MARK: - Arguments

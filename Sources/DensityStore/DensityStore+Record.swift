@@ -40,10 +40,11 @@ extension DensityStore {
                 var run = try Self.requireRun(db, name)
                 if let rank {
                     guard (1...Self.maxWorldSize).contains(rank.worldSize) else {
-                        throw StoreError.invalidRunSetting("--world-size must be 1 to \(Self.maxWorldSize), got \(rank.worldSize)")
+                        throw StoreError.settingOutOfRange(.worldSize, value: String(rank.worldSize), expected: "1 to \(Self.maxWorldSize)")
                     }
                     guard (0..<rank.worldSize).contains(rank.rank) else {
-                        throw StoreError.invalidRunSetting("--rank must be 0 to \(rank.worldSize - 1) for --world-size \(rank.worldSize), got \(rank.rank)")
+                        throw StoreError.settingOutOfRange(.rank, value: String(rank.rank),
+                                                           expected: "0 to \(rank.worldSize - 1) for a world size of \(rank.worldSize)")
                     }
                     if run.worldSize != rank.worldSize {
                         let used = try db.queryFirst(
@@ -88,7 +89,7 @@ extension DensityStore {
     func recordRank(_ db: Connection, _ run: Run, step: Int64, rank: Int, state: DensityState)
         throws -> (RecordOutcome, LatestStateCache?)
     {
-        guard step >= 0 else { throw StoreError.invalidRunSetting("a step must be >= 0, got \(step)") }
+        guard step >= 0 else { throw StoreError.settingOutOfRange(.step, value: String(step), expected: ">= 0") }
         guard state.features == run.features, state.components == run.components else {
             throw StoreError.shapeMismatch(run: run.name, expected: run.describeShape, actual: state.describeShape)
         }

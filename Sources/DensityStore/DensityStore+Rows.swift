@@ -249,14 +249,12 @@ extension DensityStore {
             [.integer(run.id), .integer(checkpoint.step), .integer(Int64(checkpoint.deltaDepth) + 1)],
             row: readCheckpoint
         ).reversed()
-        for (offset, link) in chain.enumerated() where link.deltaDepth != offset {
-            throw StoreError.corruptChunk(
-                run: run.name, step: checkpoint.step, component: 0, chunk: 0,
-                reason: "broken delta chain: checkpoint at step \(link.step) has depth \(link.deltaDepth), expected \(offset)")
-        }
-        guard chain.count == checkpoint.deltaDepth + 1 else {
+        // Walked from its keyframe: the chain must start at depth 0 and add one at each link.
+        var cursor = DeltaChain.Cursor(run, Array(chain))
+        while try cursor.next() != nil {}
+        guard chain.count == checkpoint.deltaDepth + 1, chain.first?.deltaDepth == 0 else {
             throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: 0, chunk: 0,
-                                          reason: "broken delta chain: its keyframe is missing")
+                                          reason: "broken delta chain (its keyframe is missing)")
         }
         return Array(chain)
     }
@@ -291,10 +289,9 @@ extension DensityStore {
                 }
                 let position = layout[expected]
                 // An unknown encoding is left to the decoder, which names it.
-                if let kind = ChunkEncoding(rawValue: statement.int64(2)), kind.isAbsolute != (checkpoint.deltaDepth == 0) {
-                    throw StoreError.corruptChunk(
-                        run: run.name, step: checkpoint.step, component: component, chunk: chunk,
-                        reason: "encoding \(statement.int64(2)) does not fit a checkpoint of delta depth \(checkpoint.deltaDepth)")
+                if let problem = DeltaChain.encodingProblem(statement.int64(2), depth: checkpoint.deltaDepth) {
+                    throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: component, chunk: chunk,
+                                                  reason: problem)
                 }
                 let range = position.start..<(position.start + position.width)
                 if previous != nil { before = Array(counts[range]) }

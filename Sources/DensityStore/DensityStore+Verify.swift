@@ -108,9 +108,8 @@ private struct RunVerifier {
                 problems.append(.init(run: run.name, step: checkpoint.step,
                                       message: "run '\(run.name)', step \(checkpoint.step): \(text)"))
             }
-            let previousDepth = previous?.deltaDepth ?? -1
-            if checkpoint.deltaDepth != 0 && checkpoint.deltaDepth != previousDepth + 1 {
-                checkpointProblem("broken delta chain (depth \(checkpoint.deltaDepth) after \(previousDepth))")
+            if let broken = DeltaChain.depthProblem(checkpoint.deltaDepth, after: previous?.deltaDepth) {
+                checkpointProblem(broken)
                 known = known.map { _ in false }
             }
             if let violation = StoreLimits.rangeViolation(vectors: checkpoint.vectors, nonFinite: checkpoint.nonFinite) {
@@ -135,8 +134,8 @@ private struct RunVerifier {
                     let position = layout[index]
                     let encoding = statement.int64(2)
                     let kind = ChunkEncoding(rawValue: encoding)
-                    if let kind, kind.isAbsolute != (checkpoint.deltaDepth == 0) {
-                        problem(component, chunk, "encoding \(encoding) does not fit a checkpoint of delta depth \(checkpoint.deltaDepth)")
+                    if let misfit = DeltaChain.encodingProblem(encoding, depth: checkpoint.deltaDepth) {
+                        problem(component, chunk, misfit)
                         known[index] = false
                         continue
                     }

@@ -21,12 +21,12 @@ extension DensityStore {
     ///   - rank: For the writer of one rank of a distributed run, that rank
     ///     (`0..<DensityStore.maxWorldSize`): only that rank's lock is taken. `nil` (the default)
     ///     for the whole run.
-    /// - Throws: ``StoreError/unknownRun(name:known:)``, ``StoreError/invalidRunSetting(_:)`` for a
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, ``StoreError/settingOutOfRange(_:value:expected:)`` for a
     ///   rank out of range, ``WriterLockError``.
     public func lockRunForWriting(_ name: String, rank: Int? = nil) throws {
         let run = try self.run(named: name)
         if let rank, !(0..<Self.maxWorldSize).contains(rank) {
-            throw StoreError.invalidRunSetting("--rank must be 0 to \(Self.maxWorldSize - 1), got \(rank)")
+            throw StoreError.settingOutOfRange(.rank, value: String(rank), expected: "0 to \(Self.maxWorldSize - 1)")
         }
         try holdWriterLock(run, rank: rank)
     }

@@ -62,10 +62,7 @@ public final class DensityStore: Sendable {
         }
         try connection.execute("PRAGMA foreign_keys = ON")
         if readOnly {
-            let status = try migrator.status(of: connection)
-            guard status.pending.isEmpty else {
-                throw StoreError.needsMigration(path: path, pending: status.pending)
-            }
+            try Self.awaitSchema(connection, path: path, migrator: migrator)
         } else {
             // Check before any write, so a refused file is left exactly as it was.
             _ = try migrator.status(of: connection)
@@ -86,6 +83,35 @@ public final class DensityStore: Sendable {
         self.connection = Mutex(connection)
     }
 
+    /// How long a reader waits for a store that another process is creating or migrating.
+    static let schemaWait: Duration = .seconds(3)
+
+    /// Checks that a store opened for reading is at this build's schema. A store whose schema is
+    /// still being written (`density create` in another process: no migration, or a changing set
+    /// of them, applied yet) is waited for, up to ``schemaWait``; a store that stays older needs
+    /// migrating.
+    /// - Throws: ``StoreError/notCreatedYet(path:)`` when no schema appears in time,
+    ///   ``StoreError/needsMigration(path:pending:)`` for a store of an older, unchanging schema,
+    ///   or what ``Migrator/status(of:)`` throws.
+    private static func awaitSchema(_ connection: Connection, path: String, migrator: Migrator) throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + schemaWait
+        var status = try migrator.status(of: connection)
+        while !status.pending.isEmpty {
+            let seen = status.applied
+            guard clock.now < deadline else {
+                if seen.isEmpty { throw StoreError.notCreatedYet(path: path) }
+                throw StoreError.needsMigration(path: path, pending: status.pending)
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+            status = try migrator.status(of: connection)
+            // An older store whose schema is not changing needs migrating: no use waiting.
+            if !seen.isEmpty, status.applied == seen, !status.pending.isEmpty {
+                throw StoreError.needsMigration(path: path, pending: status.pending)
+            }
+        }
+    }
+
     /// Runs `body` with the connection, one caller at a time.
     func withConnection<T>(_ body: sending (Connection) throws -> sending T) throws -> sending T {
         try connection.withLock { connection in try body(connection) }
@@ -104,12 +130,34 @@ public final class DensityStore: Sendable {
     ///   - worldSize: How many ranks write partial states of each step (1: one process).
     ///   - metadata: Optional JSON text, such as the hyperparameters.
     /// - Returns: The new run.
-    /// - Throws: ``StoreError/duplicateRun(name:)`` or ``StoreError/invalidRunSetting(_:)``.
+    /// - Throws: ``StoreError/duplicateRun(name:)``, ``StoreError/settingOutOfRange(_:value:expected:)``
+    ///   or ``StoreError/invalidRunSetting(_:)`` (the name).
     @discardableResult
     public func createRun(
         name: String, features: Int, components: Int? = nil, fireThreshold: Double = 0,
         chunkFeatures: Int = 8192, keyframeInterval: Int = 32, worldSize: Int = 1, metadata: String? = nil
     ) throws -> Run {
+        try Self.checkRunSettings(name: name, features: features, components: components, fireThreshold: fireThreshold,
+                                  chunkFeatures: chunkFeatures, keyframeInterval: keyframeInterval, worldSize: worldSize,
+                                  metadata: metadata)
+        return try withConnection { db in
+            try db.inTransaction {
+                try Self.insertRun(db, name: name, features: features, components: components, fireThreshold: fireThreshold,
+                                   chunkFeatures: chunkFeatures, keyframeInterval: keyframeInterval, worldSize: worldSize,
+                                   metadata: metadata)
+            }
+        }
+    }
+
+    /// Checks a new run's settings, the one check ``createRun(name:features:components:fireThreshold:chunkFeatures:keyframeInterval:worldSize:metadata:)``
+    /// makes, so that a caller can refuse them before opening anything.
+    /// - Parameters: As ``createRun(name:features:components:fireThreshold:chunkFeatures:keyframeInterval:worldSize:metadata:)``.
+    /// - Throws: ``StoreError/settingOutOfRange(_:value:expected:)`` naming the setting, or
+    ///   ``StoreError/invalidRunSetting(_:)`` for the name or the run's width.
+    public static func checkRunSettings(
+        name: String, features: Int, components: Int? = nil, fireThreshold: Double = 0,
+        chunkFeatures: Int = 8192, keyframeInterval: Int = 32, worldSize: Int = 1, metadata: String? = nil
+    ) throws {
         guard (1...256).contains(name.unicodeScalars.count) else {  // what the schema's length(name) counts
             throw StoreError.invalidRunSetting("a run name must have 1 to 256 characters, got \(name.unicodeScalars.count)")
         }
@@ -117,22 +165,29 @@ public final class DensityStore: Sendable {
             throw StoreError.invalidRunSetting("a run name must not contain a NUL character")
         }
         guard features > 0 else {
-            throw StoreError.invalidRunSetting("--features must be a positive integer, got \(features)")
+            throw StoreError.settingOutOfRange(.features, value: String(features), expected: "a positive integer")
         }
         if let components, components <= 0 {
-            throw StoreError.invalidRunSetting("--components must be a positive integer, got \(components)")
+            throw StoreError.settingOutOfRange(.components, value: String(components), expected: "a positive integer")
         }
         guard fireThreshold.isFinite else {
-            throw StoreError.invalidRunSetting("--fire-threshold must be a finite number, got \(fireThreshold)")
+            throw StoreError.settingOutOfRange(.fireThreshold, value: String(fireThreshold), expected: "a finite number")
         }
         guard chunkFeatures > 0 else {
-            throw StoreError.invalidRunSetting("--chunk-features must be a positive integer, got \(chunkFeatures)")
+            throw StoreError.settingOutOfRange(.chunkFeatures, value: String(chunkFeatures), expected: "a positive integer")
         }
         guard keyframeInterval > 0 else {
-            throw StoreError.invalidRunSetting("--keyframe-interval must be a positive integer, got \(keyframeInterval)")
+            throw StoreError.settingOutOfRange(.keyframeInterval, value: String(keyframeInterval), expected: "a positive integer")
         }
-        guard (1...Self.maxWorldSize).contains(worldSize) else {
-            throw StoreError.invalidRunSetting("--world-size must be 1 to \(Self.maxWorldSize), got \(worldSize)")
+        guard (1...maxWorldSize).contains(worldSize) else {
+            throw StoreError.settingOutOfRange(.worldSize, value: String(worldSize), expected: "1 to \(maxWorldSize)")
+        }
+        if chunkFeatures > StoreLimits.maxChunkFeatures {
+            throw StoreError.settingOutOfRange(.chunkFeatures, value: String(chunkFeatures), expected: "at most \(StoreLimits.maxChunkFeatures)")
+        }
+        if keyframeInterval > StoreLimits.maxKeyframeInterval {
+            throw StoreError.settingOutOfRange(.keyframeInterval, value: String(keyframeInterval),
+                                               expected: "at most \(StoreLimits.maxKeyframeInterval)")
         }
         if let violation = StoreLimits.violation(features: features, components: components, chunkFeatures: chunkFeatures,
                                                  keyframeInterval: keyframeInterval) {
@@ -141,13 +196,8 @@ public final class DensityStore: Sendable {
         if let metadata {
             guard let data = metadata.data(using: .utf8),
                   (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
-            else { throw StoreError.invalidRunSetting("--meta must be valid JSON, e.g. '{\"l1\": 0.001}'") }
-        }
-        return try withConnection { db in
-            try db.inTransaction {
-                try Self.insertRun(db, name: name, features: features, components: components, fireThreshold: fireThreshold,
-                                   chunkFeatures: chunkFeatures, keyframeInterval: keyframeInterval, worldSize: worldSize,
-                                   metadata: metadata)
+            else {
+                throw StoreError.settingOutOfRange(.metadata, value: "'\(metadata.prefix(60))'", expected: "valid JSON, e.g. '{\"l1\": 0.001}'")
             }
         }
     }
@@ -252,7 +302,7 @@ public final class DensityStore: Sendable {
     func insertCheckpoint(_ db: Connection, _ run: Run, step: Int64, state: DensityState, approximate: Bool)
         throws -> (Checkpoint, LatestStateCache)
     {
-        guard step >= 0 else { throw StoreError.invalidRunSetting("a step must be >= 0, got \(step)") }
+        guard step >= 0 else { throw StoreError.settingOutOfRange(.step, value: String(step), expected: ">= 0") }
         // One writer per run; a distributed run's steps are completed by whichever rank writes last,
         // serialized by the transaction, while each rank holds its own rank's lock.
         if run.worldSize == 1 { try holdWriterLock(run) }
@@ -421,11 +471,53 @@ public final class DensityStore: Sendable {
     public func resume(run name: String, at step: Int64? = nil, discardLater: Bool = false) throws
         -> (checkpoint: Checkpoint, state: DensityState, later: Int)
     {
+        try resume(run: name, from: .atOrBefore(step), discardLater: discardLater)
+    }
+
+    /// Where a resumed training run continues from: the checkpoint a step spec names
+    /// (``StepSpec/resolve(in:run:)``), resolved in the same transaction that reads it and, with
+    /// `discardLater`, deletes the checkpoints after it.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The checkpoint to resume from, e.g. `.latest`, `.offset(3)`, `.first`, `.exact(5000)`.
+    ///   - discardLater: Delete the checkpoints after the resume point.
+    /// - Returns: The checkpoint, its state, and how many later checkpoints exist (or were discarded).
+    /// - Throws: a ``SelectionError`` when the spec names no checkpoint (``StepSpec/start`` names
+    ///   none either), ``StoreError/unknownRun(name:known:)``.
+    public func resume(run name: String, at spec: StepSpec, discardLater: Bool = false) throws
+        -> (checkpoint: Checkpoint, state: DensityState, later: Int)
+    {
+        try resume(run: name, from: .spec(spec), discardLater: discardLater)
+    }
+
+    /// The checkpoint a resume starts from, in either spelling.
+    private enum ResumePoint: Sendable {
+        /// The latest checkpoint at or before a step (`nil`: the latest).
+        case atOrBefore(Int64?)
+        /// The checkpoint a spec names.
+        case spec(StepSpec)
+    }
+
+    /// The resume of both spellings: the point is resolved inside the transaction.
+    private func resume(run name: String, from point: ResumePoint, discardLater: Bool) throws
+        -> (checkpoint: Checkpoint, state: DensityState, later: Int)
+    {
         try withConnection { db in
             try db.inTransaction(discardLater ? .immediate : .deferred) {
                 let run = try Self.requireRun(db, name)
-                guard let checkpoint = try Self.checkpoint(db, run, atOrBefore: step) else {
-                    throw StoreError.noCheckpoint(run: name, atOrBefore: step)
+                let checkpoint: Checkpoint
+                switch point {
+                case .atOrBefore(let step):
+                    guard let found = try Self.checkpoint(db, run, atOrBefore: step) else {
+                        throw StoreError.noCheckpoint(run: name, atOrBefore: step)
+                    }
+                    checkpoint = found
+                case .spec(let spec):
+                    guard let step = try spec.resolve(in: Self.checkpointSteps(db, run), run: name),
+                          let found = try Self.checkpoint(db, run, atOrBefore: step) else {
+                        throw SelectionError.startIsNoCheckpoint(run: name)
+                    }
+                    checkpoint = found
                 }
                 if discardLater { try holdWriterLock(run) }
                 let state = try Self.readState(db, run, checkpoint)
@@ -458,20 +550,108 @@ public final class DensityStore: Sendable {
     public func window(run name: String, from: Int64?, to: Int64) throws -> DensityWindow {
         if let from, from >= to { throw StoreError.invalidWindow(run: name, from: from, to: to) }
         return try withConnection { db in
+            try db.inTransaction(.deferred) { try Self.window(db, try Self.requireRun(db, name), from: from, to: to) }
+        }
+    }
+
+    /// ``window(run:from:to:)`` inside the caller's transaction.
+    static func window(_ db: Connection, _ run: Run, from: Int64?, to: Int64) throws -> DensityWindow {
+        guard let end = try checkpoint(db, run, atOrBefore: to) else {
+            throw StoreError.noCheckpoint(run: run.name, atOrBefore: to)
+        }
+        let endState = try readState(db, run, end)
+        guard let from else { return DensityWindow(run: run.name, from: nil, to: end.step, state: endState) }
+        guard let start = try checkpoint(db, run, atOrBefore: from) else {
+            throw StoreError.noCheckpoint(run: run.name, atOrBefore: from)
+        }
+        if start.step == end.step { throw StoreError.invalidWindow(run: run.name, from: start.step, to: end.step) }
+        let startState = try readState(db, run, start)
+        return DensityWindow(run: run.name, from: start.step, to: end.step,
+                             state: try window(run, from: (start.step, startState), to: (end.step, endState)))
+    }
+
+    /// A window's counts, the previous window's (``StepWindow/previous(in:)``), and the features
+    /// whose density rose and fell most between them, read in one transaction.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - window: The window, as resolved by ``resolve(_:run:)-(WindowSpec,_)``.
+    ///   - top: How many risers and fallers to rank (0: none).
+    /// - Returns: Both windows and the ranked changes.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, ``StoreError/noCheckpoint(run:atOrBefore:)``,
+    ///   ``StoreError/invalidWindow(run:from:to:)``, ``StoreError/emptyWindow(run:from:to:)`` when
+    ///   the window holds no vectors, or a damaged-chunk error.
+    public func movers(run name: String, window: StepWindow, top: Int) throws -> WindowMovers {
+        if let from = window.from, from >= window.to { throw StoreError.invalidWindow(run: name, from: from, to: window.to) }
+        return try withConnection { db in
             try db.inTransaction(.deferred) {
                 let run = try Self.requireRun(db, name)
-                guard let end = try Self.checkpoint(db, run, atOrBefore: to) else {
-                    throw StoreError.noCheckpoint(run: name, atOrBefore: to)
+                return try Self.movers(db, run, window: window, steps: try Self.checkpointSteps(db, run), top: top)
+            }
+        }
+    }
+
+    /// ``movers(run:window:top:)-(_,StepWindow,_)`` for a window as written, resolved
+    /// (``resolve(_:run:)-(WindowSpec,_)``) in the same transaction that reads it: one snapshot.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The window as written.
+    ///   - top: How many risers and fallers to rank (0: none).
+    /// - Returns: Both windows and the ranked changes.
+    /// - Throws: What ``resolve(_:run:)-(WindowSpec,_)`` and ``movers(run:window:top:)-(_,StepWindow,_)`` throw.
+    public func movers(run name: String, window spec: WindowSpec, top: Int) throws -> WindowMovers {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let steps = try Self.checkpointSteps(db, run)
+                return try Self.movers(db, run, window: Self.resolve(spec, in: steps, run: name), steps: steps, top: top)
+            }
+        }
+    }
+
+    /// ``movers(run:window:top:)-(_,StepWindow,_)`` inside the caller's transaction.
+    static func movers(_ db: Connection, _ run: Run, window: StepWindow, steps: [Int64], top: Int) throws -> WindowMovers {
+        let counts = try Self.window(db, run, from: window.from, to: window.to)
+        guard counts.state.vectors > 0 else {
+            throw StoreError.emptyWindow(run: run.name, from: counts.from, to: counts.to)
+        }
+        let previous = try StepWindow(from: counts.from, to: counts.to).previous(in: steps).map { previous in
+            try Self.window(db, run, from: previous.from, to: previous.to)
+        }
+        return WindowMovers.rank(window: counts, previous: previous, top: top)
+    }
+
+    /// The exact counts over a window as written, resolved (``resolve(_:run:)-(WindowSpec,_)``) in
+    /// the same transaction that reads them: one snapshot, whatever another process commits.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The window as written.
+    /// - Returns: The window, with the checkpoint steps it resolved to.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, a ``SelectionError``, or a damaged-chunk error.
+    public func window(run name: String, _ spec: WindowSpec) throws -> DensityWindow {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let window = try Self.resolve(spec, in: Self.checkpointSteps(db, run), run: name)
+                return try Self.window(db, run, from: window.from, to: window.to)
+            }
+        }
+    }
+
+    /// The checkpoint a step spec names and its exact state, resolved in the transaction that reads it.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The step as written; ``StepSpec/start`` names no checkpoint.
+    /// - Returns: The checkpoint and its state.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, a ``SelectionError``, or a damaged-chunk error.
+    public func state(run name: String, at spec: StepSpec) throws -> (checkpoint: Checkpoint, state: DensityState) {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                guard let step = try spec.resolve(in: Self.checkpointSteps(db, run), run: name),
+                      let checkpoint = try Self.checkpoint(db, run, atOrBefore: step) else {
+                    throw SelectionError.startIsNoCheckpoint(run: name)
                 }
-                let endState = try Self.readState(db, run, end)
-                guard let from else { return DensityWindow(run: name, from: nil, to: end.step, state: endState) }
-                guard let start = try Self.checkpoint(db, run, atOrBefore: from) else {
-                    throw StoreError.noCheckpoint(run: name, atOrBefore: from)
-                }
-                if start.step == end.step { throw StoreError.invalidWindow(run: name, from: start.step, to: end.step) }
-                let startState = try Self.readState(db, run, start)
-                return DensityWindow(run: name, from: start.step, to: end.step,
-                                     state: try Self.window(run, from: (start.step, startState), to: (end.step, endState)))
+                return (checkpoint, try Self.readState(db, run, checkpoint))
             }
         }
     }
@@ -506,17 +686,16 @@ public final class DensityStore: Sendable {
                     """)
                 try statement.bind([.integer(Int64(component)), .integer(Int64(chunk)), .integer(run.id)])
                 var points: [TrendPoint] = []
-                var previousDepth = -1
+                var previousDepth: Int?
                 while try statement.step() {
                     let step = statement.int64(0), depth = statement.int(2)
                     if statement.isNull(3) {
                         throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
                                                       reason: "chunk missing")
                     }
-                    let fitsDepth = ChunkEncoding(rawValue: statement.int64(3)).map { $0.isAbsolute == (depth == 0) } ?? true
-                    guard depth == 0 || depth == previousDepth + 1, fitsDepth else {
-                        throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
-                                                      reason: "broken delta chain (depth \(depth) after \(previousDepth))")
+                    if let problem = DeltaChain.depthProblem(depth, after: previousDepth)
+                        ?? DeltaChain.encodingProblem(statement.int64(3), depth: depth) {
+                        throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk, reason: problem)
                     }
                     previousDepth = depth
                     let encoding = statement.int64(3), checksum = statement.int64(4)

@@ -27,7 +27,7 @@ public struct Migrator: Sendable {
     /// - Throws: ``StoreError/schemaTooNew(path:unknown:latestKnown:)``,
     ///   ``StoreError/migrationChanged(path:version:name:)``, ``StoreError/notAStore(path:reason:)``,
     ///   or ``SQLiteError``.
-    public func status(of connection: Connection) throws -> Status {
+    package func status(of connection: Connection) throws -> Status {
         let tables = Set(try connection.query(
             "SELECT name FROM sqlite_schema WHERE type = 'table'") { $0.string(0) })
         guard tables.contains("schema_migrations") else {
@@ -70,7 +70,7 @@ public struct Migrator: Sendable {
     /// - Throws: What ``status(of:)`` throws, or the failing migration's ``SQLiteError``;
     ///   a failed migration is rolled back whole.
     @discardableResult
-    public func migrate(_ connection: Connection) throws -> [String] {
+    package func migrate(_ connection: Connection) throws -> [String] {
         // Checked once without the lock, so a refused store is never written to.
         guard !(try status(of: connection).pending.isEmpty) else { return [] }
         try connection.execute(script: """

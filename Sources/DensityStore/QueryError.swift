@@ -14,11 +14,11 @@ public enum QueryError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .thresholdOutOfRange(value):
-            return "--threshold must be a density in (0, 1], got \(value)"
+            return "a density threshold must be in (0, 1], got \(value)"
         case let .nonPositiveVectors(value):
-            return "--last-vectors must be a positive number of vectors, got \(value)"
+            return "a window must hold a positive number of vectors, got \(value)"
         case let .notEnoughVectors(run, requested, available):
-            return "run '\(run)' holds \(available) vectors in all, fewer than the \(requested) asked for; ask for fewer with --last-vectors, or leave it out for the whole run"
+            return "run '\(run)' holds \(available) vectors in all, fewer than the \(requested) asked for"
         case let .widthMismatch(first, firstShape, second, secondShape):
             return "runs '\(first)' (\(firstShape)) and '\(second)' (\(secondShape)) differ in width; compare needs two runs of the same width"
         }

@@ -54,6 +54,12 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case mergeConflict(run: String, step: Int64, rank: Int?)
     /// Two stores hold runs of one name that measure different things.
     case runSettingsDiffer(run: String, detail: String)
+    /// A setting or argument outside its range: which, the value given, and what it must be.
+    case settingOutOfRange(StoreSetting, value: String, expected: String)
+    /// A file opened for reading holds no store schema yet (another process is creating it).
+    case notCreatedYet(path: String)
+    /// A store was given as a source of a merge into itself (the same file).
+    case mergeIntoItself(path: String)
 
     /// A one-line account of the problem and its fix.
     public var description: String {
@@ -78,6 +84,12 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "a run named '\(name)' exists already; choose another name, or add checkpoints to it with `density ingest`"
         case let .invalidRunSetting(text):
             return text
+        case let .settingOutOfRange(setting, value, expected):
+            return "\(setting.words) must be \(expected), got \(value)"
+        case let .notCreatedYet(path):
+            return "no store at '\(path)' yet: the file holds no schema (it is still being created, or its creation was interrupted); retry once `density create` has finished"
+        case let .mergeIntoItself(path):
+            return "'\(path)' cannot be merged into itself (a source is the destination's own file); merge into another file"
         case let .shapeMismatch(run, expected, actual):
             return "run '\(run)' has \(expected), but the state has \(actual)"
         case let .stepNotIncreasing(run, step, latest):

@@ -46,10 +46,10 @@ public enum StoreLimits {
             return "features x components must be at most \(maxRunWidth) (2^30 counts, 8 GiB per state), got \(features) x \(components ?? 1)"
         }
         if chunkFeatures > maxChunkFeatures {
-            return "--chunk-features must be at most \(maxChunkFeatures), got \(chunkFeatures)"
+            return "the features per chunk must be at most \(maxChunkFeatures), got \(chunkFeatures)"
         }
         if keyframeInterval > maxKeyframeInterval {
-            return "--keyframe-interval must be at most \(maxKeyframeInterval), got \(keyframeInterval)"
+            return "the keyframe interval must be at most \(maxKeyframeInterval), got \(keyframeInterval)"
         }
         return nil
     }

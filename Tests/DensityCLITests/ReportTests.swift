@@ -282,12 +282,13 @@ import DensityStore
                 #expect(try Self.series(svg, "window density").numbers("data-values") == json.compactMap(\.window_density))
                 #expect(json.first?.window_density != nil)
             }
-            // An exact bound between checkpoints is a bound, not a checkpoint.
-            let (_, between) = try Self.report(box, ["demo", "--from", "25", "--to", "95", "--force"])
+            // A step between checkpoints names the latest checkpoint at or before it, as in every
+            // command: --from 35 --to 95 shows 30 to 90.
+            let (_, between) = try Self.report(box, ["demo", "--from", "35", "--to", "95", "--force"])
             #expect(try Self.series(try Self.panel(between, "vectors"), "vectors").numbers("data-steps") == shown)
 
-            let empty = #expect(throws: CLIError.self) { try Self.report(box, ["demo", "--from", "121"], out: "none.html") }
-            #expect(empty?.description.contains("no checkpoint from step 121") == true)
+            let early = #expect(throws: SelectionError.self) { try Self.report(box, ["demo", "--from", "5"], out: "none.html") }
+            #expect(early == .beforeFirstCheckpoint(run: "demo", step: 5, first: 10))
             #expect(!FileManager.default.fileExists(atPath: box.path("none.html")))
         }
     }

@@ -181,6 +181,85 @@ import Testing
         #expect(refusedStreams > 0 && states > 0)
     }
 
+    /// What a stream yields frame by frame: a state, a refusal, or the error that ended it.
+    enum StreamItem: Equatable {
+        case state(TorchMetricsState)
+        case refused(String)
+        case ended(String)
+    }
+
+    /// Reads a stream the plain way: each frame's bytes, then a file parsed from them.
+    static func framesThroughFiles(_ input: [UInt8]) -> [StreamItem] {
+        var reader = StateFrameReader(bytes: input, source: "s", maxFrameBytes: 1 << 16)
+        var items: [StreamItem] = []
+        do {
+            while let payload = try reader.next() {
+                do {
+                    items.append(.state(try TorchMetricsState(file: SafetensorsFile(bytes: payload, source: "s frame \(reader.frameCount)"))))
+                } catch {
+                    items.append(.refused("\(error)"))
+                }
+            }
+        } catch {
+            items.append(.ended("\(error)"))
+        }
+        return items
+    }
+
+    /// Reads a stream as `density record` does: states straight from the stream.
+    static func framesAsStates(_ input: [UInt8]) -> [StreamItem] {
+        var reader = StateFrameReader(bytes: input, source: "s", maxFrameBytes: 1 << 16)
+        var items: [StreamItem] = []
+        do {
+            while let frame = try reader.nextState() {
+                switch frame {
+                case .success(let state): items.append(.state(state))
+                case .failure(let error): items.append(.refused("\(error)"))
+                }
+            }
+        } catch {
+            items.append(.ended("\(error)"))
+        }
+        return items
+    }
+
+    @Test func statesReadStraightFromTheStreamEqualStatesReadThroughFiles() throws {
+        // The counts tensor first, in the middle and last; float counts; the fuzz seeds.
+        var orders: [[UInt8]] = []
+        for names in [["neuron_fired_count", "num_activation_vectors", "step"],
+                      ["num_activation_vectors", "neuron_fired_count", "step"],
+                      ["step", "num_activation_vectors", "neuron_fired_count"]] {
+            var writer = SafetensorsWriter()
+            for name in names {
+                switch name {
+                case "neuron_fired_count": try writer.add(name, shape: [5], values: .int64([4, 0, 9, 1, 2]))
+                case "num_activation_vectors": try writer.add(name, shape: [], values: .int64([9]))
+                default: try writer.add(name, shape: [], values: .int64([77]))
+                }
+            }
+            orders.append(writer.bytes())
+        }
+        let payloads = orders + (try Self.safetensorsSeeds())
+        let whole = payloads.flatMap(StateFrameReader.frame)
+        let clean = Self.framesAsStates(whole)
+        #expect(clean == Self.framesThroughFiles(whole))
+        #expect(clean.count == payloads.count && clean.allSatisfy { if case .state = $0 { true } else { false } })
+        if case .state(let middle) = clean[1] {
+            #expect(middle.counts == [4, 0, 9, 1, 2] && middle.vectors == 9 && middle.step == 77)
+        }
+        // Mutated streams: the same states, the same refusals, the same end, frame for frame.
+        var mutator = ByteMutator(seed: 9)
+        var refused = 0, ended = 0
+        for i in 0..<Self.iterations(3_000) {
+            let input = mutator.mutate(whole, splicingWith: payloads[i % payloads.count])
+            let direct = Self.framesAsStates(input)
+            #expect(direct == Self.framesThroughFiles(input))
+            refused += direct.filter { if case .refused = $0 { true } else { false } }.count
+            ended += direct.last.map { if case .ended = $0 { 1 } else { 0 } } ?? 0
+        }
+        #expect(refused > 0 && ended > 0)
+    }
+
     @Test func hostileSafetensorsHeadersAreRefused() throws {
         func file(_ header: String, data: [UInt8] = []) -> [UInt8] {
             let bytes = Array(header.utf8)

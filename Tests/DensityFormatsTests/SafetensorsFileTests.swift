@@ -37,6 +37,41 @@ import Testing
         #expect(throws: DensityError.self) { try state.state(features: features + 1, components: components) }
     }
 
+    /// A state read from a path, or the message of its refusal.
+    enum Outcome: Equatable {
+        case state(TorchMetricsState)
+        case refused(String)
+    }
+
+    static func outcome(_ read: () throws -> TorchMetricsState) -> Outcome {
+        do { return .state(try read()) } catch { return .refused("\(error)") }
+    }
+
+    @Test(arguments: ["torch_state_f32_F10.safetensors", "torch_state_i64_C2_F6_n1.safetensors",
+                      "torch_state_f64_C2_F6_step1200.safetensors", "torch_state_i32_C2_F6.safetensors",
+                      "bad_wrong_names.safetensors", "bad_fractional_counts.safetensors", "bad_truncated.safetensors"])
+    func readingAFileStraightIntoItsCountsGivesWhatReadingItWholeGives(name: String) throws {
+        let path = try Fixtures.path(name)
+        let straight = Self.outcome { try TorchMetricsState(safetensorsAt: path) }
+        #expect(straight == Self.outcome { try TorchMetricsState(file: SafetensorsFile(path: path)) })
+        if case .state = straight { #expect(!name.hasPrefix("bad_")) } else { #expect(name.hasPrefix("bad_")) }
+    }
+
+    @Test func aPipeIsReadWholeAndAFolderIsRefused() throws {
+        let name = "torch_state_i64_C2_F6_n1.safetensors"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: try Fixtures.path(name)))
+        try withTemporaryDirectory { folder in
+            let fifo = folder.appendingPathComponent("state.fifo").path
+            try #require(mkfifo(fifo, 0o600) == 0)
+            let writer = Thread { try? bytes.write(to: URL(fileURLWithPath: fifo)) }
+            writer.start()
+            let fromPipe = try TorchMetricsState(safetensorsAt: fifo)
+            #expect(fromPipe == (try TorchMetricsState(file: SafetensorsFile(path: try Fixtures.path(name)))))
+            let error = #expect(throws: SafetensorsError.self) { try TorchMetricsState(safetensorsAt: folder.path) }
+            #expect(error?.description.contains("cannot be read") == true)
+        }
+    }
+
     @Test func wrongNamesListWhatWasFoundAndExpected() throws {
         let error = #expect(throws: SafetensorsError.self) {
             try TorchMetricsState(file: SafetensorsFile(path: Fixtures.path("bad_wrong_names.safetensors")))

@@ -269,11 +269,12 @@ import Testing
         let error = #expect(throws: StoreError.self) {
             try store.createRun(name: "meta", features: 2, metadata: metadata)
         }
-        guard case .invalidRunSetting(let text) = try #require(error) else {
-            Issue.record("expected invalidRunSetting, got \(String(describing: error))")
+        guard case .settingOutOfRange(.metadata, _, let expected) = try #require(error) else {
+            Issue.record("expected settingOutOfRange(.metadata), got \(String(describing: error))")
             return
         }
-        #expect(text.contains("JSON"))
+        #expect(expected.contains("JSON"))
+        #expect(!(error?.description.contains("--") ?? true), "library text names no flag: \(String(describing: error))")
         #expect(try store.runs().isEmpty)
     }
 
@@ -294,10 +295,11 @@ import Testing
             { try store.createRun(name: "r", features: 2, fireThreshold: .infinity) },
             { try store.createRun(name: "r", features: 2, chunkFeatures: 0) },
         ]
-        for attempt in attempts {
+        let settings: [StoreSetting] = [.features, .features, .components, .fireThreshold, .fireThreshold, .chunkFeatures]
+        for (attempt, setting) in zip(attempts, settings) {
             let error = #expect(throws: StoreError.self) { try attempt() }
-            guard case .invalidRunSetting = try #require(error) else {
-                Issue.record("expected invalidRunSetting, got \(String(describing: error))")
+            guard case .settingOutOfRange(setting, _, _) = try #require(error) else {
+                Issue.record("expected settingOutOfRange(\(setting)), got \(String(describing: error))")
                 continue
             }
         }
@@ -375,8 +377,8 @@ import Testing
         let error = #expect(throws: StoreError.self) {
             try store.appendCheckpoint(run: "r", step: -1, state: DensityState(features: 1))
         }
-        guard case .invalidRunSetting = try #require(error) else {
-            Issue.record("expected invalidRunSetting, got \(String(describing: error))")
+        guard case .settingOutOfRange(.step, "-1", _) = try #require(error) else {
+            Issue.record("expected settingOutOfRange(.step), got \(String(describing: error))")
             return
         }
         #expect(try store.checkpoints(run: "r").isEmpty)

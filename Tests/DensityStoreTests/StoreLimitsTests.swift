@@ -11,8 +11,8 @@ import Testing
             (StoreLimits.maxRunWidth + 1, nil, 8192, 32, "at most 1073741824"),
             (1 << 20, 1 << 11, 8192, 32, "got 1048576 x 2048"),
             (Int.max, 2, 8192, 32, "at most 1073741824"),
-            (100, nil, StoreLimits.maxChunkFeatures + 1, 32, "--chunk-features must be at most 1048576"),
-            (100, nil, 8192, StoreLimits.maxKeyframeInterval + 1, "--keyframe-interval must be at most 65536"),
+            (100, nil, StoreLimits.maxChunkFeatures + 1, 32, "the features per chunk must be at most 1048576"),
+            (100, nil, 8192, StoreLimits.maxKeyframeInterval + 1, "the keyframe interval must be at most 65536"),
         ]
         for limit in cases {
             let error = #expect(throws: StoreError.self) {

@@ -12,6 +12,7 @@ struct CompactCommand: ParsableCommand {
             window between kept steps, stays exactly as it was. One transaction: a crash changes nothing.
               density compact demo --keep-every 1000
               density compact l1-1e-3 --keep-every 5000 --keep-last 100
+              density compact l1-1e-3 --keep-every 1000 --through -100   # the last 100 checkpoints stay as they are
             """
     )
 
@@ -26,13 +27,23 @@ struct CompactCommand: ParsableCommand {
     @Option(help: "Also keep this many of the latest checkpoints (at least 1).")
     var keepLast: Int = 1
 
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Compact only up to this checkpoint and keep every later one: a step, latest, first, or -K. Default: latest.",
+        valueName: "step"))
+    var through: StepSpec = .latest
+
     func validate() throws {
-        guard keepEvery > 0 else { throw ValidationError("--keep-every must be positive, got \(keepEvery)") }
-        guard keepLast >= 1 else { throw ValidationError("--keep-last must be at least 1, got \(keepLast)") }
+        if through == .start { throw ValidationError("--through start names no checkpoint; use first, latest, -K or a step") }
+        do {
+            try DensityStore.checkCompaction(keepEvery: keepEvery, keepLast: keepLast)
+        } catch {
+            throw ValidationError("\(ErrorText.render(error))")
+        }
     }
 
     func run() throws {
-        let report = try store.openForWriting().compact(run: runName, keepEvery: keepEvery, keepLast: keepLast)
+        let report = try store.openForWriting().compact(run: runName, keepEvery: keepEvery, keepLast: keepLast,
+                                                             through: through)
         let megabytes = { (bytes: Int64) in Console.format(Double(bytes) / 1_048_576) }
         Console.message("""
             run '\(runName)': kept \(report.keptSteps.count) checkpoints, dropped \(report.dropped), \

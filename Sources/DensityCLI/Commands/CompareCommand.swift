@@ -48,7 +48,7 @@ struct CompareCommand: ParsableCommand {
         let at: Int64? = switch step {
         case .latest: nil
         case .exact(let value): value
-        default: try step.resolve(in: store.checkpointSteps(run: first), run: first)
+        default: try store.resolve(step, run: first)
         }
         let comparison = try store.compare(first, second, atOrBefore: at)
         switch format {

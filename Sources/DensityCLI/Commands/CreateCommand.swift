@@ -39,20 +39,15 @@ struct CreateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("JSON metadata kept with the run, e.g. the hyperparameters.", valueName: "json"))
     var meta: String?
 
+    /// The library's check of the settings, before the store is opened: nothing is created for a
+    /// refused run.
     func validate() throws {
-        guard features > 0 else { throw ValidationError("--features must be a positive integer, got \(features)") }
-        if let components, components <= 0 {
-            throw ValidationError("--components must be a positive integer, got \(components)")
-        }
-        guard chunkFeatures > 0 else {
-            throw ValidationError("--chunk-features must be a positive integer, got \(chunkFeatures)")
-        }
-        guard keyframeInterval > 0 else {
-            throw ValidationError("--keyframe-interval must be a positive integer, got \(keyframeInterval)")
-        }
-        guard fireThreshold.isFinite else { throw ValidationError("--fire-threshold must be a finite number") }
-        if let meta, (try? JSONSerialization.jsonObject(with: Data(meta.utf8), options: [.fragmentsAllowed])) == nil {
-            throw ValidationError(#"--meta must be valid JSON, e.g. '{"l1": 0.001}'"#)
+        do {
+            try DensityStore.checkRunSettings(name: runName, features: features, components: components,
+                                              fireThreshold: fireThreshold, chunkFeatures: chunkFeatures,
+                                              keyframeInterval: keyframeInterval, metadata: meta)
+        } catch {
+            throw ValidationError("\(ErrorText.render(error))")
         }
     }
 

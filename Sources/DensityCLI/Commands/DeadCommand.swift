@@ -14,8 +14,8 @@ struct DeadCommand: ParsableCommand {
             the shortest window ending at the latest checkpoint that holds at least N vectors.
             last fired step: the last checkpoint, up to the window's end, at which the feature's \
             count grew (it fired in the interval ending there); null (never) if it never fired.
-            Revived: dead in the window before (as many checkpoints, ending where this one starts; \
-            from the start of the run if fewer precede) and not dead in this one.
+            Revived: dead in the previous window (the same length in steps, ending where this one \
+            starts; see diff) and not dead in this one.
               density dead demo
               density dead demo --window 5000:latest --limit 0
               density dead demo --last-vectors 100000 --threshold 1e-5 --format json
@@ -44,17 +44,15 @@ struct DeadCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func validate() throws {
-        if let threshold, !(threshold > 0 && threshold <= 1) {
-            throw ValidationError("--threshold must be a density in (0, 1], got \(threshold)")
-        }
         guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more, got \(limit)") }
     }
 
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let bounds = try window.resolve(in: store, run: runName)
-        let report = try store.deadFeatures(run: runName, from: bounds.from, to: bounds.to, threshold: threshold)
+        let report = try window.reading(in: store, run: runName) {
+            try store.deadFeatures(run: runName, window: $0, threshold: threshold)
+        }
         let hasComponents = runInfo.components != nil
         switch format {
         case .json:
@@ -69,7 +67,7 @@ struct DeadCommand: ParsableCommand {
         case .table:
             let rule = report.threshold.map { "window density < \(Console.format($0))" } ?? "no firing in the window"
             let what = hasComponents ? "(component, feature) pairs" : "features"
-            var text = "run '\(runName)', window \(Self.describe(report.window)) (\(bounds.how))\n"
+            var text = "run '\(runName)', window \(Self.describe(report.window)) (\(window.how(report.window)))\n"
             text += "\(report.dead.count) of \(report.width) \(what) dead (\(rule)); \(report.window.vectors) vectors in the window\n"
             if !report.dead.isEmpty { text += "\n" + table(report.dead) }
             text += "\n"

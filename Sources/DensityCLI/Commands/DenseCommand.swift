@@ -39,17 +39,15 @@ struct DenseCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func validate() throws {
-        guard threshold > 0, threshold <= 1 else {
-            throw ValidationError("--threshold must be a density in (0, 1], got \(threshold)")
-        }
         guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more, got \(limit)") }
     }
 
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let bounds = try window.resolve(in: store, run: runName)
-        let report = try store.denseFeatures(run: runName, from: bounds.from, to: bounds.to, threshold: threshold)
+        let report = try window.reading(in: store, run: runName) {
+            try store.denseFeatures(run: runName, window: $0, threshold: threshold)
+        }
         let hasComponents = runInfo.components != nil
         switch format {
         case .json:
@@ -71,7 +69,7 @@ struct DenseCommand: ParsableCommand {
             Console.out(text)
         case .table:
             let what = hasComponents ? "(component, feature) pairs" : "features"
-            var text = "run '\(runName)', window \(DeadCommand.describe(report.window)) (\(bounds.how))\n"
+            var text = "run '\(runName)', window \(DeadCommand.describe(report.window)) (\(window.how(report.window)))\n"
             text += "\(report.dense.count) of \(report.width) \(what) dense (window density >= \(Console.format(report.threshold))); \(report.window.vectors) vectors in the window\n"
             if !report.dense.isEmpty {
                 let shown = limit == 0 ? report.dense[...] : report.dense.prefix(limit)

@@ -29,12 +29,6 @@ struct DiffCommand: ParsableCommand {
 
     @OptionGroup var window: WindowSpelling
 
-    /// The window's start, as written.
-    var from: StepSpec { window.spec?.from ?? .start }
-
-    /// The window's end, as written.
-    var to: StepSpec { window.spec?.to ?? .latest }
-
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table
 
@@ -51,19 +45,12 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let steps = try store.checkpointSteps(run: runName)
-        let end = try to.resolve(in: steps, run: runName)!
-        let start = try from.resolve(in: steps, run: runName)
-        if let start, start >= end {
-            throw CLIError("--from (\(from) -> step \(start)) must be before --to (\(to) -> step \(end))")
-        }
-        let window = try store.window(run: runName, from: start, to: end)
-        guard window.state.vectors > 0 else {
-            throw StoreError.emptyWindow(run: runName, from: window.from, to: window.to)
-        }
+        let movers = try self.window.reading { try store.movers(run: runName, window: $0, top: format == .table ? top : 0) }
+        let window = movers.window
+        let note = self.window.note(from: window.from, to: window.to)
         let densities = window.densities()
         let features = runInfo.features
-        let previous = try previousWindow(store: store, start: start, end: end, steps: steps)
+        let previous = movers.previous
         switch format {
         case .json:
             Console.out(QueryJSON.diff(run: runInfo, window: window, densities: densities, previous: previous).text + "\n")
@@ -79,49 +66,41 @@ struct DiffCommand: ParsableCommand {
             let summary = DensitySummary(window.state)
             let width = Double(summary.width)
             var text = "run '\(runName)', window (\(window.from.map(String.init) ?? "start"), \(window.to)]"
-            text += Self.resolutionNote(from, start, to, end) + "\n"
+            text += note + "\n"
             text += "vectors in window  \(window.state.vectors)\n"
             text += "mean density       \(Console.format(summary.meanDensity))\n"
             text += "dead in window     \(summary.dead) (\(Console.format(100 * Double(summary.dead) / width))%)\n"
             text += "dense (>= 1e-2)    \(summary.dense) (\(Console.format(100 * Double(summary.dense) / width))%)\n"
-            text += movers(run: runInfo, previous: previous, densities: densities)
+            text += Self.table(of: movers, run: runInfo, top: top)
             text += "(every feature: --format csv or --format json)\n"
             Console.out(text)
         }
     }
 
-    /// The window of the same length before (start, end] (``DensityStore/previousWindow(run:start:end:steps:)``).
-    func previousWindow(store: DensityStore, start: Int64?, end: Int64, steps: [Int64]) throws -> DensityWindow? {
-        try store.previousWindow(run: runName, start: start, end: end, steps: steps)
-    }
-
-    /// The features whose density rose or fell most from the previous window to this one, or why
+    /// The risers and fallers against the previous window (``StepWindow/previous(in:)``), or why
     /// there are none to list.
-    func movers(run: Run, previous: DensityWindow?, densities: [Double]) -> String {
+    static func table(of movers: WindowMovers, run: Run, top: Int) -> String {
         guard top > 0 else { return "" }
-        guard let previous else {
+        guard let previous = movers.previous else {
             return "\n(no risers or fallers: the window starts at the start of the run, so there is no previous window)\n"
         }
-        let previousLabel = "(\(previous.from.map(String.init) ?? "start"), \(previous.to)]"
+        let previousLabel = StepWindow(from: previous.from, to: previous.to).description
         guard previous.state.vectors > 0 else {
             return "\n(no risers or fallers: the previous window \(previousLabel) holds no activation vectors, so its densities are undefined)\n"
         }
-        let before = previous.densities()
-        let change = densities.indices.map { densities[$0] - before[$0] }
-        let order = change.indices.sorted { change[$0] != change[$1] ? change[$0] > change[$1] : $0 < $1 }
         let features = run.features
-        func rows(_ indexes: some Sequence<Int>) -> [[String]] {
-            indexes.map { i in
-                (run.components == nil ? [] : [String(i / features)])
-                    + [String(i % features), Console.format(before[i]), Console.format(densities[i]),
-                       (change[i] >= 0 ? "+" : "") + Console.format(change[i])]
+        func rows(_ changes: [WindowMovers.Change]) -> [[String]] {
+            changes.map { c in
+                (run.components == nil ? [] : [String(c.index / features)])
+                    + [String(c.index % features), Console.format(c.before), Console.format(c.now),
+                       (c.change >= 0 ? "+" : "") + Console.format(c.change)]
             }
         }
         let header = (run.components == nil ? [] : ["component"]) + ["feature", "before", "now", "change"]
         var text = "\nrisers (density now vs the previous window \(previousLabel)):\n"
-        text += Console.table(header, rows(order.prefix(top).filter { change[$0] > 0 }))
+        text += Console.table(header, rows(movers.risers))
         text += "\nfallers:\n"
-        text += Console.table(header, rows(order.reversed().prefix(top).filter { change[$0] < 0 }))
+        text += Console.table(header, rows(movers.fallers))
         return text
     }
 

@@ -137,7 +137,7 @@ struct HistogramCommand: ParsableCommand {
     func printOverTraining(_ store: DensityStore) throws {
         let bins = self.bins ?? Self.defaultOverTrainingBins
         let summaries = try store.summaries(run: runName)
-        guard !summaries.isEmpty else { throw store.noCheckpointError(run: runName) }
+        guard !summaries.isEmpty else { throw store.noCheckpointYet(run: runName) }
         // A checkpoint with no vectors has no densities, so no histogram: as with --step there.
         let rows = try summaries.map { checkpoint, summary in
             (step: checkpoint.step, vectors: summary.vectors,
@@ -244,26 +244,16 @@ struct StateSelection: ParsableArguments {
     /// - Throws: ``StoreError`` (unknown run, no checkpoint, empty window) or ``CLIError`` (the
     ///   window's ends resolve out of order).
     func read(_ store: DensityStore, run: String) throws -> SelectedState {
-        let steps = try store.checkpointSteps(run: run)
-        if let spec = window.spec {
-            let (from, to) = (spec.from, spec.to)
-            let end = try to.resolve(in: steps, run: run)!
-            let start = try from.resolve(in: steps, run: run)
-            if let start, start >= end {
-                throw CLIError("--from (\(from) -> step \(start)) must be before --to (\(to) -> step \(end))")
-            }
-            let window = try store.window(run: run, from: start, to: end)
+        if window.isGiven {
+            let window = try self.window.reading { try store.window(run: run, $0) }
+            let note = self.window.note(from: window.from, to: window.to)
             guard window.state.vectors > 0 else {
                 throw StoreError.emptyWindow(run: run, from: window.from, to: window.to)
             }
-            return SelectedState(scope: .window(from: window.from, to: window.to), state: window.state,
-                                 note: DiffCommand.resolutionNote(from, start, to, end))
+            return SelectedState(scope: .window(from: window.from, to: window.to), state: window.state, note: note)
         }
         let step = self.step ?? .latest
-        let resolved = try step.resolve(in: steps, run: run)!
-        guard let (checkpoint, state) = try store.state(run: run, atOrBefore: resolved) else {
-            throw StoreError.noCheckpoint(run: run, atOrBefore: resolved)
-        }
+        let (checkpoint, state) = try store.state(run: run, at: step)
         guard state.vectors > 0 else {
             throw CLIError("run '\(run)' had seen no activation vectors at step \(checkpoint.step); its densities are undefined. Choose a later step")
         }

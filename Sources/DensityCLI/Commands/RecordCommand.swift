@@ -19,7 +19,7 @@ struct RecordCommand: ParsableCommand {
             (python/feature_density_recorder.py does this.) A saved stream can be replayed:
               density record l1-1e-3 < states.bin
             Each frame is stored durably before \
-            the next is read. A frame that is refused (wrong shape, counts that decrease, …) is \
+            the next is taken (the next one is read and checked meanwhile). A frame that is refused (wrong shape, counts that decrease, …) is \
             reported and skipped, and the stream goes on; the exit status is then 1. A stream \
             that ends inside a frame loses only that frame. A frame re-sent after a restart with \
             the same step and state is skipped.
@@ -47,7 +47,7 @@ struct RecordCommand: ParsableCommand {
 
     func run() throws {
         let recorder = try StateRecorder(store: store.openForWriting(), runName: runName, rank: ranks.value)
-        var reader = StateFrameReader(descriptor: STDIN_FILENO, source: "stdin", maxFrameBytes: maxFrameBytes)
+        let frames = FramePrefetcher(descriptor: STDIN_FILENO, source: "stdin", maxFrameBytes: maxFrameBytes)
         var stored = 0, skipped = 0, refused = 0
         var lastStep: Int64?
         defer {
@@ -58,17 +58,17 @@ struct RecordCommand: ParsableCommand {
             Console.message(text)
         }
         while true {
-            let payload: [UInt8]
+            let frame: FramePrefetcher.Frame
             do {
-                guard let next = try reader.next() else { break }
-                payload = next
+                guard let next = try frames.next() else { break }
+                frame = next
             } catch let error as StateFrameError {
                 throw CLIError("\(error)")
             }
-            let source = "stdin frame \(reader.frameCount)"
+            defer { frames.finished() }
+            let source = "stdin frame \(frame.number)"
             do {
-                let torch = try TorchMetricsState(file: SafetensorsFile(bytes: payload, source: source))
-                let outcome = try recorder.record(torch, step: nil, source: source)
+                let outcome = try recorder.record(frame.state.get(), step: nil, source: source)
                 if outcome.alreadyStored { skipped += 1 } else { stored += 1; lastStep = outcome.step }
                 if verbose { Console.message(StateRecorder.describe(outcome, run: runName, source: source)) }
             } catch {

@@ -13,6 +13,7 @@ struct ResumeCommand: ParsableCommand {
             delete the metric checkpoints after it (atomically), so those steps can be recorded again.
               density resume demo
               density resume demo --at 3000 --discard-later
+              density resume demo --at -3 --discard-later   # three checkpoints before the latest
             """
     )
 
@@ -21,8 +22,14 @@ struct ResumeCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
     var runName: String
 
-    @Option(help: ArgumentHelp("Resume from the latest checkpoint at or before this step.", valueName: "step"))
-    var at: Int64?
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Resume from this checkpoint: a step (the latest checkpoint at or before it), latest, first, or -K. Default: latest.",
+        valueName: "step"))
+    var at: StepSpec = .latest
+
+    func validate() throws {
+        if at == .start { throw ValidationError("--at start names no checkpoint; use first, latest, -K or a step") }
+    }
 
     @Flag(help: "Delete the checkpoints after the resume point.")
     var discardLater = false

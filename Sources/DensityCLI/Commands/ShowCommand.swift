@@ -37,8 +37,7 @@ struct ShowCommand: ParsableCommand {
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let steps = try store.checkpointSteps(run: runName)
-        let resolved = try step.resolve(in: steps, run: runName)!
+        let resolved = try store.resolve(step, run: runName)!
         // The summary stored with the checkpoint: no counts are decoded.
         guard let (checkpoint, summary) = try store.summary(run: runName, atOrBefore: resolved) else {
             throw StoreError.noCheckpoint(run: runName, atOrBefore: resolved)

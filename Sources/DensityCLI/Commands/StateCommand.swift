@@ -54,11 +54,7 @@ struct StateCommand: ParsableCommand {
     func run() throws {
         let target = try ExportTarget(path: out, force: force, binary: true)  // checked before any work
         let store = try store.openForReading()
-        let steps = try store.checkpointSteps(run: runName)
-        let resolved = try step.resolve(in: steps, run: runName)!
-        guard let (checkpoint, state) = try store.state(run: runName, atOrBefore: resolved) else {
-            throw StoreError.noCheckpoint(run: runName, atOrBefore: resolved)
-        }
+        let (checkpoint, state) = try store.state(run: runName, at: step)
         var writer = SafetensorsWriter(metadata: ["run": runName, "step": String(checkpoint.step), "writer": "density state"])
         switch dtype {
         case .float32:

@@ -55,7 +55,7 @@ struct TrendCommand: ParsableCommand {
         let runInfo = try store.run(named: runName)
         let component = try ComponentChoice.resolve(self.component, of: runInfo, why: "a trend follows one (component, feature) pair")
         let all = try store.trend(run: runName, feature: feature, component: component)
-        if all.isEmpty { throw store.noCheckpointError(run: runName) }
+        if all.isEmpty { throw store.noCheckpointYet(run: runName) }
         let kept = Self.thin(all.count, every: every, points: points).map { all[$0] }
         let windows = Self.windowDensities(kept)
         if let svg = try drawing.target() {

@@ -25,7 +25,7 @@ struct StateFile {
     /// - Throws: the format's error, naming the file.
     func read() throws -> TorchMetricsState {
         if path.lowercased().hasSuffix(".npz") { return try TorchMetricsState(npz: path) }
-        return try TorchMetricsState(file: SafetensorsFile(path: path))
+        return try TorchMetricsState(safetensorsAt: path)
     }
 
     /// The state files named by folders, globs and paths, each once.

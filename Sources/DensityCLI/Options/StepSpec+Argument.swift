@@ -1,7 +1,12 @@
-import ArgumentParser
-import DensityViews
+public import ArgumentParser
+public import DensityStore
 
-/// `--step`, `--from`, `--to` parse a ``StepSpec`` as written (its `init?(argument:)`).
+/// A step option (`--step`, `--at`, `--from`, `--to`, `--through`) parses as the library's
+/// ``StepSpec``, whose meaning the library alone defines.
 extension StepSpec: ExpressibleByArgument {
-    static var defaultCompletionKind: CompletionKind { .list(["latest", "first", "start"]) }
+    /// Parses a step spec (``StepSpec/init(parsing:)``).
+    public init?(argument: String) { self.init(parsing: argument) }
+
+    /// Completes the named steps.
+    public static var defaultCompletionKind: CompletionKind { .list(["latest", "first", "start"]) }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import DensityStore
-import DensityViews
 
 /// `--window A:B` (or `--from A --to B`) or `--last-vectors N`: the window (A, B] of a run's
 /// checkpoints a query looks at; the whole run, (start, latest], by default.
@@ -21,16 +20,25 @@ struct WindowOptions: ParsableArguments {
         if window != nil, lastVectors != nil {
             throw ValidationError("give --window (or --from/--to) or --last-vectors, not both")
         }
-        if let lastVectors, lastVectors <= 0 {
-            throw ValidationError("--last-vectors must be a positive number of vectors, got \(lastVectors)")
-        }
     }
 
-    /// The window's bounds as steps for the store's queries (`to: nil` is the latest checkpoint),
-    /// and how they were chosen, for the table's heading.
-    /// - Throws: ``CLIError`` when A does not resolve before B; the store's errors for an unknown
-    ///   run, a run without checkpoints, or a step before the first checkpoint.
-    func resolve(in store: DensityStore, run: String) throws -> (from: Int64?, to: Int64?, how: String) {
-        try store.resolveWindow(run: run, window: window, lastVectors: lastVectors)
+    /// Runs a library query over the window as written (resolved by the library in the
+    /// transaction that reads it), or over the checkpoints of the shortest window with
+    /// `--last-vectors N`.
+    func reading<T>(in store: DensityStore, run: String, _ query: (WindowSpec) throws -> T) throws -> T {
+        guard let lastVectors else { return try spelling.reading(query) }
+        _ = try store.checkpointSteps(run: run)  // says why a run has none
+        let recent = try store.recentWindow(run: run, holding: lastVectors)
+        return try query(WindowSpec(from: recent.from.map(StepSpec.exact) ?? .start, to: .exact(recent.to)))
+    }
+
+    /// How the window was chosen, for the table's heading.
+    func how(_ window: WindowBounds) -> String {
+        if let lastVectors { return "the shortest window ending at the latest checkpoint with >= \(lastVectors) vectors" }
+        guard let spec = self.window else { return "the whole run" }
+        let notes = [(spec.from, window.from), (spec.to, window.to)].compactMap { spec, step in
+            step.flatMap { step in spec == .exact(step) ? nil : "\(spec) -> step \(step)" }
+        }
+        return "--window \(spec)" + (notes.isEmpty ? "" : ": " + notes.joined(separator: ", "))
     }
 }

@@ -64,9 +64,9 @@ struct ReportData {
         /// The previous window's start; `nil` for the start of the run.
         var previousFrom: Int64?
         var top: Int
-        /// (flat index, density before, density now).
-        var risers: [(index: Int, before: Double, now: Double)]
-        var fallers: [(index: Int, before: Double, now: Double)]
+        /// Ranked by the library (``DensityStore/movers(run:window:top:)``), as `diff` lists them.
+        var risers: [WindowMovers.Change]
+        var fallers: [WindowMovers.Change]
         /// Features silent in the window that fired before it, the most recently active first:
         /// (flat index, the checkpoint at which its count last rose).
         var recentlyDead: [(index: Int, lastRose: Int64)]
@@ -116,7 +116,7 @@ struct ReportData {
         progress("reading the summaries of every checkpoint")
         let all = try store.summaries(run: name)
         let steps = all.map(\.checkpoint.step)
-        guard !steps.isEmpty else { throw store.noCheckpointError(run: name) }
+        guard !steps.isEmpty else { throw store.noCheckpointYet(run: name) }
         let lower = try bound(from, in: steps, run: name) ?? steps[0]
         let upper = try bound(to, in: steps, run: name) ?? steps[steps.count - 1]
         let shown = all.filter { (lower...max(lower, upper)).contains($0.checkpoint.step) }
@@ -145,14 +145,10 @@ struct ReportData {
         return data
     }
 
-    /// A --from/--to bound: an exact step as given; first, latest and -K as the checkpoint they
-    /// name; start as no bound.
+    /// A --from/--to bound: the checkpoint the spec names (``StepSpec/resolve(in:run:)``, the one
+    /// meaning of a step); start as no bound.
     static func bound(_ spec: StepSpec?, in steps: [Int64], run: String) throws -> Int64? {
-        switch spec {
-        case nil, .start: nil
-        case .exact(let step): step
-        case let spec?: try spec.resolve(in: steps, run: run)
-        }
+        try spec?.resolve(in: steps, run: run)
     }
 
     /// Checks given features against the run's width, before anything is read.
@@ -214,21 +210,15 @@ struct ReportData {
     }
 
     /// What `diff` lists for the window (from, to]: the risers and fallers against the previous
-    /// window of the same length in steps, and up to `recentlyDead` of the most recently dead
+    /// window (``StepWindow/previous(in:)``), and up to `recentlyDead` of the most recently dead
     /// features; `nil` when either window holds no vectors.
     static func movers(store: DensityStore, run: Run, steps: [Int64], from start: Int64, to end: Int64, top: Int,
                        recentlyDead deadLimit: Int, progress: (String) -> Void) throws -> Movers? {
         progress("window densities over (\(start), \(end)] and the window before")
-        // As DiffCommand.movers: the previous window of the same length in steps.
-        let window = try store.window(run: run.name, from: start, to: end)
-        let previousStart = steps.last(where: { $0 <= start - (end - start) })
-        let previous = try store.window(run: run.name, from: previousStart, to: start)
-        guard window.state.vectors > 0, previous.state.vectors > 0 else { return nil }
-        let now = window.densities(), before = previous.densities()
-        let change = now.indices.map { now[$0] - before[$0] }
-        let order = change.indices.sorted { change[$0] != change[$1] ? change[$0] > change[$1] : $0 < $1 }
-        let risers = order.prefix(top).filter { change[$0] > 0 }.map { (index: $0, before: before[$0], now: now[$0]) }
-        let fallers = order.reversed().prefix(top).filter { change[$0] < 0 }.map { (index: $0, before: before[$0], now: now[$0]) }
+        let found = try store.movers(run: run.name, window: StepWindow(from: start, to: end), top: top)
+        let window = found.window
+        guard let previous = found.previous, previous.state.vectors > 0 else { return nil }
+        let risers = found.risers, fallers = found.fallers
         progress("searching for the most recently dead features")
         let dead = try recentlyDead(store: store, run: run, steps: steps, window: window, limit: deadLimit)
         return Movers(from: start, to: end, previousFrom: previous.from, top: top, risers: risers, fallers: fallers,

@@ -166,7 +166,7 @@ struct WatchFrame {
         let name = { (index: Int) in
             run.components == nil ? String(index % run.features) : "\(index / run.features):\(index % run.features)"
         }
-        let rows = { (list: [(index: Int, before: Double, now: Double)]) in
+        let rows = { (list: [WindowMovers.Change]) in
             list.map { [name($0.index), Console.format($0.before), Console.format($0.now)] }
         }
         let header = ["feature", "before", "now"]

@@ -1,7 +1,7 @@
 /// How a transaction takes its lock.
 ///
 /// Related SQLite documentation: <https://www.sqlite.org/lang_transaction.html>
-public enum TransactionKind: String, Sendable {
+package enum TransactionKind: String, Sendable {
     /// Takes locks as statements need them.
     case deferred = "DEFERRED"
     /// Takes the write lock at once: the kind for every write.
@@ -19,7 +19,7 @@ extension Connection {
     ///   - body: The work.
     /// - Returns: What `body` returns.
     /// - Throws: The first error: `body`'s, or the commit's.
-    public func inTransaction<T>(_ kind: TransactionKind = .immediate, _ body: () throws -> T) throws -> T {
+    package func inTransaction<T>(_ kind: TransactionKind = .immediate, _ body: () throws -> T) throws -> T {
         if isInTransaction { return try inSavepoint(body) }
         try execute("BEGIN \(kind.rawValue) TRANSACTION")
         let value: T
@@ -46,7 +46,7 @@ extension Connection {
     /// - Parameter body: The work.
     /// - Returns: What `body` returns.
     /// - Throws: What `body` throws, or a SQLite error.
-    public func inSavepoint<T>(_ body: () throws -> T) throws -> T {
+    package func inSavepoint<T>(_ body: () throws -> T) throws -> T {
         if !isInTransaction { return try inTransaction(.immediate, body) }
         try execute("SAVEPOINT density")
         do {

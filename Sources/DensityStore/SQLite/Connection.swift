@@ -5,9 +5,9 @@ internal import CSQLite
 ///
 /// Not `Sendable`: confine it to one owner (``DensityStore`` holds it in a `Mutex`).
 /// Every value goes through bound parameters; nothing is spliced into SQL text.
-public final class Connection {
+package final class Connection {
     /// How to open the file.
-    public enum Mode: Sendable, Hashable {
+    package enum Mode: Sendable, Hashable {
         /// Read and write; create the file when it does not exist.
         case readWriteCreate
         /// Read and write an existing file.
@@ -18,7 +18,7 @@ public final class Connection {
 
     let handle: OpaquePointer
     /// The path this connection was opened on.
-    public let path: String
+    package let path: String
 
     /// Opens a connection.
     /// - Parameters:
@@ -26,7 +26,7 @@ public final class Connection {
     ///   - mode: How to open it.
     ///   - busyTimeout: How long a statement waits for another connection's lock, in milliseconds.
     /// - Throws: ``SQLiteError`` when the file cannot be opened.
-    public init(path: String, mode: Mode = .readWriteCreate, busyTimeout: Int32 = 5_000) throws(SQLiteError) {
+    package init(path: String, mode: Mode = .readWriteCreate, busyTimeout: Int32 = 5_000) throws(SQLiteError) {
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {
         case .readWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -56,14 +56,14 @@ public final class Connection {
     /// - Parameter sql: One SQL statement; its values are bound later with `?` placeholders.
     /// - Returns: The prepared statement.
     /// - Throws: ``SQLiteError`` when the SQL does not compile.
-    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+    package func prepare(_ sql: String) throws(SQLiteError) -> Statement {
         try Statement(connection: self, sql: sql)
     }
 
     /// Runs a script of one or more statements that take no parameters (migrations, pragmas).
     /// - Parameter sql: The script.
     /// - Throws: ``SQLiteError`` from the first statement that fails.
-    public func execute(script sql: String) throws(SQLiteError) {
+    package func execute(script sql: String) throws(SQLiteError) {
         var errorMessage: UnsafeMutablePointer<CChar>?
         let code = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
         if code != SQLITE_OK {
@@ -78,7 +78,7 @@ public final class Connection {
     ///   - sql: One statement.
     ///   - values: The values for its `?` placeholders, in order.
     /// - Throws: ``SQLiteError``.
-    public func execute(_ sql: String, _ values: [SQLiteValue] = []) throws(SQLiteError) {
+    package func execute(_ sql: String, _ values: [SQLiteValue] = []) throws(SQLiteError) {
         let statement = try prepare(sql)
         try statement.bind(values)
         while try statement.step() {}
@@ -91,7 +91,7 @@ public final class Connection {
     ///   - row: Reads one row from the statement.
     /// - Returns: One value per row.
     /// - Throws: ``SQLiteError``, or what `row` throws.
-    public func query<T>(_ sql: String, _ values: [SQLiteValue] = [], row: (Statement) throws -> T) throws -> [T] {
+    package func query<T>(_ sql: String, _ values: [SQLiteValue] = [], row: (Statement) throws -> T) throws -> [T] {
         let statement = try prepare(sql)
         try statement.bind(values)
         var rows: [T] = []
@@ -108,23 +108,23 @@ public final class Connection {
     ///   - row: Reads the row.
     /// - Returns: The first row's value, or `nil` when there is no row.
     /// - Throws: ``SQLiteError``, or what `row` throws.
-    public func queryFirst<T>(_ sql: String, _ values: [SQLiteValue] = [], row: (Statement) throws -> T) throws -> T? {
+    package func queryFirst<T>(_ sql: String, _ values: [SQLiteValue] = [], row: (Statement) throws -> T) throws -> T? {
         let statement = try prepare(sql)
         try statement.bind(values)
         return try statement.step() ? row(statement) : nil
     }
 
     /// The rowid of the last row inserted on this connection.
-    public var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    package var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     /// The number of rows the last INSERT, UPDATE or DELETE changed.
-    public var changes: Int { Int(sqlite3_changes64(handle)) }
+    package var changes: Int { Int(sqlite3_changes64(handle)) }
 
     /// Whether a transaction is open.
-    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+    package var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// Whether this connection may not write.
-    public var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
+    package var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
 
     var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }
 

@@ -1,15 +1,15 @@
 internal import CSQLite
-public import Foundation
+package import Foundation
 
 /// A prepared statement: owns an `sqlite3_stmt*`, finalized when released.
 ///
 /// Values are always bound to `?` placeholders; column reads are 0-based.
-public final class Statement {
+package final class Statement {
     let handle: OpaquePointer
     /// The connection that prepared this statement; kept alive as long as the statement.
     let connection: Connection
     /// The SQL text.
-    public let sql: String
+    package let sql: String
 
     init(connection: Connection, sql: String) throws(SQLiteError) {
         var statement: OpaquePointer?
@@ -30,7 +30,7 @@ public final class Statement {
     /// Resets the statement and binds new values to its placeholders.
     /// - Parameter values: One value per `?`, in order.
     /// - Throws: ``SQLiteError`` when the count is wrong or a bind fails.
-    public func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
+    package func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
         let expected = Int(sqlite3_bind_parameter_count(handle))
@@ -65,7 +65,7 @@ public final class Statement {
     /// - Returns: `true` when a row is ready to read, `false` when the statement is done.
     /// - Throws: ``SQLiteError`` on failure (constraint, busy, I/O, corruption).
     @discardableResult
-    public func step() throws(SQLiteError) -> Bool {
+    package func step() throws(SQLiteError) -> Bool {
         switch sqlite3_step(handle) {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
@@ -77,19 +77,19 @@ public final class Statement {
     }
 
     /// Whether column `index` of the current row is NULL.
-    public func isNull(_ index: Int32) -> Bool { sqlite3_column_type(handle, index) == SQLITE_NULL }
+    package func isNull(_ index: Int32) -> Bool { sqlite3_column_type(handle, index) == SQLITE_NULL }
 
     /// Column `index` of the current row as an integer.
-    public func int64(_ index: Int32) -> Int64 { sqlite3_column_int64(handle, index) }
+    package func int64(_ index: Int32) -> Int64 { sqlite3_column_int64(handle, index) }
 
     /// Column `index` of the current row as an `Int`.
-    public func int(_ index: Int32) -> Int { Int(sqlite3_column_int64(handle, index)) }
+    package func int(_ index: Int32) -> Int { Int(sqlite3_column_int64(handle, index)) }
 
     /// Column `index` of the current row as a double.
-    public func double(_ index: Int32) -> Double { sqlite3_column_double(handle, index) }
+    package func double(_ index: Int32) -> Double { sqlite3_column_double(handle, index) }
 
     /// Column `index` of the current row as text (empty when NULL).
-    public func string(_ index: Int32) -> String {
+    package func string(_ index: Int32) -> String {
         guard let text = sqlite3_column_text(handle, index) else { return "" }
         // By byte count, not up to the first NUL, so text with a NUL inside reads back whole.
         let count = Int(sqlite3_column_bytes(handle, index))
@@ -97,12 +97,12 @@ public final class Statement {
     }
 
     /// Column `index` of the current row as text, or `nil` when NULL.
-    public func optionalString(_ index: Int32) -> String? {
+    package func optionalString(_ index: Int32) -> String? {
         isNull(index) ? nil : string(index)
     }
 
     /// Column `index` of the current row as bytes (empty when NULL).
-    public func data(_ index: Int32) -> Data {
+    package func data(_ index: Int32) -> Data {
         let count = Int(sqlite3_column_bytes(handle, index))
         guard count > 0, let bytes = sqlite3_column_blob(handle, index) else { return Data() }
         return Data(bytes: bytes, count: count)
@@ -113,7 +113,7 @@ public final class Statement {
     ///   - index: The column.
     ///   - body: Reads the bytes; they are valid only during the call.
     /// - Returns: What `body` returns.
-    public func withBlob<T>(_ index: Int32, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+    package func withBlob<T>(_ index: Int32, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         let bytes = sqlite3_column_blob(handle, index)
         let count = Int(sqlite3_column_bytes(handle, index))
         return try body(UnsafeRawBufferPointer(start: bytes, count: bytes == nil ? 0 : count))

@@ -12,11 +12,11 @@ package enum ComponentChoice {
     ///   them) or given on a run without; ``StoreError/indexOutOfRange(run:what:index:size:)``.
     package static func resolve(_ given: Int?, of run: Run, why: String) throws -> Int {
         guard let components = run.components else {
-            if given != nil { throw SelectionError("run '\(run.name)' has no components; leave out --component") }
+            if given != nil { throw ComponentError("run '\(run.name)' has no components; leave out --component") }
             return 0
         }
         guard let given else {
-            throw SelectionError("run '\(run.name)' has \(components) components; \(why): pass --component 0 to \(components - 1)")
+            throw ComponentError("run '\(run.name)' has \(components) components; \(why): pass --component 0 to \(components - 1)")
         }
         guard (0..<components).contains(given) else {
             throw StoreError.indexOutOfRange(run: run.name, what: "component", index: given, size: components)

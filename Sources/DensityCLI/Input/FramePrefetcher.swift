@@ -1,0 +1,85 @@
+import DensityFormats
+import Dispatch
+import Synchronization
+
+/// Reads `density record`'s frames on a thread of its own, one frame ahead of the recorder: the
+/// next state is read from the pipe and checked while the previous one is encoded and committed.
+///
+/// A frame of at most ``readAheadBytes`` is read ahead; after a wider one the reader waits until
+/// the recorder has finished it, so a wide state is in memory at most twice (the previous
+/// checkpoint's, kept to delta against, and the one being stored), not three times.
+final class FramePrefetcher: Sendable {
+    /// The largest frame read ahead: 64 MiB, 8M int64 counts.
+    static let readAheadBytes = 64 << 20
+
+    /// One frame: the stream's frame number and its state, or why the frame was refused; a
+    /// `StateFrameError` ends the stream.
+    typealias Frame = (number: Int, state: Result<TorchMetricsState, any Error>)
+
+    private enum Slot {
+        case frame(Frame)
+        case end
+        case failed(StateFrameError)
+    }
+
+    private let slot = Mutex<Slot?>(nil)
+    private let filled = DispatchSemaphore(value: 0)
+    private let emptied = DispatchSemaphore(value: 0)
+    /// How many frames the recorder has finished, and its signal.
+    private let finishedCount = Mutex(0)
+    private let finishedFrame = DispatchSemaphore(value: 0)
+    private let reader = DispatchGroup()
+
+    /// Starts reading `descriptor` (the caller keeps it open until the stream ends).
+    /// - Parameters:
+    ///   - descriptor: The stream, such as `STDIN_FILENO`.
+    ///   - source: Its name for messages.
+    ///   - maxFrameBytes: The largest frame accepted.
+    init(descriptor: Int32, source: String, maxFrameBytes: Int) {
+        DispatchQueue.global(qos: .userInitiated).async(group: reader) { [self] in
+            var frames = StateFrameReader(descriptor: descriptor, source: source, maxFrameBytes: maxFrameBytes)
+            while true {
+                let before = frames.offset
+                let next: Slot
+                do {
+                    next = try frames.nextState().map { .frame((frames.frameCount, $0)) } ?? .end
+                } catch let error as StateFrameError {
+                    next = .failed(error)
+                } catch {
+                    next = .failed(.unreadable(source: source, reason: "\(error)"))
+                }
+                slot.withLock { $0 = next }
+                filled.signal()
+                guard case .frame = next else { return }
+                emptied.wait()
+                if frames.offset - before > Self.readAheadBytes {
+                    while finishedCount.withLock({ $0 }) < frames.frameCount { finishedFrame.wait() }
+                }
+            }
+        }
+    }
+
+    deinit { reader.wait() }
+
+    /// The next frame, waiting for it; `nil` at the end of the stream. Call ``finished()`` once
+    /// the frame is stored.
+    /// - Throws: ``StateFrameError`` when the stream cannot be read further.
+    func next() throws -> Frame? {
+        filled.wait()
+        let next = slot.withLock { slot in defer { slot = nil }; return slot! }
+        switch next {
+        case .frame(let frame):
+            emptied.signal()
+            return frame
+        case .end: return nil
+        case .failed(let error): throw error
+        }
+    }
+
+    /// Says the frame last returned by ``next()`` is stored (or refused): the reader may read a
+    /// wide frame after it.
+    func finished() {
+        finishedCount.withLock { $0 += 1 }
+        finishedFrame.signal()
+    }
+}

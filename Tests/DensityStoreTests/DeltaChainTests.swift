@@ -1,0 +1,40 @@
+import DensityMetric
+@testable import DensityStore
+import Testing
+
+/// One broken link of a delta chain reads the same to every reader: the queries that walk a
+/// chain (state, trend, the history pass, dead's last-fired search), compaction, and verify,
+/// which collects it instead of throwing.
+@Suite struct DeltaChainTests {
+    @Test func everyReaderWordsABrokenLinkTheSameWay() throws {
+        try withTemporaryPath { path in
+            do {
+                let store = try DensityStore(path: path)
+                try store.createRun(name: "r", features: 4, keyframeInterval: 4)
+                var counts: [Int64] = [0, 0, 0, 0]
+                for step in 1...10 {
+                    counts[step % 3] += 1
+                    try store.appendCheckpoint(run: "r", step: Int64(step),
+                                               state: try DensityState(features: 4, components: nil, counts: counts, vectors: Int64(step)))
+                }
+            }
+            // Step 7 is the third checkpoint after the keyframe at 5 (depth 2); claim depth 3.
+            try Connection(path: path).execute("UPDATE checkpoints SET delta_depth = 3 WHERE step = 7")
+            let store = try DensityStore(path: path)
+            let wording = "broken delta chain (depth 3 after"
+            let readers: [(String, () throws -> Void)] = [
+                ("state", { _ = try store.state(run: "r", atOrBefore: 7) }),
+                ("trend", { _ = try store.trend(run: "r", feature: 1) }),
+                ("history", { try store.forEachState(run: "r") { _, _ in true } }),
+                ("dead", { _ = try store.deadFeatures(run: "r", threshold: 1) }),
+                ("compact", { _ = try store.compact(run: "r", keepEvery: 2) }),
+            ]
+            for (name, read) in readers {
+                let error = #expect(throws: StoreError.self, "\(name)") { try read() }
+                #expect(error?.description.contains(wording) == true, "\(name): \(String(describing: error))")
+            }
+            let report = try store.verify(run: "r")
+            #expect(report.problems.contains { $0.message.contains(wording) }, "\(report.problems.map(\.message))")
+        }
+    }
+}
