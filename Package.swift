@@ -10,10 +10,14 @@ let package = Package(
         .library(name: "DensityStore", targets: ["DensityStore"]),
         .library(name: "DensityWorkload", targets: ["DensityWorkload"]),
         .executable(name: "density", targets: ["DensityCLI"]),
+        // The local web UI, a separate product so that `density` never compiles the HTTP stack.
+        .executable(name: "density-serve", targets: ["DensityServer"]),
         .executable(name: "density-bench", targets: ["DensityBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Only `density-serve` uses it; without its default traits it needs no swift-configuration.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // The system SQLite (Debian: libsqlite3-dev), through a module map.
@@ -43,11 +47,23 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["MigrationEmbedder"]
         ),
+        // What the CLI and the web UI show, without I/O: the JSON answers of the queries, the
+        // report's SVG panels, step specs. No HTTP code.
+        .target(name: "DensityViews", dependencies: ["DensityMetric", "DensityFormats", "DensityStore"]),
         // The `density` command-line tool.
         .executableTarget(
             name: "DensityCLI",
             dependencies: [
-                "DensityMetric", "DensityFormats", "DensityStore", "DensityWorkload",
+                "DensityMetric", "DensityFormats", "DensityStore", "DensityWorkload", "DensityViews",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // `density-serve`: the read-only local web UI and JSON API, on Hummingbird.
+        .executableTarget(
+            name: "DensityServer",
+            dependencies: [
+                "DensityMetric", "DensityStore", "DensityViews",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -14,8 +14,9 @@ cd "$(dirname "$0")/.."
 
 scratch=.build-wheel
 static_libs="$PWD/$scratch/static-libs"
-# The tools the wheel ships, each installed on PATH (a later `density serve` binary goes here too).
-tools=(density)
+# The tools the wheel ships, each installed on PATH: `density`, and `density-serve`, the web UI
+# that `density serve` runs from beside it.
+tools=(density density-serve)
 if [ "${1:-}" != "--no-build" ]; then
     # The module maps say `link "sqlite3"` (and "zstd", "z"): the linker takes the first
     # libNAME.so or libNAME.a along its search path. A folder holding only the static archives,

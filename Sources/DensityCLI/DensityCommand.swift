@@ -1,5 +1,6 @@
 import ArgumentParser
 import DensityStore
+import DensityViews
 
 /// `density`: the full history of SAE feature density, kept in SQLite.
 @main
@@ -22,7 +23,7 @@ struct DensityCommand: ParsableCommand {
             DemoCommand.self, CreateCommand.self, RunsCommand.self, IngestCommand.self,
             ShowCommand.self, DiffCommand.self, TrendCommand.self, DeadCommand.self, DenseCommand.self,
             HistogramCommand.self, ExportCommand.self, CompareCommand.self, ResumeCommand.self,
-            ReportCommand.self, WatchCommand.self, CheckpointCommand.self, ImportCommand.self, RecordCommand.self, MergeCommand.self, StateCommand.self, CompactCommand.self, MigrateCommand.self,
+            ReportCommand.self, WatchCommand.self, ServeCommand.self, CheckpointCommand.self, ImportCommand.self, RecordCommand.self, MergeCommand.self, StateCommand.self, CompactCommand.self, MigrateCommand.self,
             VerifyCommand.self,
         ]
     )

@@ -1,4 +1,5 @@
 import Testing
+import DensityViews
 
 /// How `--step`, `--from` and `--to` resolve: latest, first, -K, a step between checkpoints, start.
 @Suite struct StepSpecTests {

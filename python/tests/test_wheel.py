@@ -12,6 +12,7 @@ import zipfile
 import pytest
 
 from conftest import EXAMPLES, REPO
+from serve_helpers import Server
 
 ALLOWED = ("linux-vdso.so", "libc.so", "libm.so", "ld-linux", "libpthread.so", "libdl.so", "librt.so",
            "libstdc++.so", "libgcc_s.so")
@@ -42,19 +43,33 @@ def test_the_wheel_is_a_valid_wheel_with_the_binary_as_a_script(venv):
         record = archive.read([n for n in names if n.endswith(".dist-info/RECORD")][0]).decode()
         tags = archive.read([n for n in names if n.endswith(".dist-info/WHEEL")][0]).decode()
     assert any(n.endswith(".data/scripts/density") for n in names)
+    assert any(n.endswith(".data/scripts/density-serve") for n in names)
     assert "feature_density/__init__.py" in names and "feature_density_recorder.py" in names
     assert all(line.split(",")[1].startswith("sha256=") for line in record.splitlines() if not line.endswith("RECORD,,"))
     assert "Root-Is-Purelib: false" in tags and f"Tag: {os.path.basename(wheel).split('-', 2)[2][:-4]}" in tags
 
 
-def test_the_installed_density_needs_only_glibc_libstdcxx_and_libgcc(venv):
+@pytest.mark.parametrize("tool", ["density", "density-serve"])
+def test_the_installed_tools_need_only_glibc_libstdcxx_and_libgcc(venv, tool):
     folder, _, env = venv
-    binary = folder / "bin" / "density"
+    binary = folder / "bin" / tool
     assert os.access(binary, os.X_OK)
     ldd = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
     libraries = [line.split()[0] for line in ldd.splitlines() if line.strip()]
     assert libraries and all(lib.startswith(ALLOWED) or lib.startswith("/lib64/ld-linux") for lib in libraries), ldd
     assert not any(name in ldd for name in ("sqlite", "zstd", "libz.", "swift", "Foundation"))
+
+
+def test_density_serve_from_the_venv_serves_the_demo(venv, tmp_path):
+    """`density serve` finds density-serve beside it in the venv's bin and answers the API."""
+    folder, _, env = venv
+    subprocess.run([str(folder / "bin" / "density"), "demo", "--features", "64", "--checkpoints", "4"],
+                   cwd=tmp_path, env=env, capture_output=True, check=True, timeout=300)
+    server = Server(str(tmp_path / "density.sqlite"), binary=[str(folder / "bin" / "density"), "serve"])
+    try:
+        assert server.json("/api/runs")[0]["checkpoints"] == 4
+    finally:
+        server.stop()
 
 
 def test_density_demo_and_the_numpy_example_run_from_the_venv(venv, tmp_path):

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DensityMetric
 import DensityStore
+import DensityViews
 
 /// `density compare`: two runs' health side by side at one step.
 struct CompareCommand: ParsableCommand {

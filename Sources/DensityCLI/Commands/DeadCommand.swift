@@ -1,5 +1,6 @@
 import ArgumentParser
 import DensityStore
+import DensityViews
 
 /// `density dead`: the features dead in a window, when each last fired, and those that revived.
 struct DeadCommand: ParsableCommand {
@@ -55,18 +56,7 @@ struct DeadCommand: ParsableCommand {
         let hasComponents = runInfo.components != nil
         switch format {
         case .json:
-            let list = { (features: [DeadFeature]) -> JSONValue in
-                .array(features.map { f in
-                    .object((hasComponents ? [("component", .int(f.component))] : [])
-                        + [("feature", .int(f.feature)), ("last_fired_step", f.lastFiredStep.map { .int($0) } ?? .null)])
-                })
-            }
-            Console.out(JSONValue.object([
-                ("run", .string(runName)), ("from", report.window.from.map { .int($0) } ?? .null),
-                ("to", .int(report.window.to)), ("vectors", .int(report.window.vectors)),
-                ("threshold", report.threshold.map { .double($0) } ?? .null),
-                ("dead", list(report.dead)), ("revived", report.revived.map(list) ?? .null),
-            ]).text + "\n")
+            Console.out(QueryJSON.dead(run: runInfo, report: report).text + "\n")
         case .csv:
             var text = hasComponents ? "component,feature,last_fired_step\n" : "feature,last_fired_step\n"
             for f in report.dead {

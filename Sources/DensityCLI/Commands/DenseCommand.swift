@@ -1,6 +1,7 @@
 import ArgumentParser
 import DensityMetric
 import DensityStore
+import DensityViews
 
 /// `density dense`: the features whose density in a window reaches a threshold.
 struct DenseCommand: ParsableCommand {

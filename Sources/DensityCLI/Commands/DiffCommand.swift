@@ -1,6 +1,7 @@
 import ArgumentParser
 import DensityMetric
 import DensityStore
+import DensityViews
 
 /// `density diff`: densities over a window of steps.
 struct DiffCommand: ParsableCommand {
@@ -52,17 +53,7 @@ struct DiffCommand: ParsableCommand {
         let previous = movers.previous
         switch format {
         case .json:
-            let density: JSONValue = runInfo.components == nil
-                ? .doubles(densities[...])
-                : .array((0..<runInfo.components!).map { c in .doubles(densities[(c * features)..<((c + 1) * features)]) })
-            Console.out(JSONValue.object([
-                ("run", .string(runName)), ("from", window.from.map { .int($0) } ?? .null), ("to", .int(window.to)),
-                ("vectors", .int(window.state.vectors)), ("density", density),
-                ("previous", previous.map { previous in
-                    .object([("from", previous.from.map { .int($0) } ?? .null), ("to", .int(previous.to)),
-                             ("vectors", .int(previous.state.vectors))])
-                } ?? .null),
-            ]).text + "\n")
+            Console.out(QueryJSON.diff(run: runInfo, window: window, densities: densities, previous: previous).text + "\n")
         case .csv:
             var text = runInfo.components == nil ? "feature,count,density\n" : "component,feature,count,density\n"
             text.reserveCapacity(densities.count * 24)

@@ -3,6 +3,7 @@ import DensityFormats
 import DensityMetric
 import DensityStore
 import Foundation
+import DensityViews
 
 /// `density export`: every (component, feature)'s density or count at a step or over a window, to
 /// a file for numpy, PyTorch or a spreadsheet.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import DensityMetric
 import DensityStore
+import DensityViews
 
 /// `density histogram`: the distribution of log10(density + 1e-10), at a step, over a window, or
 /// over training.
@@ -100,12 +101,8 @@ struct HistogramCommand: ParsableCommand {
         let edges = Self.edges(bins)
         switch format {
         case .json:
-            Console.out(JSONValue.object([("run", .string(runName))] + selected.jsonFields + [
-                ("vectors", .int(selected.state.vectors)),
-                ("bins", .array(summary.histogram.enumerated().map { index, count in
-                    .object([("low", .double(edges[index])), ("high", .double(edges[index + 1])), ("count", .int(count))])
-                })),
-            ]).text + "\n")
+            Console.out(QueryJSON.histogram(run: runName, scope: selected.jsonFields, vectors: selected.state.vectors,
+                                            histogram: summary.histogram).text + "\n")
         case .csv:
             Console.out("low,high,count\n" + summary.histogram.enumerated().map { index, count in
                 "\(edges[index]),\(edges[index + 1]),\(count)\n"
@@ -156,14 +153,7 @@ struct HistogramCommand: ParsableCommand {
         let edges = Self.edges(bins)
         switch format {
         case .json:
-            Console.out(JSONValue.object([
-                ("run", .string(runName)),
-                ("edges", .doubles(edges[...])),
-                ("steps", .array(rows.map { row in
-                    .object([("step", .int(row.step)), ("vectors", .int(row.vectors)),
-                             ("counts", row.counts.map { counts in .array(counts.map { .int($0) }) } ?? .null)])
-                })),
-            ]).text + "\n")
+            Console.out(QueryJSON.histogramOverTraining(run: runName, bins: bins, rows: rows).text + "\n")
         case .csv:
             let columns = (0..<bins).map { index in
                 Console.csvField(Self.interval(index, edges))
@@ -205,11 +195,9 @@ struct HistogramCommand: ParsableCommand {
 
     // MARK: - Drawing
 
-    /// The bins' edges in log10 density, from -10 to 0: each one division of integers, so that the
-    /// edges print as the decimals they are (-3.6, not -3.5999999999999996). They are labels only:
-    /// the counts come from ``DensitySummary``, whose bins these are.
+    /// The bins' edges in log10 density, from -10 to 0 (``QueryJSON/histogramEdges(_:)``).
     static func edges(_ bins: Int) -> [Double] {
-        (0...bins).map { DensitySummary.binLowerEdge($0, bins: bins) }
+        QueryJSON.histogramEdges(bins)
     }
 
     /// A bin as an interval, `[-10, -9.5)`; the last one is closed, `[-0.5, 0]`.

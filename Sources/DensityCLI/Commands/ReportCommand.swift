@@ -1,6 +1,7 @@
 import ArgumentParser
 import DensityStore
 import Foundation
+import DensityViews
 
 /// `density report`: a run's density history as one self-contained HTML page.
 struct ReportCommand: ParsableCommand {

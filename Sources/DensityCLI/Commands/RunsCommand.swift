@@ -1,5 +1,6 @@
 import ArgumentParser
 import DensityStore
+import DensityViews
 
 /// `density runs`: list the runs.
 struct RunsCommand: ParsableCommand {
@@ -22,18 +23,7 @@ struct RunsCommand: ParsableCommand {
         let summaries = try store.openForReading().runs()
         switch format {
         case .json:
-            Console.out(JSONValue.array(summaries.map { summary in
-                .object([
-                    ("name", .string(summary.run.name)),
-                    ("features", .int(summary.run.features)),
-                    ("components", .int(summary.run.components)),
-                    ("checkpoints", .int(summary.checkpointCount)),
-                    ("latest_step", summary.latest.map { .int($0.step) } ?? .null),
-                    ("vectors", .int(summary.latest?.vectors ?? 0)),
-                    ("world_size", .int(summary.run.worldSize)),
-                    ("pending_steps", .int(summary.pendingSteps)),
-                ])
-            }).text + "\n")
+            Console.out(QueryJSON.runs(summaries).text + "\n")
         case .csv:
             var text = "name,features,components,checkpoints,latest_step,vectors,world_size,pending_steps\n"
             for s in summaries {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import DensityMetric
 import DensityStore
+import DensityViews
 
 /// `density show`: a run's health at one checkpoint.
 struct ShowCommand: ParsableCommand {
@@ -44,16 +45,7 @@ struct ShowCommand: ParsableCommand {
         let pending = runInfo.worldSize > 1 ? try store.pendingSteps(run: runName) : []
         switch format {
         case .json:
-            Console.out(JSONValue.object([
-                ("run", .string(runName)), ("step", .int(checkpoint.step)), ("vectors", .int(summary.vectors)),
-                ("features", .int(runInfo.features)), ("components", .int(runInfo.components)),
-                ("mean_density", .double(summary.meanDensity)), ("dead", .int(summary.dead)),
-                ("dense", .int(summary.dense)), ("non_finite", .int(summary.nonFinite)),
-                ("approximate", .bool(checkpoint.approximate)), ("world_size", .int(runInfo.worldSize)),
-                ("pending_steps", .array(pending.map { .object([
-                    ("step", .int($0.step)), ("ranks", .array($0.ranks.map { .int($0) })),
-                ]) })),
-            ]).text + "\n")
+            Console.out(QueryJSON.show(run: runInfo, checkpoint: checkpoint, summary: summary, pending: pending).text + "\n")
         case .csv:
             Console.out("run,step,vectors,features,components,mean_density,dead,dense,non_finite,approximate,world_size,pending_steps\n"
                 + [Console.csvField(runName), String(checkpoint.step), String(summary.vectors), String(runInfo.features),

@@ -3,6 +3,7 @@ import DensityFormats
 import DensityMetric
 import DensityStore
 import Foundation
+import DensityViews
 
 /// `density state`: the metric state for a PyTorch loop to resume from.
 struct StateCommand: ParsableCommand {

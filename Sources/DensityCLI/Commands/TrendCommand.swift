@@ -1,6 +1,7 @@
 import ArgumentParser
 import DensityStore
 import Foundation
+import DensityViews
 
 /// `density trend`: one feature over every checkpoint.
 struct TrendCommand: ParsableCommand {
@@ -64,14 +65,7 @@ struct TrendCommand: ParsableCommand {
         }
         switch format {
         case .json:
-            Console.out(JSONValue.object([
-                ("run", .string(runName)), ("feature", .int(feature)),
-                ("component", runInfo.components == nil ? .null : .int(component)),
-                ("points", .array(zip(kept, windows).map { p, window in
-                    .object([("step", .int(p.step)), ("vectors", .int(p.vectors)), ("count", .int(p.count)),
-                             ("density", .double(p.density)), ("window_density", window.map { .double($0) } ?? .null)])
-                })),
-            ]).text + "\n")
+            Console.out(QueryJSON.trend(run: runInfo, feature: feature, component: component, points: kept, windows: windows).text + "\n")
         case .csv:
             Console.out("step,vectors,count,density,window_density\n" + zip(kept, windows).map { p, window in
                 "\(p.step),\(p.vectors),\(p.count),\(p.density),\(window.map { "\($0)" } ?? "")\n"
@@ -89,29 +83,14 @@ struct TrendCommand: ParsableCommand {
         }
     }
 
-    /// The indexes kept out of `count` points: all, every K-th, or about N evenly spaced; the first
-    /// and the last always.
+    /// The indexes kept out of `count` points (``TrendThinning/thin(_:every:points:)``).
     static func thin(_ count: Int, every: Int?, points: Int?) -> [Int] {
-        var indexes: [Int]
-        if let every {
-            indexes = Array(stride(from: 0, to: count, by: every))
-        } else if let points, points < count {
-            indexes = (0..<points).map { ($0 * (count - 1)) / (points - 1) }
-        } else {
-            indexes = Array(0..<count)
-        }
-        if indexes.last != count - 1 { indexes.append(count - 1) }
-        var seen = Set<Int>()
-        return indexes.filter { seen.insert($0).inserted }
+        TrendThinning.thin(count, every: every, points: points)
     }
 
-    /// The density between consecutive points: (count_b - count_a) / (vectors_b - vectors_a).
+    /// The density between consecutive points (``TrendThinning/windowDensities(_:)``).
     static func windowDensities(_ points: [TrendPoint]) -> [Double?] {
-        points.indices.map { i in
-            guard i > 0 else { return nil }
-            let vectors = points[i].vectors - points[i - 1].vectors
-            return vectors > 0 ? Double(points[i].count - points[i - 1].count) / Double(vectors) : nil
-        }
+        TrendThinning.windowDensities(points)
     }
 
     /// Eight levels of log10(density) between the smallest and largest non-zero value; a space for 0.

@@ -2,6 +2,7 @@ import ArgumentParser
 import DensityStore
 import Foundation
 import Synchronization
+import DensityViews
 
 /// `density verify`: check the whole store, or one run, for damage.
 struct VerifyCommand: ParsableCommand {

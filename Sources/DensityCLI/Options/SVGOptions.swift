@@ -1,4 +1,5 @@
 import ArgumentParser
+import DensityViews
 
 /// `--svg FILE [--force]`: also draw a command's numbers as a standalone SVG panel.
 struct SVGOptions: ParsableArguments {

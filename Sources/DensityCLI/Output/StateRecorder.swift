@@ -1,6 +1,7 @@
 import DensityFormats
 import DensityMetric
 import DensityStore
+import DensityViews
 
 /// Records torchmetrics states as checkpoints of one run: the shared path of `checkpoint`,
 /// `import` and `record`. Re-recording a stored state is a no-op; every error names the source.

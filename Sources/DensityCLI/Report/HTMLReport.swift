@@ -2,6 +2,7 @@ import ArgumentParser
 import DensityMetric
 import DensityStore
 import Foundation
+import DensityViews
 
 /// The report's page: one self-contained HTML file (inline SVG and CSS; no script, font, image or
 /// network reference) that is also well-formed XML, so any XML parser can check it.

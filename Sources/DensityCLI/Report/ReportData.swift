@@ -1,5 +1,6 @@
 import DensityMetric
 import DensityStore
+import DensityViews
 
 /// Everything a report shows, read with the library calls the query commands make, so each number
 /// equals what they print: ``DensityStore/summaries(run:)`` (as `show` reads one checkpoint's

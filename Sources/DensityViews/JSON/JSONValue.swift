@@ -1,7 +1,7 @@
-import DensityFormats
+internal import DensityFormats
 
 /// A JSON value with ordered keys and exact integers, written without Foundation's reformatting.
-enum JSONValue {
+package enum JSONValue {
     case null
     case bool(Bool)
     case int(Int64)
@@ -13,13 +13,13 @@ enum JSONValue {
     case doubles(ArraySlice<Double>)
 
     /// The JSON text, compact.
-    var text: String {
+    package var text: String {
         var out = ""
         write(to: &out)
         return out
     }
 
-    func write(to out: inout String) {
+    package func write(to out: inout String) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -55,17 +55,17 @@ enum JSONValue {
     }
 
     /// A double as the shortest text that reads back to the same value; NaN and infinities as null.
-    static func number(_ d: Double) -> String {
+    package static func number(_ d: Double) -> String {
         d.isFinite ? "\(d)" : "null"
     }
 
     /// A JSON string: the same escaping as the safetensors headers this project writes.
-    static func writeString(_ s: String, to out: inout String) {
+    package static func writeString(_ s: String, to out: inout String) {
         SafetensorsWriter.writeString(s, to: &out)
     }
 }
 
 extension JSONValue {
     /// An optional integer, null when absent.
-    static func int(_ value: Int?) -> JSONValue { value.map { .int(Int64($0)) } ?? .null }
+    package static func int(_ value: Int?) -> JSONValue { value.map { .int(Int64($0)) } ?? .null }
 }

@@ -3,20 +3,20 @@
 ///
 /// A tiny builder, not a DOM: the report's panels are trees of these, rendered once. Inline in the
 /// HTML page the root needs no namespace; ``standalone`` adds it for a `.svg` file.
-struct SVG: Sendable, Hashable {
+package struct SVG: Sendable, Hashable {
     /// The element's name (`svg`, `rect`, `text` …); a constant of the code, never user input.
-    var name: String
+    package var name: String
     /// Attribute names and raw (unescaped) values, in output order.
-    var attributes: [Attribute]
+    package var attributes: [Attribute]
     /// Child elements, rendered after ``text``.
-    var children: [SVG]
+    package var children: [SVG]
     /// Raw (unescaped) text content.
-    var text: String?
+    package var text: String?
 
     /// One attribute: a name and its raw value.
-    struct Attribute: Sendable, Hashable {
-        var name: String
-        var value: String
+    package struct Attribute: Sendable, Hashable {
+        package var name: String
+        package var value: String
     }
 
     /// An element.
@@ -25,7 +25,7 @@ struct SVG: Sendable, Hashable {
     ///   - attributes: Names and raw values, in output order.
     ///   - text: Raw text content.
     ///   - children: Child elements.
-    init(_ name: String, _ attributes: KeyValuePairs<String, String> = [:], text: String? = nil, _ children: [SVG] = []) {
+    package init(_ name: String, _ attributes: KeyValuePairs<String, String> = [:], text: String? = nil, _ children: [SVG] = []) {
         self.name = name
         self.attributes = attributes.map { Attribute(name: $0.key, value: $0.value) }
         self.children = children
@@ -33,28 +33,28 @@ struct SVG: Sendable, Hashable {
     }
 
     /// A copy with one more attribute at the end.
-    func with(_ name: String, _ value: String) -> SVG {
+    package func with(_ name: String, _ value: String) -> SVG {
         var copy = self
         copy.attributes.append(Attribute(name: name, value: value))
         return copy
     }
 
     /// The value of an attribute, if set.
-    func attribute(_ name: String) -> String? {
+    package func attribute(_ name: String) -> String? {
         attributes.last { $0.name == name }?.value
     }
 
     // MARK: - Rendering
 
     /// The element as markup.
-    var xml: String {
+    package var xml: String {
         var out = ""
         render(into: &out)
         return out
     }
 
     /// Appends the element's markup to `out`.
-    func render(into out: inout String) {
+    package func render(into out: inout String) {
         out += "<" + name
         for attribute in attributes {
             out += " " + attribute.name + "=\""
@@ -73,19 +73,19 @@ struct SVG: Sendable, Hashable {
 
     /// A standalone SVG document (for a `.svg` file): the XML declaration and the root with its
     /// namespace. The namespace name is an identifier, not something a viewer fetches.
-    static func standalone(_ root: SVG) -> String {
+    package static func standalone(_ root: SVG) -> String {
         var root = root
         if root.attribute("xmlns") == nil { root.attributes.insert(Attribute(name: "xmlns", value: namespace), at: 0) }
         return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + root.xml + "\n"
     }
 
     /// The SVG namespace name, for standalone files only (the inline SVG of the page needs none).
-    static let namespace = "http://www.w3.org/2000/svg"
+    package static let namespace = "http://www.w3.org/2000/svg"
 
     // MARK: - Escaping
 
     /// Text made safe for XML and HTML content or a double-quoted attribute value.
-    static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var out = ""
         escape(text, into: &out, inAttribute: true)
         return out
@@ -96,7 +96,7 @@ struct SVG: Sendable, Hashable {
     /// escaped (most C0 controls, U+FFFE, U+FFFF; a String holds no lone surrogate) with U+FFFD.
     /// The slashes of `://` are written `&#47;`, so a URL in a run's metadata reads the same but
     /// the file holds no `http://` text that a scanner for external references would flag.
-    static func escape(_ text: String, into out: inout String, inAttribute: Bool) {
+    package static func escape(_ text: String, into out: inout String, inAttribute: Bool) {
         var previous: (Unicode.Scalar?, Unicode.Scalar?) = (nil, nil)
         for scalar in text.unicodeScalars {
             defer { previous = (previous.1, scalar) }
@@ -121,7 +121,7 @@ struct SVG: Sendable, Hashable {
     // MARK: - Numbers
 
     /// A coordinate: at most two decimals, no trailing zeros, no `-0`.
-    static func number(_ value: Double) -> String {
+    package static func number(_ value: Double) -> String {
         guard value.isFinite else { return "0" }
         let hundredths = (value * 100).rounded()
         if hundredths == 0 { return "0" }
@@ -135,7 +135,7 @@ struct SVG: Sendable, Hashable {
 
     /// An exact value for a `data-` attribute: integers as is, doubles as the shortest text that
     /// reads back to the same value (as the CLI's JSON prints them), `null` for none.
-    static func exact(_ value: Double?) -> String {
+    package static func exact(_ value: Double?) -> String {
         guard let value else { return "null" }
         return JSONValue.number(value)
     }

@@ -1,5 +1,5 @@
-import DensityMetric
-import DensityStore
+package import DensityMetric
+package import DensityStore
 import Foundation
 
 /// The report's charts, each a standalone `<svg>` built from the numbers the CLI prints: usable
@@ -8,15 +8,15 @@ import Foundation
 /// Every drawn value is also in the markup: bars and cells carry `data-count`, lines carry
 /// `data-steps` and `data-values` (exact, as the CLI's JSON prints them), and a `<title>` on each
 /// bar gives a tooltip in a browser.
-enum ReportPanels {
-    static let barColor = "#4c78a8"
-    static let deadColor = "#c0392b"
-    static let denseColor = "#e8a33d"
-    static let denseBand = "#fdf0d8"
-    static let cumulativeColor = "#4c78a8"
-    static let windowColor = "#d95f02"
+package enum ReportPanels {
+    package static let barColor = "#4c78a8"
+    package static let deadColor = "#c0392b"
+    package static let denseColor = "#e8a33d"
+    package static let denseBand = "#fdf0d8"
+    package static let cumulativeColor = "#4c78a8"
+    package static let windowColor = "#d95f02"
     /// Draw a marker at each point when a line has at most this many.
-    static let markerLimit = 60
+    package static let markerLimit = 60
 
     // MARK: - Histogram at one step
 
@@ -28,7 +28,7 @@ enum ReportPanels {
     ///   - step: The checkpoint's step.
     ///   - summary: Its summary (any number of bins over [-10, 0]).
     ///   - width: The chart's width in pixels.
-    static func histogram(run: String, step: Int64, summary: DensitySummary, width: Double = 920) -> SVG {
+    package static func histogram(run: String, step: Int64, summary: DensitySummary, width: Double = 920) -> SVG {
         let bins = max(1, summary.histogramBins)
         let peak = Double(summary.histogram.max() ?? 0)
         let yTicks = ChartFrame.ticks(0...max(1, peak), count: 5, integers: true)
@@ -82,7 +82,7 @@ enum ReportPanels {
     ///   - columns: The checkpoints drawn, in step order, with their histograms.
     ///   - total: The number of checkpoints they were thinned from (for the title).
     ///   - width: The chart's width in pixels.
-    static func heatmap(run: String, columns: [(step: Int64, histogram: [Int])], total: Int? = nil,
+    package static func heatmap(run: String, columns: [(step: Int64, histogram: [Int])], total: Int? = nil,
                         width: Double = 920) -> SVG {
         let bins = max(1, columns.map(\.histogram.count).max() ?? 1)
         let steps = columns.map { Double($0.step) }
@@ -130,7 +130,7 @@ enum ReportPanels {
     }
 
     /// The heatmap's colour scale: a bar of swatches with ticks at powers of ten.
-    static func heatLegend(frame: ChartFrame, max maxCount: Int) -> SVG {
+    package static func heatLegend(frame: ChartFrame, max maxCount: Int) -> SVG {
         let x = frame.plotRight + 22, top = frame.plotTop, bottom = frame.plotBottom
         let levels = 48
         let span = log1p(Double(Swift.max(1, maxCount)))
@@ -159,7 +159,7 @@ enum ReportPanels {
     }
 
     /// A cell's colour: light grey for no feature, else viridis on log(1 + count).
-    static func heatColor(_ count: Int, max maxCount: Int) -> String {
+    package static func heatColor(_ count: Int, max maxCount: Int) -> String {
         guard count > 0 else { return "#f2f2f2" }
         let t = maxCount > 0 ? log1p(Double(count)) / log1p(Double(maxCount)) : 1
         let stops: [(Double, Double, Double)] = [
@@ -181,7 +181,7 @@ enum ReportPanels {
     ///   - run: The run's name, for the title.
     ///   - points: Per checkpoint: step, dead and dense counts.
     ///   - width: The chart's width in pixels.
-    static func deadDense(run: String, points: [(step: Int64, dead: Int, dense: Int)], width: Double = 920) -> SVG {
+    package static func deadDense(run: String, points: [(step: Int64, dead: Int, dense: Int)], width: Double = 920) -> SVG {
         let steps = points.map(\.step)
         let peak = Double(points.map { max($0.dead, $0.dense) }.max() ?? 0)
         let yTicks = ChartFrame.ticks(0...max(1, peak), count: 5, integers: true)
@@ -202,7 +202,7 @@ enum ReportPanels {
     ///   - run: The run's name, for the title.
     ///   - points: Per checkpoint: step and cumulative vectors.
     ///   - width: The chart's width in pixels.
-    static func vectors(run: String, points: [(step: Int64, vectors: Int64)], width: Double = 920) -> SVG {
+    package static func vectors(run: String, points: [(step: Int64, vectors: Int64)], width: Double = 920) -> SVG {
         let steps = points.map(\.step)
         let values = points.map { Double($0.vectors) }
         let peak = values.max() ?? 0
@@ -227,7 +227,7 @@ enum ReportPanels {
     ///   - points: The trend's points (thinned or not).
     ///   - windows: Their window densities (``TrendCommand/windowDensities(_:)``).
     ///   - width: The chart's width in pixels.
-    static func trend(run: String, feature: String, points: [TrendPoint], windows: [Double?], width: Double = 455) -> SVG {
+    package static func trend(run: String, feature: String, points: [TrendPoint], windows: [Double?], width: Double = 455) -> SVG {
         let steps = points.map(\.step)
         let cumulative = points.map(\.density)
         let windowed = zip(steps, windows).compactMap { step, value in value.map { (step, $0) } }
@@ -263,18 +263,10 @@ enum ReportPanels {
             .with("data-feature", feature).with("data-run", run)
     }
 
-    // MARK: - Files
-
-    /// Writes one panel as a standalone `.svg` file (for `--svg FILE`) to `target`.
-    /// - Throws: ``CLIError`` when the file cannot be written.
-    static func write(_ panel: SVG, to target: ExportTarget) throws {
-        _ = try target.write { file in try file.append(SVG.standalone(panel)) }
-    }
-
     // MARK: - Helpers
 
     /// A line (and, when short, a marker per point); non-finite plotted values are skipped.
-    static func series(_ frame: ChartFrame, name: String, color: String, dashed: Bool = false, steps: [Int64],
+    package static func series(_ frame: ChartFrame, name: String, color: String, dashed: Bool = false, steps: [Int64],
                        values: [Double], plotted: [Double]) -> SVG {
         let points = zip(steps, plotted).filter { $0.1.isFinite }.map { (x: Double($0.0), y: $0.1) }
         var children = [frame.line(series: name, color: color, dashed: dashed, steps: steps, values: values, plotted: points)]
@@ -288,7 +280,7 @@ enum ReportPanels {
     }
 
     /// The x range of a list of steps (a single step gets a range around it).
-    static func stepDomain(_ steps: [Int64]) -> ClosedRange<Double> {
+    package static func stepDomain(_ steps: [Int64]) -> ClosedRange<Double> {
         guard let first = steps.first, let last = steps.last, last > first else {
             let step = Double(steps.first ?? 0)
             return (step - 1)...(step + 1)
@@ -297,7 +289,7 @@ enum ReportPanels {
     }
 
     /// Round step ticks within the frame's x range; the step itself when there is one.
-    static func stepTicks(_ frame: ChartFrame, steps: [Int64], count: Int = 8) -> [ChartFrame.Tick] {
+    package static func stepTicks(_ frame: ChartFrame, steps: [Int64], count: Int = 8) -> [ChartFrame.Tick] {
         if let first = steps.first, steps.last == first { return ChartFrame.labelled([Double(first)]) }
         return ChartFrame.labelled(ChartFrame.ticks(frame.xDomain, count: count, integers: true))
     }

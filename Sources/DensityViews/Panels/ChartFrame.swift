@@ -2,36 +2,36 @@ import Foundation
 
 /// The geometry of one chart: its size, the plot area inside the margins, linear scales for both
 /// axes (a log axis is given log10 values), and the axes drawn with ticks and labels.
-struct ChartFrame {
+package struct ChartFrame {
     /// One tick: where it is (in data units) and what it says.
-    struct Tick: Hashable {
-        var value: Double
-        var label: String
+    package struct Tick: Hashable {
+        package var value: Double
+        package var label: String
     }
 
     /// The whole chart, in pixels.
-    var width: Double
-    var height: Double
+    package var width: Double
+    package var height: Double
     /// The data range on each axis.
-    var xDomain: ClosedRange<Double>
-    var yDomain: ClosedRange<Double>
+    package var xDomain: ClosedRange<Double>
+    package var yDomain: ClosedRange<Double>
     /// Margins around the plot area.
-    var left = 74.0, right = 24.0, top = 36.0, bottom = 50.0
+    package var left = 74.0, right = 24.0, top = 36.0, bottom = 50.0
 
-    var plotLeft: Double { left }
-    var plotRight: Double { width - right }
-    var plotTop: Double { top }
-    var plotBottom: Double { height - bottom }
+    package var plotLeft: Double { left }
+    package var plotRight: Double { width - right }
+    package var plotTop: Double { top }
+    package var plotBottom: Double { height - bottom }
 
     /// The x pixel of a data value.
-    func x(_ value: Double) -> Double {
+    package func x(_ value: Double) -> Double {
         let span = xDomain.upperBound - xDomain.lowerBound
         guard span > 0 else { return (plotLeft + plotRight) / 2 }
         return plotLeft + (value - xDomain.lowerBound) / span * (plotRight - plotLeft)
     }
 
     /// The y pixel of a data value (up is larger).
-    func y(_ value: Double) -> Double {
+    package func y(_ value: Double) -> Double {
         let span = yDomain.upperBound - yDomain.lowerBound
         guard span > 0 else { return (plotTop + plotBottom) / 2 }
         return plotBottom - (value - yDomain.lowerBound) / span * (plotBottom - plotTop)
@@ -41,7 +41,7 @@ struct ChartFrame {
 
     /// The root `<svg>` of a chart: a `<title>` for screen readers and tooltips, the chart's
     /// heading, then `children`.
-    func svg(panel: String, title: String, _ children: [SVG]) -> SVG {
+    package func svg(panel: String, title: String, _ children: [SVG]) -> SVG {
         SVG("svg", [
             "class": "chart", "data-panel": panel, "viewBox": "0 0 \(SVG.number(width)) \(SVG.number(height))",
             "width": SVG.number(width), "height": SVG.number(height), "role": "img", "aria-label": title,
@@ -56,7 +56,7 @@ struct ChartFrame {
 
     /// Both axes: lines, ticks, tick labels, light grid lines across the plot at the y ticks, and
     /// the axis labels (class `axis-label`).
-    func axes(x xTicks: [Tick], y yTicks: [Tick], xLabel: String, yLabel: String, grid: Bool = true) -> SVG {
+    package func axes(x xTicks: [Tick], y yTicks: [Tick], xLabel: String, yLabel: String, grid: Bool = true) -> SVG {
         var items: [SVG] = []
         if grid {
             for tick in yTicks {
@@ -92,7 +92,7 @@ struct ChartFrame {
     }
 
     /// A legend: a swatch and a label per item, in a row at the top right of the plot.
-    func legend(_ items: [(label: String, color: String, dashed: Bool)]) -> SVG {
+    package func legend(_ items: [(label: String, color: String, dashed: Bool)]) -> SVG {
         var children: [SVG] = []
         var cursor = plotRight
         for item in items.reversed() {
@@ -111,7 +111,7 @@ struct ChartFrame {
 
     /// A polyline through `points` (data units), carrying the exact steps and values it draws as
     /// `data-steps` and `data-values`, so a reader (or a test) can check them against the CLI.
-    func line(series: String, color: String, dashed: Bool = false, steps: [Int64], values: [Double],
+    package func line(series: String, color: String, dashed: Bool = false, steps: [Int64], values: [Double],
               plotted: [(x: Double, y: Double)]) -> SVG {
         let points = plotted.map { SVG.number(x($0.x)) + "," + SVG.number(y($0.y)) }.joined(separator: " ")
         var line = SVG("polyline", [
@@ -127,7 +127,7 @@ struct ChartFrame {
     // MARK: - Ticks
 
     /// About `count` round ticks (1, 2 or 5 times a power of ten) within a range.
-    static func ticks(_ range: ClosedRange<Double>, count: Int = 6, integers: Bool = false) -> [Double] {
+    package static func ticks(_ range: ClosedRange<Double>, count: Int = 6, integers: Bool = false) -> [Double] {
         let span = range.upperBound - range.lowerBound
         guard span > 0, span.isFinite else { return [range.lowerBound] }
         var step = niceStep(span / Double(max(1, count)))
@@ -139,7 +139,7 @@ struct ChartFrame {
     }
 
     /// The smallest of 1, 2, 5 x 10^k at least `raw`.
-    static func niceStep(_ raw: Double) -> Double {
+    package static func niceStep(_ raw: Double) -> Double {
         let power = pow(10, (log10(raw)).rounded(.down))
         for factor in [1.0, 2, 5, 10] where factor * power >= raw * (1 - 1e-12) { return factor * power }
         return 10 * power
@@ -147,7 +147,7 @@ struct ChartFrame {
 
     /// Ticks labelled compactly, all in one unit chosen by the largest: 250 500 750, 2k 4k 10k,
     /// 0.5M 1M; fractions with the decimals the step needs.
-    static func labelled(_ values: [Double]) -> [Tick] {
+    package static func labelled(_ values: [Double]) -> [Tick] {
         let step = values.count > 1 ? abs(values[1] - values[0]) : 1
         let largest = values.map(abs).max() ?? 0
         return values.map { Tick(value: $0, label: label($0, step: step, largest: largest)) }
@@ -155,7 +155,7 @@ struct ChartFrame {
 
     /// A compact label for a tick value: in millions (`1.5M`) or thousands (`25k`) when the
     /// largest tick reaches 1e6 or 1e4, else as is.
-    static func label(_ value: Double, step: Double = 1, largest: Double? = nil) -> String {
+    package static func label(_ value: Double, step: Double = 1, largest: Double? = nil) -> String {
         let largest = largest ?? abs(value)
         let integral = value == value.rounded()
         if value == 0 { return "0" }
@@ -167,7 +167,7 @@ struct ChartFrame {
     }
 
     /// Up to three decimals, without trailing zeros.
-    static func trimmed(_ value: Double) -> String {
+    package static func trimmed(_ value: Double) -> String {
         var text = String(format: "%.3f", value)
         while text.hasSuffix("0") { text.removeLast() }
         if text.hasSuffix(".") { text.removeLast() }
@@ -175,7 +175,7 @@ struct ChartFrame {
     }
 
     /// Ticks at each power of ten in a range of log10 values, labelled `1e-3`, `0.01`, `1`.
-    static func decadeTicks(_ range: ClosedRange<Double>) -> [Tick] {
+    package static func decadeTicks(_ range: ClosedRange<Double>) -> [Tick] {
         let low = Int(range.lowerBound.rounded(.up)), high = Int(range.upperBound.rounded(.down))
         guard low <= high else { return [] }
         let every = max(1, (high - low + 6) / 7)
@@ -183,7 +183,7 @@ struct ChartFrame {
     }
 
     /// 10^k as a label: `1`, `0.1`, `0.01`, `1e-3` …
-    static func decade(_ k: Int) -> String {
+    package static func decade(_ k: Int) -> String {
         switch k {
         case 0: "1"
         case -1: "0.1"

@@ -1,0 +1,111 @@
+import DensityMetric
+import DensityStore
+import DensityViews
+import Foundation
+
+/// The pages: self-contained HTML (inline CSS and script, nothing fetched from elsewhere: the
+/// ``contentSecurityPolicy`` forbids it) that read the JSON API and the panels, and reload them
+/// when `/api/events` says the store changed.
+enum Pages {
+    /// Only this server's own inline script and style, and requests back to it.
+    static let contentSecurityPolicy = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+    /// The most checkpoints drawn as heatmap columns (evenly spaced, as in the report).
+    static let heatmapColumns = 200
+
+    static let style = """
+        body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:980px;color:#222}
+        h1{font-size:1.4em}table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}
+        td:first-child,th:first-child{text-align:left}.panel{margin:1em 0}#bin-list{font-family:monospace;max-height:14em;overflow:auto}
+        #status{color:#666}.bar{cursor:pointer}.bar:hover{opacity:.7}a.feature{cursor:pointer;color:#1a5fb4;margin-right:.6em}
+        """
+
+    /// The page around a body.
+    static func page(title: String, _ body: String, script: String) -> String {
+        """
+        <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>\(SVG.escape(title))</title>
+        <style>\(style)</style></head><body>\(body)<script>\(script)</script></body></html>
+        """
+    }
+
+    /// `/`: the runs, refreshed on every change.
+    static func runs() -> String {
+        page(title: "density runs", """
+            <h1>Runs</h1><p id="status">live: the list reloads when a checkpoint lands</p>
+            <table id="runs"><thead><tr><th>run</th><th>features</th><th>components</th><th>checkpoints</th><th>latest step</th><th>vectors</th></tr></thead><tbody></tbody></table>
+            """, script: """
+            function esc(s){return String(s).replace(/[&<>"']/g,c=>'&#'+c.charCodeAt(0)+';')}
+            async function load(){const runs=await (await fetch('/api/runs')).json();
+            document.querySelector('#runs tbody').innerHTML=runs.map(r=>'<tr><td><a href="/runs/'+encodeURIComponent(r.name)+'">'+esc(r.name)+'</a></td><td>'+r.features+'</td><td>'+(r.components??'-')+'</td><td>'+r.checkpoints+'</td><td>'+(r.latest_step??'-')+'</td><td>'+r.vectors+'</td></tr>').join('')}
+            load();new EventSource('/api/events').onmessage=load;
+            """)
+    }
+
+    /// `/runs/RUN`: the report's panels, a feature box, the histogram's bars listing their features.
+    static func run(_ run: Run) -> String {
+        let name = SVG.escape(run.name)
+        let component = run.components.map { "component <input id=\"component\" type=\"number\" min=\"0\" max=\"\($0 - 1)\" value=\"0\" style=\"width:5em\"> " } ?? ""
+        return page(title: "density: \(run.name)", """
+            <p><a href="/">runs</a></p><h1>Run '\(name)'</h1>
+            <p id="status">step <span id="step">-</span>, <span id="vectors">-</span> vectors, <span id="dead">-</span> dead, <span id="dense">-</span> dense; live</p>
+            <form id="trend-form">\(component)feature <input id="feature" type="number" min="0" max="\(run.features - 1)" style="width:8em">
+            <button type="submit">draw trend</button> <span id="trend-error"></span></form>
+            <div id="trend" class="panel"></div>
+            <div id="bin" class="panel"><div id="bin-title">click a histogram bar to list its features</div><div id="bin-list"></div></div>
+            <div id="panels"></div>
+            """, script: """
+            const run=\(jsString(run.name)), base='/api/runs/'+encodeURIComponent(run);
+            let shown=null;
+            function q(p){return new URLSearchParams(p).toString()}
+            function esc(s){return String(s).replace(/[&<>"']/g,c=>'&#'+c.charCodeAt(0)+';')}
+            async function show(){const r=await fetch(base+'/show');if(!r.ok)return;const s=await r.json();
+            for(const k of ['step','vectors','dead','dense'])document.getElementById(k).textContent=s[k]}
+            async function panels(){const r=await fetch('/ui/runs/'+encodeURIComponent(run)+'/panels');
+            document.getElementById('panels').innerHTML=await r.text();
+            document.querySelectorAll('#panels svg[data-panel=histogram] rect.bar').forEach(b=>b.addEventListener('click',()=>bin(b)))}
+            async function bin(bar){const svg=bar.closest('svg');const p={step:svg.dataset.step,bin:bar.dataset.bin,bins:svg.querySelectorAll('rect.bar').length};
+            const d=await (await fetch(base+'/bin?'+q(p))).json();
+            document.getElementById('bin-title').textContent=d.error||('step '+d.step+', log10 density ['+d.low+', '+d.high+'): '+d.count+' features'+(d.count>d.features.length?' (first '+d.features.length+')':''));
+            document.getElementById('bin-list').innerHTML=(d.features||[]).map(f=>'<a class="feature" data-feature="'+f.feature+'" data-component="'+(f.component??'')+'">'+(f.component!=null?f.component+':':'')+f.feature+'</a>').join(' ');
+            document.querySelectorAll('#bin-list a.feature').forEach(a=>a.addEventListener('click',()=>{document.getElementById('feature').value=a.dataset.feature;
+            const c=document.getElementById('component');if(c&&a.dataset.component!=='')c.value=a.dataset.component;trend()}))}
+            async function trend(){const f=document.getElementById('feature').value;if(f==='')return;const p={feature:f};
+            const c=document.getElementById('component');if(c)p.component=c.value;
+            const r=await fetch('/ui/runs/'+encodeURIComponent(run)+'/trend?'+q(p));const e=document.getElementById('trend-error');
+            if(!r.ok){e.textContent=(await r.json()).error;return}e.textContent='';shown=p;document.getElementById('trend').innerHTML=await r.text()}
+            document.getElementById('trend-form').addEventListener('submit',ev=>{ev.preventDefault();trend()});
+            function refresh(){show();panels();if(shown)trend()}
+            refresh();new EventSource('/api/events').onmessage=refresh;
+            """)
+    }
+
+    /// The run page's panels from the summaries stored with each checkpoint (no counts decoded):
+    /// the histogram at the latest checkpoint, dead and dense over training, vectors, the heatmap.
+    static func panels(_ store: DensityStore, run name: String) throws -> String {
+        _ = try store.run(named: name)
+        let summaries = try store.summaries(run: name)
+        guard let (latest, summary) = summaries.last else { return "<p>\(SVG.escape(store.noCheckpointYet(run: name).description))</p>" }
+        let kept = TrendThinning.thin(summaries.count, every: nil, points: heatmapColumns)
+        let columns = kept.map { (step: summaries[$0].checkpoint.step, histogram: summaries[$0].summary.histogram) }
+        let panels = [
+            ReportPanels.histogram(run: name, step: latest.step, summary: summary),
+            ReportPanels.deadDense(run: name, points: summaries.map { (step: $0.checkpoint.step, dead: $0.summary.dead, dense: $0.summary.dense) }),
+            ReportPanels.vectors(run: name, points: summaries.map { (step: $0.checkpoint.step, vectors: $0.summary.vectors) }),
+            ReportPanels.heatmap(run: name, columns: columns, total: summaries.count),
+        ]
+        return panels.map { "<div class=\"panel\">" + $0.xml + "</div>" }.joined(separator: "\n")
+    }
+
+    /// A JavaScript string literal holding `text`, safe inside a `<script>` element.
+    static func jsString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"", "\\", "<", ">", "&", "'": out += String(format: "\\u%04x", scalar.value)
+            case _ where scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,181 @@
+import DensityMetric
+import DensityStore
+import DensityViews
+
+/// The JSON API: each endpoint reads what the CLI command of the same name reads, resolves its
+/// parameters as the command resolves its options, and answers with the command's `--format json`
+/// document (``QueryJSON``).
+enum QueryEndpoints {
+    /// The most trend points one request draws; ask for fewer with `points` or `every`.
+    static let maxTrendPoints = 5_000
+    /// The most features one histogram bin lists.
+    static let maxBinFeatures = 1_000
+
+    /// `GET /api/runs` = `density runs --format json`.
+    static func runs(_ store: DensityStore) throws -> JSONValue {
+        QueryJSON.runs(try store.runs())
+    }
+
+    /// `GET /api/runs/RUN/show?step=S` = `density show RUN --step S --format json`.
+    static func show(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> JSONValue {
+        let step = try query.step("step") ?? .latest
+        if step == .start { throw RequestError.bad("step", "step=start names no checkpoint; use first, latest, or a step") }
+        let run = try store.run(named: name)
+        let resolved = try parameter("step") { try store.resolve(step, run: name)! }
+        guard let (checkpoint, summary) = try store.summary(run: name, atOrBefore: resolved) else {
+            throw StoreError.noCheckpoint(run: name, atOrBefore: resolved)
+        }
+        let pending = run.worldSize > 1 ? try store.pendingSteps(run: name) : []
+        return QueryJSON.show(run: run, checkpoint: checkpoint, summary: summary, pending: pending)
+    }
+
+    /// `GET /api/runs/RUN/diff?from=A&to=B` (or `window=A:B`) = `density diff RUN --from A --to B --format json`.
+    static func diff(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> JSONValue {
+        let (from, to, spelled) = try windowSpelling(query, required: true)
+        let run = try store.run(named: name)
+        // As `density diff`: the window and the previous one read in one transaction.
+        let movers = try parameter(spelled ?? "from") { try store.movers(run: name, window: WindowSpec(from: from, to: to), top: 0) }
+        let window = movers.window
+        guard window.state.vectors > 0 else { throw StoreError.emptyWindow(run: name, from: window.from, to: window.to) }
+        return QueryJSON.diff(run: run, window: window, densities: window.densities(), previous: movers.previous)
+    }
+
+    /// `GET /api/runs/RUN/trend?feature=F[&component=C][&points=N|&every=K]` = `density trend`.
+    static func trend(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> JSONValue {
+        let (run, feature, component, points, windows) = try trendPoints(store, run: name, query)
+        return QueryJSON.trend(run: run, feature: feature, component: component, points: points, windows: windows)
+    }
+
+    /// The points `trend` answers with, for its JSON and the page's trend panel.
+    static func trendPoints(_ store: DensityStore, run name: String, _ query: QueryParameters) throws
+        -> (run: Run, feature: Int, component: Int, points: [TrendPoint], windows: [Double?]) {
+        guard let feature = try query.int("feature", in: 0...Int(Int32.max)) else {
+            throw RequestError.bad("feature", "give feature=F, a 0-based feature index")
+        }
+        let given = try query.int("component", in: 0...Int(Int32.max))
+        let every = try query.int("every", in: 1...Int(Int32.max))
+        let points = try query.int("points", in: 2...maxTrendPoints)
+        if every != nil, points != nil { throw RequestError.bad("points", "give every or points, not both") }
+        let run = try store.run(named: name)
+        let component = try parameter("component") { try ComponentChoice.resolve(given, of: run, why: "a trend follows one (component, feature) pair") }
+        guard feature < run.features else {
+            throw RequestError.bad("feature", "feature \(feature) is out of range: run '\(name)' has features 0 to \(run.features - 1)")
+        }
+        let all = try store.trend(run: name, feature: feature, component: component)
+        if all.isEmpty { throw store.noCheckpointYet(run: name) }
+        let kept = TrendThinning.thin(all.count, every: every, points: points).map { all[$0] }
+        guard kept.count <= maxTrendPoints else {
+            throw RequestError.bad("points", "run '\(name)' has \(all.count) checkpoints; one request draws at most \(maxTrendPoints): pass points=N (N <= \(maxTrendPoints)) or every=K")
+        }
+        return (run, feature, component, kept, TrendThinning.windowDensities(kept))
+    }
+
+    /// `GET /api/runs/RUN/dead?window=A:B[&threshold=T|&last_vectors=N]` = `density dead --format json`.
+    static func dead(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> JSONValue {
+        let (from, to, spelled) = try windowSpelling(query, required: false)
+        let lastVectors = try query.int("last_vectors", in: 1...Int.max).map(Int64.init)
+        if lastVectors != nil, spelled != nil || query.values["from"] != nil {
+            throw RequestError.bad("last_vectors", "give window (or from/to) or last_vectors, not both")
+        }
+        let threshold = try query.double("threshold")
+        if let threshold, !(threshold > 0 && threshold <= 1) {
+            throw RequestError.bad("threshold", "threshold must be a density in (0, 1], got \(threshold)")
+        }
+        let run = try store.run(named: name)
+        let given = query.values["window"] != nil || query.values["from"] != nil
+        let report = try parameter(lastVectors != nil ? "last_vectors" : spelled ?? "window") { () -> DeadFeatureReport in
+            // As `density dead --last-vectors N`: the shortest window ending at the latest checkpoint.
+            if let lastVectors {
+                _ = try store.checkpointSteps(run: name)
+                let recent = try store.recentWindow(run: name, holding: lastVectors)
+                return try store.deadFeatures(run: name, window: WindowSpec(from: recent.from.map(StepSpec.exact) ?? .start,
+                                                                             to: .exact(recent.to)), threshold: threshold)
+            }
+            return try store.deadFeatures(run: name, window: given ? WindowSpec(from: from, to: to) : .wholeRun, threshold: threshold)
+        }
+        return QueryJSON.dead(run: run, report: report)
+    }
+
+    /// `GET /api/runs/RUN/histogram?step=S[&bins=N]` = `density histogram RUN --step S --format json`.
+    static func histogram(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> JSONValue {
+        let bins = try query.int("bins", in: 1...200) ?? 20
+        let (checkpoint, state) = try stateAt(store, run: name, query)
+        let summary = DensitySummary(state, bins: bins)
+        return QueryJSON.histogram(run: name, scope: [("step", .int(checkpoint.step))], vectors: state.vectors,
+                                   histogram: summary.histogram)
+    }
+
+    /// `GET /api/runs/RUN/bin?step=S&bin=I[&bins=N][&limit=K]`: the features whose log10 density
+    /// falls in one bin of the histogram at S, as the page lists them when a bar is clicked.
+    /// `{"run","step","bins","bin","low","high","count","features":[{"component","feature","density"}]}`,
+    /// at most `limit` features (default 100, at most 1000), lowest feature first.
+    static func bin(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> JSONValue {
+        let bins = try query.int("bins", in: 1...200) ?? 20
+        guard let bin = try query.int("bin", in: 0...(bins - 1)) else { throw RequestError.bad("bin", "give bin=I, 0 to \(bins - 1)") }
+        let limit = try query.int("limit", in: 1...maxBinFeatures) ?? 100
+        let (checkpoint, state) = try stateAt(store, run: name, query)
+        let run = try store.run(named: name)
+        let densities = state.densities()
+        var features: [JSONValue] = []
+        var count = 0
+        for (index, density) in densities.enumerated() where DensitySummary.bin(ofDensity: density, bins: bins) == bin {
+            count += 1
+            if features.count < limit {
+                features.append(.object((run.components == nil ? [] : [("component", .int(index / run.features))])
+                    + [("feature", .int(index % run.features)), ("density", .double(density))]))
+            }
+        }
+        let edges = QueryJSON.histogramEdges(bins)
+        return .object([("run", .string(name)), ("step", .int(checkpoint.step)), ("bins", .int(bins)), ("bin", .int(bin)),
+                        ("low", .double(edges[bin])), ("high", .double(edges[bin + 1])), ("count", .int(count)),
+                        ("features", .array(features))])
+    }
+
+    // MARK: - Helpers
+
+    /// The cumulative state at `step` (default latest); refuses one with no vectors, as `histogram --step` does.
+    static func stateAt(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> (Checkpoint, DensityState) {
+        let step = try query.step("step") ?? .latest
+        if step == .start { throw RequestError.bad("step", "step=start names no checkpoint; use first, latest, or a step") }
+        _ = try store.run(named: name)
+        let (checkpoint, state) = try parameter("step") { try store.state(run: name, at: step) }
+        guard state.vectors > 0 else {
+            throw RequestError.bad("step", "run '\(name)' had seen no activation vectors at step \(checkpoint.step); its densities are undefined. Choose a later step")
+        }
+        return (checkpoint, state)
+    }
+
+    /// `window=A:B`, or `from=A[&to=B]`, as the CLI's `--window` / `--from --to`: the two specs and
+    /// the parameter that spelled them (`window`, or nil for from/to).
+    static func windowSpelling(_ query: QueryParameters, required: Bool) throws -> (from: StepSpec, to: StepSpec, spelled: String?) {
+        let window = try query.window("window")
+        let from = try query.step("from"), to = try query.step("to")
+        if window != nil, from != nil || to != nil {
+            throw RequestError.bad("window", "give window=A:B or from=A&to=B (the same window (A, B]), not both")
+        }
+        if to != nil, from == nil { throw RequestError.bad("to", "to needs from: from=A&to=B (or window=A:B) is the window (A, B]") }
+        if to == .start { throw RequestError.bad("to", "to=start names no checkpoint; use latest or a step") }
+        if required, window == nil, from == nil {
+            throw RequestError.bad("from", "give the window: from=A[&to=B] or window=A:B, e.g. from=-1 or window=2000:3000")
+        }
+        if let window { return (window.from, window.to, "window") }
+        return (from ?? .start, to ?? .latest, nil)
+    }
+
+    /// Runs a resolution whose ``SelectionError`` or out-of-range step is the fault of `name`.
+    static func parameter<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SelectionError {
+            if case .noCheckpointYet = error { throw error }  // 404: nothing to select from yet
+            throw RequestError.bad(name, error.description)
+        } catch let error as StoreError {
+            switch error {
+            case .noCheckpoint, .indexOutOfRange: throw RequestError.bad(name, error.description)
+            default: throw error
+            }
+        } catch let error as QueryError {
+            throw RequestError.bad(name, error.description)
+        }
+    }
+}

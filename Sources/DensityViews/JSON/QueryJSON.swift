@@ -1,0 +1,170 @@
+package import DensityMetric
+package import DensityStore
+
+/// The JSON answers of the queries, one function per answer: what `density runs|show|diff|trend|
+/// dead|histogram --format json` print and what `density-serve`'s `/api/runs…` endpoints return,
+/// from the same code. Each takes what the query read and returns the document; the callers
+/// write `.text`.
+package enum QueryJSON {
+    // MARK: - runs
+
+    /// `density runs`: `[{"name","features","components","checkpoints","latest_step","vectors","world_size","pending_steps"}]`.
+    /// - Parameter summaries: The store's runs.
+    package static func runs(_ summaries: [RunSummary]) -> JSONValue {
+        .array(summaries.map { summary in
+            .object([
+                ("name", .string(summary.run.name)),
+                ("features", .int(summary.run.features)),
+                ("components", .int(summary.run.components)),
+                ("checkpoints", .int(summary.checkpointCount)),
+                ("latest_step", summary.latest.map { .int($0.step) } ?? .null),
+                ("vectors", .int(summary.latest?.vectors ?? 0)),
+                ("world_size", .int(summary.run.worldSize)),
+                ("pending_steps", .int(summary.pendingSteps)),
+            ])
+        })
+    }
+
+    // MARK: - show
+
+    /// `density show`: `{"run","step","vectors","features","components","mean_density","dead","dense",
+    /// "non_finite","approximate","world_size","pending_steps":[{"step","ranks"}]}`.
+    /// - Parameters:
+    ///   - run: The run.
+    ///   - checkpoint: The checkpoint shown.
+    ///   - summary: Its stored summary.
+    ///   - pending: The run's pending steps (empty for a run of one rank).
+    package static func show(run: Run, checkpoint: Checkpoint, summary: DensitySummary, pending: [PendingStep]) -> JSONValue {
+        .object([
+            ("run", .string(run.name)), ("step", .int(checkpoint.step)), ("vectors", .int(summary.vectors)),
+            ("features", .int(run.features)), ("components", .int(run.components)),
+            ("mean_density", .double(summary.meanDensity)), ("dead", .int(summary.dead)),
+            ("dense", .int(summary.dense)), ("non_finite", .int(summary.nonFinite)),
+            ("approximate", .bool(checkpoint.approximate)), ("world_size", .int(run.worldSize)),
+            ("pending_steps", .array(pending.map { .object([
+                ("step", .int($0.step)), ("ranks", .array($0.ranks.map { .int($0) })),
+            ]) })),
+        ])
+    }
+
+    // MARK: - diff
+
+    /// `density diff`: `{"run","from","to","vectors","density","previous"}`; density is
+    /// `[features]`, or `[components][features]`.
+    /// - Parameters:
+    ///   - run: The run.
+    ///   - window: The window (from, to].
+    ///   - densities: Its densities, component-major.
+    ///   - previous: The window of the same length before, or nil at the start of the run.
+    package static func diff(run: Run, window: DensityWindow, densities: [Double], previous: DensityWindow?) -> JSONValue {
+        let features = run.features
+        let density: JSONValue = run.components.map { components in
+            .array((0..<components).map { c in .doubles(densities[(c * features)..<((c + 1) * features)]) })
+        } ?? .doubles(densities[...])
+        return .object([
+            ("run", .string(run.name)), ("from", window.from.map { .int($0) } ?? .null), ("to", .int(window.to)),
+            ("vectors", .int(window.state.vectors)), ("density", density),
+            ("previous", previous.map { previous in
+                .object([("from", previous.from.map { .int($0) } ?? .null), ("to", .int(previous.to)),
+                         ("vectors", .int(previous.state.vectors))])
+            } ?? .null),
+        ])
+    }
+
+    // MARK: - trend
+
+    /// `density trend`: `{"run","feature","component","points":[{"step","vectors","count","density","window_density"}]}`.
+    /// - Parameters:
+    ///   - run: The run.
+    ///   - feature: The feature.
+    ///   - component: Its component (written null for a run without components).
+    ///   - points: The points kept.
+    ///   - windows: The window density before each point (nil for the first).
+    package static func trend(run: Run, feature: Int, component: Int, points: [TrendPoint], windows: [Double?]) -> JSONValue {
+        .object([
+            ("run", .string(run.name)), ("feature", .int(feature)),
+            ("component", run.components == nil ? .null : .int(component)),
+            ("points", .array(zip(points, windows).map { p, window in
+                .object([("step", .int(p.step)), ("vectors", .int(p.vectors)), ("count", .int(p.count)),
+                         ("density", .double(p.density)), ("window_density", window.map { .double($0) } ?? .null)])
+            })),
+        ])
+    }
+
+    // MARK: - dead
+
+    /// `density dead`: `{"run","from","to","vectors","threshold","dead":[{"component","feature",
+    /// "last_fired_step"}],"revived":[...]}`; "component" only for runs with components.
+    /// - Parameters:
+    ///   - run: The run.
+    ///   - report: What the store found.
+    package static func dead(run: Run, report: DeadFeatureReport) -> JSONValue {
+        let hasComponents = run.components != nil
+        let list = { (features: [DeadFeature]) -> JSONValue in
+            .array(features.map { f in
+                .object((hasComponents ? [("component", .int(f.component))] : [])
+                    + [("feature", .int(f.feature)), ("last_fired_step", f.lastFiredStep.map { .int($0) } ?? .null)])
+            })
+        }
+        return .object([
+            ("run", .string(run.name)), ("from", report.window.from.map { .int($0) } ?? .null),
+            ("to", .int(report.window.to)), ("vectors", .int(report.window.vectors)),
+            ("threshold", report.threshold.map { .double($0) } ?? .null),
+            ("dead", list(report.dead)), ("revived", report.revived.map(list) ?? .null),
+        ])
+    }
+
+    // MARK: - histogram
+
+    /// `density histogram`: `{"run","step","vectors","bins":[{"low","high","count"}]}`, with
+    /// "from","to" instead of "step" for a window.
+    /// - Parameters:
+    ///   - run: The run's name.
+    ///   - scope: `[("step", S)]` or `[("from", A), ("to", B)]`.
+    ///   - vectors: The state's vectors.
+    ///   - histogram: Features per bin, over [-10, 0].
+    package static func histogram(run: String, scope: [(String, JSONValue)], vectors: Int64, histogram: [Int]) -> JSONValue {
+        let edges = histogramEdges(histogram.count)
+        return .object([("run", .string(run))] + scope + [
+            ("vectors", .int(vectors)),
+            ("bins", .array(histogram.enumerated().map { index, count in
+                .object([("low", .double(edges[index])), ("high", .double(edges[index + 1])), ("count", .int(count))])
+            })),
+        ])
+    }
+
+    /// `density histogram --over-training`: `{"run","edges":[...],"steps":[{"step","vectors","counts":[...]}]}`.
+    /// - Parameters:
+    ///   - run: The run's name.
+    ///   - bins: Bins per histogram.
+    ///   - rows: Each checkpoint's step, vectors and counts (nil without vectors).
+    package static func histogramOverTraining(run: String, bins: Int, rows: [(step: Int64, vectors: Int64, counts: [Int]?)]) -> JSONValue {
+        .object([
+            ("run", .string(run)),
+            ("edges", .doubles(histogramEdges(bins)[...])),
+            ("steps", .array(rows.map { row in
+                .object([("step", .int(row.step)), ("vectors", .int(row.vectors)),
+                         ("counts", row.counts.map { counts in .array(counts.map { .int($0) }) } ?? .null)])
+            })),
+        ])
+    }
+
+    /// The bins' edges in log10 density, from -10 to 0: each one division of integers, so that the
+    /// edges print as the decimals they are (-3.6, not -3.5999999999999996). They are labels only:
+    /// the counts come from ``DensitySummary``, whose bins these are.
+    /// - Parameter bins: The number of bins.
+    /// - Returns: `bins + 1` edges.
+    package static func histogramEdges(_ bins: Int) -> [Double] {
+        (0...bins).map { DensitySummary.binLowerEdge($0, bins: bins) }
+    }
+
+    // MARK: - Errors
+
+    /// An error answer: `{"error": message}`, with `"parameter"` naming the parameter at fault.
+    /// - Parameters:
+    ///   - message: What was wrong and how to fix it.
+    ///   - parameter: The query parameter at fault, if one is.
+    package static func error(_ message: String, parameter: String? = nil) -> JSONValue {
+        .object([("error", .string(message))] + (parameter.map { [("parameter", .string($0))] } ?? []))
+    }
+}
