@@ -34,7 +34,9 @@ extension DensityStore {
         }
         let statement = try db.prepare("SELECT encoding, checksum, data FROM chunks WHERE checkpoint_id = ? AND component = ? AND chunk = ?")
         let zstd = Zstd()
-        /// Decodes one chunk of a checkpoint into `output`: a keyframe's counts, or a delta's increments.
+        /// Decodes one chunk of a checkpoint into `output`: a keyframe's counts replace what it
+        /// holds; a delta is applied to the previous checkpoint's counts it holds (a rate-predicted
+        /// delta, encoding 4, needs them).
         func decode(_ index: Int, component: Int, chunk: Int, into output: inout [Int64]) throws {
             let checkpoint = checkpoints[index]
             try statement.bind([.integer(checkpoint.id), .integer(Int64(component)), .integer(Int64(chunk))])
@@ -46,7 +48,7 @@ extension DensityStore {
                 throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: component, chunk: chunk,
                                               reason: problem)
             }
-            for i in output.indices { output[i] = 0 }
+            if checkpoint.deltaDepth == 0 { for i in output.indices { output[i] = 0 } }
             try output.withUnsafeMutableBufferPointer { buffer in
                 try decodeChunk(statement, column: 0, run: run, step: checkpoint.step, component: component, chunk: chunk,
                                 into: buffer, zstd: zstd)
@@ -61,7 +63,7 @@ extension DensityStore {
             let start = component * run.features + chunk * run.chunkFeatures
             let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
             var unresolved = indexes.map { $0 - start }  // offsets in the chunk
-            var keyframe = [Int64](repeating: 0, count: width), delta = keyframe
+            var keyframe = [Int64](repeating: 0, count: width)
             for (stretch, first) in keyframes.enumerated().reversed() where !unresolved.isEmpty {
                 let last = stretch + 1 < keyframes.count ? keyframes[stretch + 1] - 1 : end
                 try decode(first, component: component, chunk: chunk, into: &keyframe)
@@ -85,19 +87,23 @@ extension DensityStore {
                 var counts = inStretch.map { keyframe[$0] }
                 var lastChange = [Int?](repeating: nil, count: inStretch.count)
                 if first < last {
+                    // The chunk's counts along the stretch; each listed feature's increment is its
+                    // count after a delta less its count before (``counts``).
+                    var running = keyframe
                     for index in (first + 1)...last {
-                        try decode(index, component: component, chunk: chunk, into: &delta)
+                        try decode(index, component: component, chunk: chunk, into: &running)
                         let added = checkpoints[index].vectors - checkpoints[index - 1].vectors
-                        for (slot, offset) in inStretch.enumerated() where delta[offset] != 0 {
-                            guard delta[offset] <= added else {
+                        for (slot, offset) in inStretch.enumerated() where running[offset] != counts[slot] {
+                            let increment = running[offset] - counts[slot]
+                            guard increment <= added else {
                                 throw StoreError.inconsistentHistory(
                                     run: run.name, step: checkpoints[index].step, previousStep: checkpoints[index - 1].step,
                                     detail: DensityState.describeGrowth(
                                         at: DensityState.describeIndex(start + offset, features: run.features, components: run.components),
-                                        from: counts[slot], to: counts[slot] + delta[offset],
+                                        from: counts[slot], to: running[offset],
                                         vectorsFrom: checkpoints[index - 1].vectors, vectorsTo: checkpoints[index].vectors))
                             }
-                            counts[slot] += delta[offset]
+                            counts[slot] = running[offset]
                             lastChange[slot] = index
                         }
                     }
