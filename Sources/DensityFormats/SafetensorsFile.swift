@@ -96,7 +96,8 @@ public struct SafetensorsFile: Sendable {
         }
         var tensors: [String: Tensor] = [:]
         var metadata: [String: String] = [:]
-        for (name, value) in header {
+        // In name order, so that a header with several faults is always refused for the same one.
+        for (name, value) in header.sorted(by: { $0.key < $1.key }) {
             if name == "__metadata__" {
                 guard let strings = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
                 for (key, text) in strings {
