@@ -139,9 +139,7 @@ enum QueryEndpoints {
         if step == .start { throw RequestError.bad("step", "step=start names no checkpoint; use first, latest, or a step") }
         _ = try store.run(named: name)
         let (checkpoint, state) = try parameter("step") { try store.state(run: name, at: step) }
-        guard state.vectors > 0 else {
-            throw RequestError.bad("step", "run '\(name)' had seen no activation vectors at step \(checkpoint.step); its densities are undefined. Choose a later step")
-        }
+        do { try NoDensities.require(state, run: name, step: checkpoint.step) } catch { throw RequestError.bad("step", error.description) }
         return (checkpoint, state)
     }
 

@@ -241,8 +241,8 @@ struct StateSelection: ParsableArguments {
     }
 
     /// Reads the selected state; refuses one with no vectors, whose densities are undefined.
-    /// - Throws: ``StoreError`` (unknown run, no checkpoint, empty window) or ``CLIError`` (the
-    ///   window's ends resolve out of order).
+    /// - Throws: ``StoreError`` (unknown run, no checkpoint, empty window), ``NoDensities`` (a
+    ///   step with no vectors) or ``CLIError`` (the window's ends resolve out of order).
     func read(_ store: DensityStore, run: String) throws -> SelectedState {
         if window.isGiven {
             let window = try self.window.reading { try store.window(run: run, $0) }
@@ -254,9 +254,7 @@ struct StateSelection: ParsableArguments {
         }
         let step = self.step ?? .latest
         let (checkpoint, state) = try store.state(run: run, at: step)
-        guard state.vectors > 0 else {
-            throw CLIError("run '\(run)' had seen no activation vectors at step \(checkpoint.step); its densities are undefined. Choose a later step")
-        }
+        try NoDensities.require(state, run: run, step: checkpoint.step)
         return SelectedState(scope: .step(checkpoint.step), state: state,
                              note: ShowCommand.resolution(step, checkpoint.step))
     }
