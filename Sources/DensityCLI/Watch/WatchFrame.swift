@@ -213,8 +213,16 @@ struct WatchFrame {
         seconds < 120 ? "\(seconds) s" : seconds < 7200 ? "\(seconds / 60) min" : "\(seconds / 3600) h"
     }
 
-    /// A line cut to `width` characters.
+    /// A line cut to `width` columns (measured as every table measures them, ``DisplayWidth``).
     static func clip(_ line: String, _ width: Int) -> String {
-        line.count <= width ? line : String(line.prefix(max(1, width - 1))) + "…"
+        guard DisplayWidth.of(line) > width else { return line }
+        var kept = "", used = 0
+        for character in line {
+            let columns = DisplayWidth.of(String(character))
+            if used + columns > max(1, width - 1) { break }
+            kept.append(character)
+            used += columns
+        }
+        return kept + "…"
     }
 }
