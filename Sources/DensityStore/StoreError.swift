@@ -1,11 +1,12 @@
-/// Why the store refused a request. Each message says what was wrong and how to fix it; nothing
-/// already stored is changed when one is thrown.
+/// Why the store refused a request. Each case carries the values that were wrong; its message says
+/// what was wrong and how to fix it in the library's terms. Nothing already stored is changed when
+/// one is thrown.
 public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The file is not an SQLite database, or cannot be read.
     case notADatabase(path: String, detail: String)
     /// The file is an SQLite database, but not a FeatureDensity store.
     case notAStore(path: String, reason: String)
-    /// The store was written by a newer `density`: it holds a schema version this build lacks.
+    /// The store was written by a newer version: it holds a schema version this build lacks.
     case schemaTooNew(path: String, unknown: String, latestKnown: String)
     /// An applied migration's SQL differs from this build's file of the same version.
     case migrationChanged(path: String, version: String, name: String)
@@ -61,39 +62,46 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A store was given as a source of a merge into itself (the same file).
     case mergeIntoItself(path: String)
 
-    /// A one-line account of the problem and its fix.
+    /// A one-line account of the problem and its fix: ``problem``, then ``remedy`` where there is
+    /// one. The words are the library's (the store's path, the run, the step, the setting); a
+    /// front end that names its own flags and commands words the fix itself from the cases' data.
     public var description: String {
+        remedy.map { "\(problem); \($0)" } ?? problem
+    }
+
+    /// What was wrong, with which value: the description without its fix.
+    public var problem: String {
         switch self {
         case let .notADatabase(path, detail):
-            return "'\(path)' is not a readable SQLite database (\(detail)); pass --db with a store made by `density create`, or a new path"
+            return "'\(path)' is not a readable SQLite database (\(detail))"
         case let .notAStore(path, reason):
-            return "'\(path)' is not a FeatureDensity store: \(reason); pass --db with another path"
+            return "'\(path)' is not a FeatureDensity store: \(reason)"
         case let .schemaTooNew(path, unknown, latestKnown):
-            return "'\(path)' was written by a newer density (schema \(unknown); this build knows up to \(latestKnown)); upgrade density to read it. Nothing was changed"
+            return "'\(path)' was written by a newer version (schema \(unknown); this build knows up to \(latestKnown)). Nothing was changed"
         case let .migrationChanged(path, version, name):
             return "'\(path)' applied migration \(version)_\(name), whose SQL differs from this build's Migrations/\(version)_\(name).sql; migrations must never be edited once released. Nothing was changed"
         case let .needsMigration(path, pending):
-            return "'\(path)' has an older schema (missing \(pending.joined(separator: ", "))); run any writing command (e.g. `density migrate`) once to upgrade it"
+            return "'\(path)' has an older schema (missing \(pending.joined(separator: ", ")))"
         case let .networkFileSystem(path, fileSystem):
-            return "'\(path)' is on a network file system (\(fileSystem)), where a store must not be written: SQLite's WAL journal shares its index through memory that other hosts do not see, so readers elsewhere could get torn or stale checkpoints, and the writer lock may not be honoured. Nothing was written. Write the store on a local disk (node-local scratch, /tmp) and combine the nodes' stores with `density merge a.sqlite b.sqlite --into job.sqlite`, or copy the store to a local disk to write it; reading a store on a network file system is fine"
+            return "'\(path)' is on a network file system (\(fileSystem)), where a store must not be written: SQLite's WAL journal shares its index through memory that other hosts do not see, so readers elsewhere could get torn or stale checkpoints, and the writer lock may not be honoured. Nothing was written"
         case let .unknownRun(name, known):
-            let list = known.isEmpty ? "the store has no runs; create one with `density create`"
+            let list = known.isEmpty ? "the store has no runs"
                 : "runs in the store: \(known.prefix(10).joined(separator: ", "))\(known.count > 10 ? ", …" : "")"
             return "no run named '\(name)' (\(list))"
         case let .duplicateRun(name):
-            return "a run named '\(name)' exists already; choose another name, or add checkpoints to it with `density ingest`"
+            return "a run named '\(name)' exists already"
         case let .invalidRunSetting(text):
             return text
         case let .settingOutOfRange(setting, value, expected):
             return "\(setting.words) must be \(expected), got \(value)"
         case let .notCreatedYet(path):
-            return "no store at '\(path)' yet: the file holds no schema (it is still being created, or its creation was interrupted); retry once `density create` has finished"
+            return "no store at '\(path)' yet: the file holds no schema (it is still being created, or its creation was interrupted)"
         case let .mergeIntoItself(path):
             return "'\(path)' cannot be merged into itself (a source is the destination's own file); merge into another file"
         case let .shapeMismatch(run, expected, actual):
             return "run '\(run)' has \(expected), but the state has \(actual)"
         case let .stepNotIncreasing(run, step, latest):
-            return "step \(step) is not after the latest checkpoint of run '\(run)' (step \(latest)); steps must strictly increase. To restart training from an earlier step, use `density resume \(run) --at STEP --discard-later` first"
+            return "step \(step) is not after the latest checkpoint of run '\(run)' (step \(latest)); steps must strictly increase"
         case let .countsDecreased(run, step, previousStep, detail):
             return "checkpoint at step \(step) of run '\(run)' is below the previous checkpoint (step \(previousStep)): \(detail). Counts are cumulative and only grow; pass the cumulative state, not a per-window one"
         case let .countsOutgrewVectors(run, step, previousStep, detail):
@@ -103,12 +111,12 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "state at step \(step) of run '\(run)' is refused: \(detail). No training run reaches such numbers: check that the state is the metric's own (not an uninitialized or overflowed tensor)"
         case let .inconsistentHistory(run, step, previousStep, detail):
             let between = previousStep.map { "between steps \($0) and \(step)" } ?? "at step \(step)"
-            return "run '\(run)' breaks the store's invariants \(between): \(detail). The store is damaged or was written by another program; run `density verify` to list every problem, and query other steps meanwhile"
+            return "run '\(run)' breaks the store's invariants \(between): \(detail). The store is damaged or was written by another program"
         case let .noCheckpoint(run, step):
             return step.map { "run '\(run)' has no checkpoint at or before step \($0)" }
-                ?? "run '\(run)' has no checkpoints yet; add one with `density ingest`"
+                ?? "run '\(run)' has no checkpoints yet"
         case let .invalidWindow(run, from, to):
-            return "window of run '\(run)' must have --from before --to, got from \(from) to \(to)"
+            return "a window of run '\(run)' must start before it ends, got from \(from) to \(to)"
         case let .emptyWindow(run, from, to):
             return "window (\(from.map(String.init) ?? "start"), \(to)] of run '\(run)' holds no activation vectors; its densities are undefined. Choose steps further apart"
         case let .indexOutOfRange(run, what, index, size):
@@ -117,18 +125,56 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "run '\(run)', step \(step), component \(component), chunk \(chunk) is damaged: \(reason)"
         case let .conflictingState(run, step, rank):
             let who = rank.map { "rank \($0) of run '\(run)'" } ?? "run '\(run)'"
-            return "\(who) already has a different state at step \(step); a stored step is never overwritten. To record that step again, rewind first with `density resume \(run) --at STEP --discard-later`"
+            return "\(who) already has a different state at step \(step); a stored step is never overwritten"
         case let .rankRequired(run, worldSize):
-            return "run '\(run)' is written by \(worldSize) ranks: pass --rank R --world-size \(worldSize) with each rank's own state"
+            return "run '\(run)' is written by \(worldSize) ranks"
         case let .worldSizeMismatch(run, worldSize, given):
-            return "run '\(run)' has world size \(worldSize), but --world-size \(given) was given; every rank of a run must pass the same --world-size (a run's world size is set by its first write)"
+            return "run '\(run)' has world size \(worldSize), but world size \(given) was given"
         case let .rankStepCompleted(run, step, rank, latest):
             return "rank \(rank) wrote step \(step) of run '\(run)', but steps up to \(latest) are already complete; each rank must write its steps in increasing order"
         case let .mergeConflict(run, step, rank):
             let whose = rank.map { "rank \($0)'s state" } ?? "the state"
-            return "cannot merge run '\(run)': the stores hold different versions of \(whose) at step \(step), and a merge never overwrites one. Nothing was changed. Compare them (e.g. `density diff \(run) --from start --to \(step) --db STORE` on each), then merge without the store whose state is wrong"
+            return "cannot merge run '\(run)': the stores hold different versions of \(whose) at step \(step), and a merge never overwrites one. Nothing was changed"
         case let .runSettingsDiffer(run, detail):
             return "both stores have a run '\(run)', but with different settings (\(detail)); they are different runs and cannot become one; merge the other runs, or merge into a new store"
+        }
+    }
+
+    /// How to fix it, in the library's terms, where the fix is not already part of ``problem``.
+    public var remedy: String? {
+        switch self {
+        case .notADatabase:
+            return "open a FeatureDensity store, or a new path to create one"
+        case .notAStore:
+            return "open another path"
+        case .schemaTooNew:
+            return "a newer version of FeatureDensity reads it"
+        case .needsMigration:
+            return "open it once for writing to upgrade it"
+        case .networkFileSystem:
+            return "write the store on a local disk (node-local scratch, /tmp) and merge the nodes' stores into one afterwards, or copy the store to a local disk to write it; reading a store on a network file system is fine"
+        case let .unknownRun(_, known) where known.isEmpty:
+            return "create the run first"
+        case .duplicateRun:
+            return "choose another name, or add checkpoints to the run that exists"
+        case .notCreatedYet:
+            return "retry once its creation has finished"
+        case .stepNotIncreasing:
+            return "to restart training from an earlier step, rewind the run to that step first (discarding the checkpoints after it)"
+        case .inconsistentHistory:
+            return "verify the store to list every problem, and query other steps meanwhile"
+        case .noCheckpoint(_, nil):
+            return "record one first"
+        case .conflictingState:
+            return "to record that step again, rewind the run to a step before it first (discarding the checkpoints after it)"
+        case let .rankRequired(_, worldSize):
+            return "write each rank's own state with its rank and a world size of \(worldSize)"
+        case .worldSizeMismatch:
+            return "every rank of a run must give the same world size (a run's world size is set by its first write)"
+        case .mergeConflict:
+            return "compare the two stores' states at that step, then merge without the store whose state is wrong"
+        default:
+            return nil
         }
     }
 }

@@ -63,7 +63,7 @@ struct ImportCommand: ParsableCommand {
             } catch {
                 progress.finish()
                 Console.message(Self.summary(stored: stored, skipped: skipped, completed: completed, rank: recorder.rank != nil))
-                throw CLIError("stopped at '\(entry.file.path)' (file \(index + 1) of \(ordered.count)): \(error)\nFix or remove it and run the same command again: files already stored are skipped")
+                throw CLIError("stopped at '\(entry.file.path)' (file \(index + 1) of \(ordered.count)): \(ErrorText.render(error))\nFix or remove it and run the same command again: files already stored are skipped")
             }
             progress.update(to: index + 1)
         }

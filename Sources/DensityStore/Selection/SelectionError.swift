@@ -33,7 +33,7 @@ public enum SelectionError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case let .noCheckpointYet(run, pending):
             guard let first = pending.first else {
-                return "run '\(run)' has no checkpoints yet; add one with `density checkpoint`, `density ingest` or `density record`"
+                return "run '\(run)' has no checkpoints yet; record one first"
             }
             let listed = pending.prefix(3).map(\.waiting).joined(separator: "; ")
                 + (pending.count > 3 ? "; … \(pending.count - 3) more" : "")

@@ -8,15 +8,15 @@ package enum ComponentChoice {
     ///   - given: `--component`, if given.
     ///   - run: The run.
     ///   - why: Why one component is needed, for the message, e.g. "trend follows one".
-    /// - Throws: ``SelectionError`` when `--component` is missing on a run with components (listing
+    /// - Throws: ``ComponentError`` when `--component` is missing on a run with components (listing
     ///   them) or given on a run without; ``StoreError/indexOutOfRange(run:what:index:size:)``.
     package static func resolve(_ given: Int?, of run: Run, why: String) throws -> Int {
         guard let components = run.components else {
-            if given != nil { throw ComponentError("run '\(run.name)' has no components; leave out --component") }
+            if given != nil { throw ComponentError.noComponents(run: run.name) }
             return 0
         }
         guard let given else {
-            throw ComponentError("run '\(run.name)' has \(components) components; \(why): pass --component 0 to \(components - 1)")
+            throw ComponentError.componentRequired(run: run.name, components: components, why: why)
         }
         guard (0..<components).contains(given) else {
             throw StoreError.indexOutOfRange(run: run.name, what: "component", index: given, size: components)
