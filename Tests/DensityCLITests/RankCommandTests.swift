@@ -46,7 +46,7 @@ import Testing
             // Window (1, 2]: counts (2+2, 0+1, 2) - (1+1, 0+1, 2) = (2, 0, 0) over 7 - 5 = 2 vectors.
             #expect(diff["density"] as? [Double] == [1, 0, 0])
             expectFailure(try box.density(["merge", box.path("a.sqlite"), "--into", box.path("a.sqlite")]),
-                          mentioning: ["both a source and the destination"])
+                          mentioning: ["a.sqlite", "cannot be merged into itself"])
         }
     }
 }

@@ -32,11 +32,11 @@ struct MergeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let destinationPath = URL(fileURLWithPath: into).standardizedFileURL.resolvingSymlinksInPath().path
+        // A source that is the destination's own file is refused by the merge itself
+        // (StoreError.mergeIntoItself), which knows the file by its identity, links included.
         var seen = Set<String>()
         for source in sources {
             let path = URL(fileURLWithPath: source).standardizedFileURL.resolvingSymlinksInPath().path
-            guard path != destinationPath else { throw CLIError("'\(source)' is both a source and the destination; merge into another file") }
             guard seen.insert(path).inserted else { throw CLIError("'\(source)' is given twice") }
         }
         let sourceStores = try sources.map { try StoreOptions.openForReading(at: $0) }
