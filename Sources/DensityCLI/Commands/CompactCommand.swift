@@ -33,7 +33,7 @@ struct CompactCommand: ParsableCommand {
     var through: StepSpec = .latest
 
     func validate() throws {
-        if through == .start { throw ValidationError("--through start names no checkpoint; use first, latest, -K or a step") }
+        try through.requireCheckpoint(flag: "--through")
         do {
             try DensityStore.checkCompaction(keepEvery: keepEvery, keepLast: keepLast)
         } catch {

@@ -33,22 +33,17 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The second run's name.", valueName: "run2"))
     var second: String
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("A step, latest, first, or -K (K checkpoints of RUN1 before its latest).", valueName: "step"))
-    var step: StepSpec = .latest
+    @OptionGroup var stepOption: CheckpointOption
 
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table
 
-    func validate() throws {
-        if step == .start { throw ValidationError("--step start names no checkpoint; use first, latest, or a step") }
-    }
-
     func run() throws {
         let store = try store.openForReading()
-        let at: Int64? = switch step {
+        let at: Int64? = switch stepOption.step {
         case .latest: nil
         case .exact(let value): value
-        default: try store.resolve(step, run: first)
+        default: try store.resolve(stepOption.step, run: first)
         }
         let comparison = try store.compare(first, second, atOrBefore: at)
         switch format {
@@ -82,7 +77,7 @@ struct CompareCommand: ParsableCommand {
             }
             Console.out(text)
         case .table:
-            let how = step == .latest ? " (the latest step both runs have reached)" : ShowCommand.resolution(step, comparison.step)
+            let how = stepOption.step == .latest ? " (the latest step both runs have reached)" : ShowCommand.resolution(stepOption.step, comparison.step)
             var text = "compared at step \(comparison.step)\(how)\n\n"
             let percent = { (count: Int, width: Int) in "\(count) (\(Console.format(100 * Double(count) / Double(width)))%)" }
             let columns = comparison.runs.map { snapshot -> [String] in

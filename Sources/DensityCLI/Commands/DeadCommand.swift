@@ -37,15 +37,7 @@ struct DeadCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Dead means window density below this, in (0, 1], instead of count 0.", valueName: "T"))
     var threshold: Double?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Table rows per list; 0 for all (json and csv always list all).", valueName: "K"))
-    var limit: Int = 20
-
-    @Option(help: "table, json or csv.")
-    var format: OutputFormat = .table
-
-    func validate() throws {
-        guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more, got \(limit)") }
-    }
+    @OptionGroup var listing: ListingOptions
 
     func run() throws {
         let store = try store.openForReading()
@@ -54,7 +46,7 @@ struct DeadCommand: ParsableCommand {
             try store.deadFeatures(run: runName, window: $0, threshold: threshold)
         }
         let hasComponents = runInfo.components != nil
-        switch format {
+        switch listing.format {
         case .json:
             Console.out(QueryJSON.dead(run: runInfo, report: report).text + "\n")
         case .csv:
@@ -83,18 +75,11 @@ struct DeadCommand: ParsableCommand {
         }
     }
 
-    /// Up to `limit` features as a table, with a note when some are left out.
+    /// Up to `--limit` features as a table, with a note when some are left out.
     func table(_ features: [DeadFeature]) -> String {
-        let shown = limit == 0 ? features[...] : features.prefix(limit)
-        var text = Console.table(
-            (features.first?.component == nil ? [] : ["component"]) + ["feature", "last fired step"],
-            shown.map { f in
-                (f.component.map { [String($0)] } ?? []) + [String(f.feature), f.lastFiredStep.map(String.init) ?? "never"]
-            })
-        if shown.count < features.count {
-            text += "(\(shown.count) of \(features.count) shown; --limit 0 for all, or --format csv or json)\n"
+        listing.table((features.first?.component == nil ? [] : ["component"]) + ["feature", "last fired step"], features) { f in
+            (f.component.map { [String($0)] } ?? []) + [String(f.feature), f.lastFiredStep.map(String.init) ?? "never"]
         }
-        return text
     }
 
     /// `(from, to]`, with `start` for the start of the run.

@@ -32,15 +32,7 @@ struct DenseCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Dense means window density at least this, in (0, 1].", valueName: "T"))
     var threshold: Double = DensitySummary.defaultDenseThreshold
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Table rows; 0 for all (json and csv always list all).", valueName: "K"))
-    var limit: Int = 20
-
-    @Option(help: "table, json or csv.")
-    var format: OutputFormat = .table
-
-    func validate() throws {
-        guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more, got \(limit)") }
-    }
+    @OptionGroup var listing: ListingOptions
 
     func run() throws {
         let store = try store.openForReading()
@@ -49,7 +41,7 @@ struct DenseCommand: ParsableCommand {
             try store.denseFeatures(run: runName, window: $0, threshold: threshold)
         }
         let hasComponents = runInfo.components != nil
-        switch format {
+        switch listing.format {
         case .json:
             Console.out(JSONValue.object([
                 ("run", .string(runName)), ("from", report.window.from.map { .int($0) } ?? .null),
@@ -72,14 +64,8 @@ struct DenseCommand: ParsableCommand {
             var text = "run '\(runName)', window \(DeadCommand.describe(report.window)) (\(window.how(report.window)))\n"
             text += "\(report.dense.count) of \(report.width) \(what) dense (window density >= \(Console.format(report.threshold))); \(report.window.vectors) vectors in the window\n"
             if !report.dense.isEmpty {
-                let shown = limit == 0 ? report.dense[...] : report.dense.prefix(limit)
-                text += "\n" + Console.table(
-                    (hasComponents ? ["component"] : []) + ["feature", "count", "density"],
-                    shown.map { f in
-                        (f.component.map { [String($0)] } ?? []) + [String(f.feature), String(f.count), Console.format(f.density)]
-                    })
-                if shown.count < report.dense.count {
-                    text += "(\(shown.count) of \(report.dense.count) shown; --limit 0 for all, or --format csv or json)\n"
+                text += "\n" + listing.table((hasComponents ? ["component"] : []) + ["feature", "count", "density"], report.dense) { f in
+                    (f.component.map { [String($0)] } ?? []) + [String(f.feature), String(f.count), Console.format(f.density)]
                 }
             }
             Console.out(text)

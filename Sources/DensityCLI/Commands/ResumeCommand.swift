@@ -28,7 +28,7 @@ struct ResumeCommand: ParsableCommand {
     var at: StepSpec = .latest
 
     func validate() throws {
-        if at == .start { throw ValidationError("--at start names no checkpoint; use first, latest, -K or a step") }
+        try at.requireCheckpoint(flag: "--at")
     }
 
     @Flag(help: "Delete the checkpoints after the resume point.")

@@ -24,20 +24,15 @@ struct ShowCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
     var runName: String
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("A step, latest, first, or -K (K checkpoints before the latest).", valueName: "step"))
-    var step: StepSpec = .latest
+    @OptionGroup var stepOption: CheckpointOption
 
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table
 
-    func validate() throws {
-        if step == .start { throw ValidationError("--step start names no checkpoint; use first, latest, or a step") }
-    }
-
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let resolved = try store.resolve(step, run: runName)!
+        let resolved = try store.resolve(stepOption.step, run: runName)!
         // The summary stored with the checkpoint: no counts are decoded.
         guard let (checkpoint, summary) = try store.summary(run: runName, atOrBefore: resolved) else {
             throw StoreError.noCheckpoint(run: runName, atOrBefore: resolved)
@@ -56,7 +51,7 @@ struct ShowCommand: ParsableCommand {
             let width = Double(summary.width)
             var rows: [[String]] = [
                 ["run", runName],
-                ["step", "\(checkpoint.step)\(Self.resolution(step, checkpoint.step))"],
+                ["step", "\(checkpoint.step)\(Self.resolution(stepOption.step, checkpoint.step))"],
                 ["vectors", String(summary.vectors)],
                 ["features", runInfo.components.map { "\(runInfo.features) x \($0) components" } ?? String(runInfo.features)],
                 ["fire threshold", "\(runInfo.fireThreshold)"],

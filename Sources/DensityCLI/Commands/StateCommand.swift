@@ -35,8 +35,7 @@ struct StateCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
     var runName: String
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("A step, latest, first, or -K.", valueName: "step"))
-    var step: StepSpec = .latest
+    @OptionGroup var stepOption: CheckpointOption
 
     @Option(help: "The .safetensors file to write, or - for stdout (not a terminal).")
     var out: String
@@ -47,14 +46,10 @@ struct StateCommand: ParsableCommand {
     @Flag(help: "Replace --out if it exists.")
     var force = false
 
-    func validate() throws {
-        if step == .start { throw ValidationError("--step start names no checkpoint; use latest, first or a step") }
-    }
-
     func run() throws {
         let target = try ExportTarget(path: out, force: force, binary: true)  // checked before any work
         let store = try store.openForReading()
-        let (checkpoint, state) = try store.state(run: runName, at: step)
+        let (checkpoint, state) = try store.state(run: runName, at: stepOption.step)
         var writer = SafetensorsWriter(metadata: ["run": runName, "step": String(checkpoint.step), "writer": "density state"])
         switch dtype {
         case .float32:

@@ -38,7 +38,7 @@ struct WindowSpelling: ParsableArguments {
         if to != nil, from == nil {
             throw ValidationError("--to needs --from: --from A --to B (or --window A:B) is the window (A, B]")
         }
-        if to == .start { throw ValidationError("--to start names no checkpoint; use latest or a step") }
+        try to?.requireCheckpoint(flag: "--to")
     }
 
     /// The window as written, the whole run when none was given.
