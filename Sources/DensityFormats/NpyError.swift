@@ -73,10 +73,7 @@ public enum NpyError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .invalidShape(path, shape, reason):
             return "'\(path)' has an invalid shape \(shape): \(reason); the file is damaged, write it again"
         case let .truncatedData(path, shape, dtype, expected, found):
-            let dims = shape.map(String.init).joined(separator: ", ")
-            return "'\(path)' is truncated: shape (\(dims)) of \(dtype.rawValue) needs \(expected) data bytes, "
-                + "the file has \(found) (\(expected - found) missing); the copy or download was cut short, "
-                + "write the file again"
+            return Self.truncated(path, shape, dtype.rawValue, expected, found)
         case let .unsupportedStateDType(path, descr, name):
             return "'\(path)': a state array must be an integer (int8 to int64, uint8 to uint64), float32, float64 "
                 + "or bool array; got \(name) ('\(descr)'); save counts as int64 with `np.save(path, a.astype(np.int64))`"
@@ -84,11 +81,15 @@ public enum NpyError: Error, Sendable, Hashable, CustomStringConvertible {
             return "'\(path)' holds the uint64 value \(value) at index \(index), above the int64 maximum "
                 + "\(Int64.max); counts cannot be that large, the array is damaged or not a count"
         case let .truncatedTensor(path, shape, dtype, expected, found):
-            let dims = shape.map(String.init).joined(separator: ", ")
-            return "'\(path)' is truncated: shape (\(dims)\(shape.count == 1 ? "," : "")) of \(dtype) needs \(expected) "
-                + "data bytes, the file has \(found) (\(expected - found) missing); the copy or download was cut "
-                + "short, write the file again"
+            return Self.truncated(path, shape, dtype, expected, found)
         }
+    }
+
+    /// The account of an array whose data ends before its shape and dtype say.
+    private static func truncated(_ path: String, _ shape: [Int], _ dtype: String, _ expected: Int, _ found: Int) -> String {
+        "'\(path)' is truncated: shape \(NpyHeader.tuple(shape)) of \(dtype) needs \(expected) data bytes, "
+            + "the file has \(found) (\(expected - found) missing); the copy or download was cut short, "
+            + "write the file again"
     }
 
     /// Two lowercase hex digits.

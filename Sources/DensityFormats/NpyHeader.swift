@@ -237,6 +237,11 @@ public struct NpyHeader: Sendable, Hashable {
         }
     }
 
+    /// A shape as Python writes the tuple, as the header holds it: `()`, `(6,)`, `(2, 6)`.
+    static func tuple(_ shape: [Int]) -> String {
+        "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
+    }
+
     /// Checks the rank and dimensions and returns the element count.
     /// - Parameters:
     ///   - shape: The dict's shape.
@@ -245,21 +250,14 @@ public struct NpyHeader: Sendable, Hashable {
     ///   - path: The file's path for messages.
     static func validate(shape: [Int], itemSize: Int, allowScalar: Bool = false, path: String) throws -> Int {
         guard !shape.isEmpty || allowScalar else { throw NpyError.scalarArray(path: path) }
-        let text = "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
+        let text = tuple(shape)
         guard shape.count <= maxRank else {
             throw NpyError.invalidShape(path: path, shape: "of rank \(shape.count)",
                                         reason: "more than \(maxRank) dimensions")
         }
-        if let negative = shape.first(where: { $0 < 0 }) {
-            throw NpyError.invalidShape(path: path, shape: text, reason: "dimension \(negative) is negative")
-        }
-        var count = 1
-        for dimension in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard !overflow else {
-                throw NpyError.invalidShape(path: path, shape: text, reason: "it has more elements than fit in memory")
-            }
-            count = product
+        let count: Int
+        do { count = try ShapeProblem.elementCount(of: shape) } catch {
+            throw NpyError.invalidShape(path: path, shape: text, reason: error.reason)
         }
         guard !count.multipliedReportingOverflow(by: itemSize).overflow else {
             throw NpyError.invalidShape(path: path, shape: text, reason: "its data needs more bytes than fit in memory")

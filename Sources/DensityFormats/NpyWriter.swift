@@ -87,9 +87,7 @@ public struct NpyWriter: Sendable, Hashable {
     ///   - shape: The shape.
     /// - Returns: The magic, version 1.0, the length and the padded dict.
     static func header(descr: String, shape: [Int]) -> [UInt8] {
-        // Python's repr of the shape tuple: (), (6,), (2, 6).
-        let tuple = "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
-        var dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(tuple), }"
+        var dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(NpyHeader.tuple(shape)), }"
         if let first = shape.first {
             dict += String(repeating: " ", count: max(0, growthAxisMaxDigits - String(first).count))
         }
@@ -203,16 +201,9 @@ public enum TensorValues: Sendable, Hashable {
     ///   - name: The tensor's name, for messages.
     /// - Throws: ``TensorFileError``.
     func check(shape: [Int], name: String?) throws {
-        if let negative = shape.first(where: { $0 < 0 }) {
-            throw TensorFileError.invalidShape(name: name, shape: shape, reason: "dimension \(negative) is negative")
-        }
-        var elements = 1
-        for dimension in shape {
-            let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
-            guard !overflow else {
-                throw TensorFileError.invalidShape(name: name, shape: shape, reason: "it has more elements than fit in memory")
-            }
-            elements = product
+        let elements: Int
+        do { elements = try ShapeProblem.elementCount(of: shape) } catch {
+            throw TensorFileError.invalidShape(name: name, shape: shape, reason: error.reason)
         }
         guard elements == count else {
             throw TensorFileError.shapeMismatch(name: name, shape: shape, valueCount: count)

@@ -126,12 +126,13 @@ public struct SafetensorsFile: Sendable {
             guard let size = Self.dtypeSizes[dtype] else {
                 throw SafetensorsError.unsupportedTensor(source: source, name: name, reason: "has the unknown dtype \(dtype)")
             }
-            let (elements, overflow) = shape.reduce((1, false)) { partial, dimension in
-                let (product, o) = partial.0.multipliedReportingOverflow(by: dimension)
-                return (product, partial.1 || o)
+            // nil: more bytes than fit in memory (the dimensions were checked non-negative above).
+            let bytes = (try? ShapeProblem.elementCount(of: shape)).flatMap { elements -> Int? in
+                let (bytes, overflow) = elements.multipliedReportingOverflow(by: size)
+                return overflow ? nil : bytes
             }
-            guard !overflow, elements * size == bounds[1] - bounds[0] else {
-                throw fail("tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(overflow ? "too many" : String(elements * size)) bytes, its offsets give \(bounds[1] - bounds[0])")
+            guard let bytes, bytes == bounds[1] - bounds[0] else {
+                throw fail("tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(bytes.map(String.init) ?? "too many") bytes, its offsets give \(bounds[1] - bounds[0])")
             }
             tensors[name] = Tensor(dtype: dtype, shape: shape, range: bounds[0]..<bounds[1])
         }
