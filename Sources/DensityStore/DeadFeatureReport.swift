@@ -18,24 +18,4 @@ public struct DeadFeatureReport: Sendable, Hashable {
     /// Features dead in ``previous`` (by the same rule) and not dead in ``window``, in (component,
     /// feature) order; `nil` when ``previous`` is `nil`.
     public let revived: [DeadFeature]?
-
-    /// A report.
-    /// - Parameters:
-    ///   - run: The run's name.
-    ///   - window: The window.
-    ///   - threshold: The density threshold, or `nil` for "count 0".
-    ///   - width: Components x features.
-    ///   - dead: The dead features.
-    ///   - previous: The window before, if any.
-    ///   - revived: The revived features; `nil` without a window before.
-    public init(run: String, window: WindowBounds, threshold: Double?, width: Int, dead: [DeadFeature],
-                previous: WindowBounds?, revived: [DeadFeature]?) {
-        self.run = run
-        self.window = window
-        self.threshold = threshold
-        self.width = width
-        self.dead = dead
-        self.previous = previous
-        self.revived = revived
-    }
 }

@@ -11,19 +11,4 @@ public struct DenseFeatureReport: Sendable, Hashable {
     public let width: Int
     /// The dense features, densest first (ties in (component, feature) order).
     public let dense: [DenseFeature]
-
-    /// A report.
-    /// - Parameters:
-    ///   - run: The run's name.
-    ///   - window: The window.
-    ///   - threshold: The density threshold.
-    ///   - width: Components x features.
-    ///   - dense: The dense features, densest first.
-    public init(run: String, window: WindowBounds, threshold: Double, width: Int, dense: [DenseFeature]) {
-        self.run = run
-        self.window = window
-        self.threshold = threshold
-        self.width = width
-        self.dense = dense
-    }
 }

@@ -10,17 +10,6 @@ public struct RunSnapshot: Sendable, Hashable {
     /// non-finite, and the 50-bin histogram of log10(density + 1e-10).
     public let summary: DensitySummary
 
-    /// A snapshot.
-    /// - Parameters:
-    ///   - run: The run.
-    ///   - checkpoint: The checkpoint.
-    ///   - summary: Its summary.
-    public init(run: Run, checkpoint: Checkpoint, summary: DensitySummary) {
-        self.run = run
-        self.checkpoint = checkpoint
-        self.summary = summary
-    }
-
     /// Bounds on the median over every (component, feature) of `log10(density + 1e-10)`, read
     /// from the histogram without decoding counts: from the lower edge of the bin holding the lower
     /// middle value to the upper edge of the bin holding the upper middle value (one bin, 0.2 wide,

@@ -43,21 +43,6 @@ public struct VerificationReport: Sendable, Hashable {
     /// Every problem found, SQLite's first.
     public let problems: [Problem]
 
-    /// Creates a report.
-    /// - Parameters:
-    ///   - sqliteCheck: The SQLite check that ran.
-    ///   - runs: Runs checked.
-    ///   - checkpoints: Checkpoints checked.
-    ///   - chunks: Chunks checked.
-    ///   - problems: The problems found.
-    public init(sqliteCheck: String, runs: Int, checkpoints: Int, chunks: Int, problems: [Problem]) {
-        self.sqliteCheck = sqliteCheck
-        self.runs = runs
-        self.checkpoints = checkpoints
-        self.chunks = chunks
-        self.problems = problems
-    }
-
     /// Whether nothing is wrong.
     public var isOK: Bool { problems.isEmpty }
 }
