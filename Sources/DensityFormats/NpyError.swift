@@ -41,13 +41,12 @@ public enum NpyError: Error, Sendable, Hashable, CustomStringConvertible {
             if found.isEmpty {
                 return "'\(path)' is not an .npy file: the file is empty; write activations with `np.save(path, a)`"
             }
-            let hex = found.prefix(8).map { Self.hex($0) }.joined(separator: " ")
             if found.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
                 return "'\(path)' is not an .npy file: it is a zip archive (an .npz?); "
                     + "extract the array with `np.save('acts.npy', np.load(path)['name'])`"
             }
             return "'\(path)' is not an .npy file: it does not start with the magic bytes \\x93NUMPY "
-                + "(found \(hex)); write activations with `np.save(path, a)`"
+                + "(found \(Self.leadingBytes(found))); write activations with `np.save(path, a)`"
         case let .unsupportedVersion(path, major, minor):
             return "'\(path)' uses .npy format version \(major).\(minor); this reader supports 1.0, 2.0 and 3.0; "
                 + "write it again with `np.save(path, a)`"
@@ -92,9 +91,9 @@ public enum NpyError: Error, Sendable, Hashable, CustomStringConvertible {
             + "write the file again"
     }
 
-    /// Two lowercase hex digits.
-    static func hex(_ byte: UInt8) -> String {
+    /// A file's first 8 bytes as hex, for a message saying what a file starts with: "50 4b 03 04".
+    static func leadingBytes(_ found: [UInt8]) -> String {
         let digits = Array("0123456789abcdef")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+        return found.prefix(8).map { String([digits[Int($0 >> 4)], digits[Int($0 & 0xF)]]) }.joined(separator: " ")
     }
 }

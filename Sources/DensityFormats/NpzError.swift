@@ -35,9 +35,8 @@ public enum NpzError: Error, Sendable, Hashable, CustomStringConvertible {
                 return "'\(path)' is not an .npz archive: it is a single .npy array; pass it as one file of an "
                     + ".npy pair, or \(rewrite)"
             }
-            let hex = found.prefix(8).map(NpyError.hex).joined(separator: " ")
             return "'\(path)' is not an .npz archive: it has no ZIP end-of-central-directory record "
-                + "(it starts with \(hex)); \(rewrite)"
+                + "(it starts with \(NpyError.leadingBytes(found))); \(rewrite)"
         case let .malformed(path, reason):
             return "'\(path)' is a damaged .npz archive: \(reason); the copy or download was probably cut short, \(rewrite)"
         case let .unsupported(path, entry, reason):

@@ -26,9 +26,7 @@ public enum SafetensorsError: Error, Sendable, Hashable, CustomStringConvertible
                 return lacks + " Save the metric's state with those names, e.g. np.savez(path, neuron_fired_count=counts, num_activation_vectors=n)"
             }
             return lacks + " Save the metric's state with those names, e.g. save_file({\"neuron_fired_count\": m.neuron_fired_count, \"num_activation_vectors\": m.num_activation_vectors}, path)"
-        case let .unsupportedTensor(source, name, reason):
-            return "'\(source)': tensor '\(name)' \(reason)"
-        case let .invalidValues(source, name, reason):
+        case let .unsupportedTensor(source, name, reason), let .invalidValues(source, name, reason):
             return "'\(source)': tensor '\(name)' \(reason)"
         }
     }
