@@ -77,10 +77,7 @@ enum QueryEndpoints {
         if lastVectors != nil, spelled != nil || query.values["from"] != nil {
             throw RequestError.bad("last_vectors", "give window (or from/to) or last_vectors, not both")
         }
-        let threshold = try query.double("threshold")
-        if let threshold, !(threshold > 0 && threshold <= 1) {
-            throw RequestError.bad("threshold", "threshold must be a density in (0, 1], got \(threshold)")
-        }
+        let threshold = try query.double("threshold")  // its range is the library's (QueryError)
         let run = try store.run(named: name)
         let given = query.values["window"] != nil || query.values["from"] != nil
         let report = try parameter(lastVectors != nil ? "last_vectors" : spelled ?? "window") { () -> DeadFeatureReport in
@@ -160,6 +157,16 @@ enum QueryEndpoints {
         return (from ?? .start, to ?? .latest, nil)
     }
 
+    /// The parameter a ``QueryError`` is about, when it is about a value of its own rather than
+    /// the window: the threshold, or the number of vectors.
+    static func parameter(of error: QueryError) -> String? {
+        switch error {
+        case .thresholdOutOfRange: "threshold"
+        case .nonPositiveVectors: "last_vectors"
+        default: nil
+        }
+    }
+
     /// Runs a resolution whose ``SelectionError`` or out-of-range step is the fault of `name`.
     static func parameter<T>(_ name: String, _ body: () throws -> T) throws -> T {
         do {
@@ -173,7 +180,7 @@ enum QueryEndpoints {
             default: throw error
             }
         } catch let error as QueryError {
-            throw RequestError.bad(name, error.description)
+            throw RequestError.bad(parameter(of: error) ?? name, error.description)
         }
     }
 }

@@ -122,6 +122,8 @@ def test_a_bad_parameter_is_400_naming_it(served, path, parameter):
     assert headers["content-type"].startswith("application/json")
     answer = json.loads(body)
     assert answer["parameter"] == parameter and answer["error"]
+    # A web user is told what was wrong with the request, never a command line's flag or command.
+    assert "--" not in answer["error"] and "`density" not in answer["error"], answer["error"]
 
 
 @pytest.mark.parametrize("path", ["/api/runs/nope/show", "/api/runs/nope/trend?feature=1", "/runs/nope",
