@@ -149,6 +149,13 @@ public final class DensityStore: Sendable {
         }
     }
 
+    /// Checks a checkpoint's step, as every write does, so that a caller can refuse it before
+    /// reading its state.
+    /// - Throws: ``StoreError/settingOutOfRange(_:value:expected:)`` for a negative step.
+    public static func checkStep(_ step: Int64) throws {
+        guard step >= 0 else { throw StoreError.settingOutOfRange(.step, value: String(step), expected: ">= 0") }
+    }
+
     /// Checks a new run's settings, the one check ``createRun(name:features:components:fireThreshold:chunkFeatures:keyframeInterval:worldSize:metadata:)``
     /// makes, so that a caller can refuse them before opening anything.
     /// - Parameters: As ``createRun(name:features:components:fireThreshold:chunkFeatures:keyframeInterval:worldSize:metadata:)``.
@@ -302,7 +309,7 @@ public final class DensityStore: Sendable {
     func insertCheckpoint(_ db: Connection, _ run: Run, step: Int64, state: DensityState, approximate: Bool)
         throws -> (Checkpoint, LatestStateCache)
     {
-        guard step >= 0 else { throw StoreError.settingOutOfRange(.step, value: String(step), expected: ">= 0") }
+        try Self.checkStep(step)
         // One writer per run; a distributed run's steps are completed by whichever rank writes last,
         // serialized by the transaction, while each rank holds its own rank's lock.
         if run.worldSize == 1 { try holdWriterLock(run) }

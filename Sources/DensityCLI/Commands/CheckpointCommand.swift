@@ -52,7 +52,7 @@ struct CheckpointCommand: ParsableCommand {
     var files: [String]
 
     func validate() throws {
-        if let step, step < 0 { throw ValidationError("--step must be >= 0, got \(step)") }
+        if let step { try ErrorText.validating { try DensityStore.checkStep(step) } }
         guard (1...2).contains(files.count) else {
             throw ValidationError("pass one state file, or two .npy files (neuron_fired_count.npy num_activation_vectors.npy); got \(files.count)")
         }

@@ -34,11 +34,7 @@ struct CompactCommand: ParsableCommand {
 
     func validate() throws {
         try through.requireCheckpoint(flag: "--through")
-        do {
-            try DensityStore.checkCompaction(keepEvery: keepEvery, keepLast: keepLast)
-        } catch {
-            throw ValidationError("\(ErrorText.render(error))")
-        }
+        try ErrorText.validating { try DensityStore.checkCompaction(keepEvery: keepEvery, keepLast: keepLast) }
     }
 
     func run() throws {

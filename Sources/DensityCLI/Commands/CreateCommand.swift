@@ -42,12 +42,10 @@ struct CreateCommand: ParsableCommand {
     /// The library's check of the settings, before the store is opened: nothing is created for a
     /// refused run.
     func validate() throws {
-        do {
+        try ErrorText.validating {
             try DensityStore.checkRunSettings(name: runName, features: features, components: components,
                                               fireThreshold: fireThreshold, chunkFeatures: chunkFeatures,
                                               keyframeInterval: keyframeInterval, metadata: meta)
-        } catch {
-            throw ValidationError("\(ErrorText.render(error))")
         }
     }
 

@@ -34,7 +34,7 @@ struct IngestCommand: ParsableCommand {
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one .npy file of activations") }
-        guard step >= 0 else { throw ValidationError("--step must be >= 0, got \(step)") }
+        try ErrorText.validating { try DensityStore.checkStep(step) }
     }
 
     func run() throws {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import DensityStore
 import DensityViews
 
@@ -29,6 +30,12 @@ enum ErrorText {
         default:
             return error
         }
+    }
+
+    /// Runs one of the library's checks of arguments (``DensityStore/checkRunSettings(name:features:components:fireThreshold:chunkFeatures:keyframeInterval:worldSize:metadata:)``
+    /// and its neighbours) in a command's `validate()`: a refusal is a usage error, worded here.
+    static func validating(_ check: () throws -> Void) throws {
+        do { try check() } catch { throw ValidationError("\(render(error))") }
     }
 
     /// The commands that add a run's first checkpoint.
