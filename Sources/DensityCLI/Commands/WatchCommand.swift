@@ -104,7 +104,7 @@ struct WatchCommand: ParsableCommand {
             frame = next
             return changed
         } catch {
-            frame.problem = "reading the store failed, retrying every \(Console.format(interval)) s: \(error)"
+            frame.problem = "reading the store failed, retrying every \(Console.format(interval)) s: \(ErrorText.render(error))"
             return false
         }
     }
