@@ -50,22 +50,19 @@ struct DeadCommand: ParsableCommand {
         case .json:
             Console.out(QueryJSON.dead(run: runInfo, report: report).text + "\n")
         case .csv:
-            var text = hasComponents ? "component,feature,last_fired_step\n" : "feature,last_fired_step\n"
-            for f in report.dead {
-                if let component = f.component { text += "\(component)," }
-                text += "\(f.feature),\(f.lastFiredStep.map(String.init) ?? "")\n"
-            }
-            Console.out(text)
+            Console.out(ListingOptions.csv(components: hasComponents, ["last_fired_step"], report.dead) { f in
+                [f.lastFiredStep.map(String.init) ?? ""]
+            })
         case .table:
             let rule = report.threshold.map { "window density < \(Console.format($0))" } ?? "no firing in the window"
-            let what = hasComponents ? "(component, feature) pairs" : "features"
-            var text = "run '\(runName)', window \(Self.describe(report.window)) (\(window.how(report.window)))\n"
+            let what = DeadFeature.noun(components: hasComponents)
+            var text = window.heading(run: runName, report.window)
             text += "\(report.dead.count) of \(report.width) \(what) dead (\(rule)); \(report.window.vectors) vectors in the window\n"
-            if !report.dead.isEmpty { text += "\n" + table(report.dead) }
+            if !report.dead.isEmpty { text += "\n" + table(report.dead, components: hasComponents) }
             text += "\n"
             if let revived = report.revived, let previous = report.previous {
-                text += "\(revived.count) of \(report.width) \(what) revived: dead in \(Self.describe(previous)) (\(previous.vectors) vectors) but not in \(Self.describe(report.window))\n"
-                if !revived.isEmpty { text += "\n" + table(revived) }
+                text += "\(revived.count) of \(report.width) \(what) revived: dead in \(WindowOptions.describe(previous)) (\(previous.vectors) vectors) but not in \(WindowOptions.describe(report.window))\n"
+                if !revived.isEmpty { text += "\n" + table(revived, components: hasComponents) }
             } else {
                 text += report.window.from == nil
                     ? "revived: none to report (the window starts at the start of the run; pass --window A:B)\n"
@@ -76,14 +73,7 @@ struct DeadCommand: ParsableCommand {
     }
 
     /// Up to `--limit` features as a table, with a note when some are left out.
-    func table(_ features: [DeadFeature]) -> String {
-        listing.table((features.first?.component == nil ? [] : ["component"]) + ["feature", "last fired step"], features) { f in
-            (f.component.map { [String($0)] } ?? []) + [String(f.feature), f.lastFiredStep.map(String.init) ?? "never"]
-        }
-    }
-
-    /// `(from, to]`, with `start` for the start of the run.
-    static func describe(_ window: WindowBounds) -> String {
-        "(\(window.from.map(String.init) ?? "start"), \(window.to)]"
+    func table(_ features: [DeadFeature], components: Bool) -> String {
+        listing.table(components: components, ["last fired step"], features) { [$0.lastFiredStep.map(String.init) ?? "never"] }
     }
 }

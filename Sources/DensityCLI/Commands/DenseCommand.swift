@@ -53,19 +53,16 @@ struct DenseCommand: ParsableCommand {
                 })),
             ]).text + "\n")
         case .csv:
-            var text = hasComponents ? "component,feature,count,density\n" : "feature,count,density\n"
-            for f in report.dense {
-                if let component = f.component { text += "\(component)," }
-                text += "\(f.feature),\(f.count),\(f.density)\n"
-            }
-            Console.out(text)
+            Console.out(ListingOptions.csv(components: hasComponents, ["count", "density"], report.dense) { f in
+                [String(f.count), "\(f.density)"]
+            })
         case .table:
-            let what = hasComponents ? "(component, feature) pairs" : "features"
-            var text = "run '\(runName)', window \(DeadCommand.describe(report.window)) (\(window.how(report.window)))\n"
+            let what = DenseFeature.noun(components: hasComponents)
+            var text = window.heading(run: runName, report.window)
             text += "\(report.dense.count) of \(report.width) \(what) dense (window density >= \(Console.format(report.threshold))); \(report.window.vectors) vectors in the window\n"
             if !report.dense.isEmpty {
-                text += "\n" + listing.table((hasComponents ? ["component"] : []) + ["feature", "count", "density"], report.dense) { f in
-                    (f.component.map { [String($0)] } ?? []) + [String(f.feature), String(f.count), Console.format(f.density)]
+                text += "\n" + listing.table(components: hasComponents, ["count", "density"], report.dense) { f in
+                    [String(f.count), Console.format(f.density)]
                 }
             }
             Console.out(text)

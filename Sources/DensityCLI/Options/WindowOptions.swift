@@ -32,6 +32,11 @@ struct WindowOptions: ParsableArguments {
         return try query(WindowSpec(from: recent.from.map(StepSpec.exact) ?? .start, to: .exact(recent.to)))
     }
 
+    /// A table's first line: the run, the window's steps and how they were chosen.
+    func heading(run: String, _ window: WindowBounds) -> String {
+        "run '\(run)', window \(Self.describe(window)) (\(how(window)))\n"
+    }
+
     /// How the window was chosen, for the table's heading.
     func how(_ window: WindowBounds) -> String {
         if let lastVectors { return "the shortest window ending at the latest checkpoint with >= \(lastVectors) vectors" }
@@ -40,5 +45,10 @@ struct WindowOptions: ParsableArguments {
             step.flatMap { step in spec == .exact(step) ? nil : "\(spec) -> step \(step)" }
         }
         return "--window \(spec)" + (notes.isEmpty ? "" : ": " + notes.joined(separator: ", "))
+    }
+
+    /// `(from, to]`, with `start` for the start of the run.
+    static func describe(_ window: WindowBounds) -> String {
+        "(\(window.from.map(String.init) ?? "start"), \(window.to)]"
     }
 }
