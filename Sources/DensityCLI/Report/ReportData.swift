@@ -2,10 +2,13 @@ import DensityMetric
 import DensityStore
 import DensityViews
 
-/// Everything a report shows, read with the library calls the query commands make, so each number
-/// equals what they print: ``DensityStore/summaries(run:)`` (as `show` reads one checkpoint's
-/// summary), ``DensityStore/trend(run:feature:component:)`` thinned and windowed by
-/// ``TrendCommand`` (as `trend` does), and ``DensityStore/window(run:from:to:)`` (as `diff` does).
+/// Everything a report shows, from one read of the store (``DensityStore/report(run:from:to:features:top:)``,
+/// one transaction, so a concurrent append, compaction or rewind cannot mix two states), with the
+/// meaning of each number kept in the library calls the query commands make: the summaries as
+/// ``DensityStore/summaries(run:)`` (as `show` reads one checkpoint's), the trends as
+/// ``DensityStore/trend(run:feature:component:)`` thinned and windowed by ``TrendCommand`` (as
+/// `trend` does), and the movers as ``DensityStore/movers(run:window:top:recentlyDead:)`` (as `diff`
+/// lists them). This type only shapes them for drawing.
 struct ReportData {
     /// One feature (of one component) whose trend the report draws.
     struct FeatureRef: Hashable, CustomStringConvertible {
