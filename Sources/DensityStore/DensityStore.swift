@@ -665,9 +665,9 @@ public final class DensityStore: Sendable {
         // The previous window's start is read only to rank against it.
         var ranking = WindowMovers.Ranking(top: (previous?.vectors ?? 0) > 0 ? top : 0)
         let bounds: [Checkpoint?] = (ranking.top > 0 ? [previousStart!] : []) + [start, end]
-        var dead = try recentlyDead > 0 && start != nil
-            ? RecentlyDeadSearch(db, run, before: start!, limit: recentlyDead) : nil
-        let scratch = UnsafeMutableBufferPointer<Int64>.allocate(capacity: 2 * run.chunkFeatures)
+        var dead: RecentlyDeadSearch?
+        if let start, recentlyDead > 0 { dead = try RecentlyDeadSearch(db, run, before: start, limit: recentlyDead) }
+        let scratch = UnsafeMutableBufferPointer<Int64>.allocate(capacity: run.chunkFeatures)
         defer { scratch.deallocate() }
         let (now, before) = (Double(counted.vectors), Double(previous?.vectors ?? 0))
         try forEachChunk(db, run, of: bounds) { position, chunks in
@@ -682,9 +682,7 @@ public final class DensityStore: Sendable {
                     (Double(counts[i]) / now, Double(startChunk[i] - earlierChunk[i]) / before)
                 }
             }
-            if dead != nil {
-                try dead!.add(position, window: UnsafeBufferPointer(counts), start: startChunk)
-            }
+            try dead?.add(position, window: UnsafeBufferPointer(counts), start: startChunk)
         }
         return WindowMovers(window: counted, previous: previous, summary: summary.summary(tallies),
                             risers: ranking.risers, fallers: ranking.fallers, recentlyDead: dead?.found ?? [])

@@ -36,7 +36,6 @@ struct RecentlyDeadSearch {
                       start: UnsafeBufferPointer<Int64>) throws {
         let candidates = (0..<position.width).filter { window[$0] == 0 && start[$0] > 0 }
         guard !candidates.isEmpty, !checkpoints.isEmpty else { return }
-        let final = Array(start)
         let chunk = UnsafeMutableBufferPointer<Int64>.allocate(capacity: position.width)
         defer { chunk.deallocate() }
         // Each pending part: candidates whose last rise is at a checkpoint in low...high.
@@ -49,8 +48,9 @@ struct RecentlyDeadSearch {
             }
             let middle = (part.low + part.high) / 2
             try reader(middle).read(position, into: chunk, zstd: zstd)
-            let reached = part.candidates.filter { chunk[$0] == final[$0] }
-            let later = part.candidates.filter { chunk[$0] != final[$0] }
+            // A count at its value at the window's start (its final value) has risen for the last time.
+            let reached = part.candidates.filter { chunk[$0] == start[$0] }
+            let later = part.candidates.filter { chunk[$0] != start[$0] }
             // The earlier half last, so the later rises are kept first and prune it.
             if !reached.isEmpty { parts.append((reached, part.low, middle)) }
             if !later.isEmpty { parts.append((later, middle + 1, part.high)) }
