@@ -48,10 +48,10 @@ public struct DensityState: Sendable, Hashable, Codable {
         guard vectors >= 0, nonFinite >= 0 else {
             throw DensityError.countsDecreased(detail: "vectors (\(vectors)) and non-finite (\(nonFinite)) must be >= 0")
         }
-        if let bad = counts.firstIndex(where: { $0 < 0 || $0 > vectors }) {
-            throw DensityError.incompatibleStates(
-                expected: "every count in 0...\(vectors) (the vectors seen)",
-                actual: "count \(counts[bad]) at \(Self.describeIndex(bad, features: features, components: components))")
+        if let problem = counts.withUnsafeBufferPointer({
+            Self.rangeProblem($0, at: 0, vectors: vectors, features: features, components: components)
+        }) {
+            throw problem
         }
         self.features = features
         self.components = components
@@ -142,24 +142,78 @@ public struct DensityState: Sendable, Hashable, Codable {
     ///   ``DensityError/countGrewPastVectors(detail:)`` naming the first count that outgrew the vectors.
     public func requireFollows(_ earlier: DensityState) throws {
         try requireSameShape(earlier)
-        if vectors < earlier.vectors {
-            throw DensityError.countsDecreased(detail: "vectors went from \(earlier.vectors) to \(vectors)")
+        if let problem = Self.totalsProblem(vectors: (earlier.vectors, vectors), nonFinite: (earlier.nonFinite, nonFinite)) {
+            throw problem
         }
-        if nonFinite < earlier.nonFinite {
-            throw DensityError.countsDecreased(
-                detail: "the non-finite count went from \(earlier.nonFinite) to \(nonFinite)")
+        let problem = counts.withUnsafeBufferPointer { later in
+            earlier.counts.withUnsafeBufferPointer { earlierCounts in
+                Self.followProblem(later, after: earlierCounts, at: 0, vectors: (earlier.vectors, vectors),
+                                   features: features, components: components)
+            }
         }
-        let added = vectors - earlier.vectors
-        guard let bad = counts.indices.first(where: { counts[$0] < earlier.counts[$0] || counts[$0] - earlier.counts[$0] > added })
-        else { return }
-        // A decrease, anywhere, is named first: it is the likelier mistake (a per-window state).
-        if let i = counts.indices.first(where: { counts[$0] < earlier.counts[$0] }) {
-            throw DensityError.countsDecreased(detail:
-                "the count at \(Self.describeIndex(i, features: features, components: components)) went from \(earlier.counts[i]) to \(counts[i])")
+        if let problem { throw problem }
+    }
+
+    /// Why a state's vectors and non-finite count cannot follow an earlier state's (either
+    /// decreased), or `nil`: the first check of ``requireFollows(_:)``, before any count.
+    /// - Parameters:
+    ///   - vectors: The earlier and the later vectors.
+    ///   - nonFinite: The earlier and the later non-finite counts.
+    /// - Returns: ``DensityError/countsDecreased(detail:)``.
+    package static func totalsProblem(vectors: (earlier: Int64, later: Int64),
+                                      nonFinite: (earlier: Int64, later: Int64)) -> DensityError? {
+        if vectors.later < vectors.earlier {
+            return DensityError.countsDecreased(detail: "vectors went from \(vectors.earlier) to \(vectors.later)")
         }
-        throw DensityError.countGrewPastVectors(detail: Self.describeGrowth(
-            at: Self.describeIndex(bad, features: features, components: components), from: earlier.counts[bad], to: counts[bad],
-            vectorsFrom: earlier.vectors, vectorsTo: vectors))
+        if nonFinite.later < nonFinite.earlier {
+            return DensityError.countsDecreased(
+                detail: "the non-finite count went from \(nonFinite.earlier) to \(nonFinite.later)")
+        }
+        return nil
+    }
+
+    /// Why a piece of a state's counts cannot be counts after `vectors` activation vectors (a count
+    /// below 0 or above the vectors), or `nil`: the check of ``init(features:components:counts:vectors:nonFinite:)``,
+    /// for a whole state or one chunk of it.
+    /// - Parameters:
+    ///   - counts: The counts of the piece.
+    ///   - start: The flat index of the piece's first count, which errors name.
+    ///   - vectors: The vectors seen.
+    ///   - features: Features per component.
+    ///   - components: Components, or `nil`.
+    /// - Returns: ``DensityError/incompatibleStates(expected:actual:)`` naming the first bad count.
+    package static func rangeProblem(_ counts: UnsafeBufferPointer<Int64>, at start: Int, vectors: Int64,
+                                     features: Int, components: Int?) -> DensityError? {
+        guard let bad = counts.firstIndex(where: { $0 < 0 || $0 > vectors }) else { return nil }
+        return DensityError.incompatibleStates(
+            expected: "every count in 0...\(vectors) (the vectors seen)",
+            actual: "count \(counts[bad]) at \(describeIndex(start + bad, features: features, components: components))")
+    }
+
+    /// Why a piece of a state's counts cannot follow the same piece of an earlier state (the count
+    /// checks of ``requireFollows(_:)``), or `nil`. Within the piece, a decrease is named before a
+    /// count that grew past the vectors: it is the likelier mistake (a per-window state).
+    /// - Parameters:
+    ///   - later: The later state's counts of the piece.
+    ///   - earlier: The earlier state's counts of the piece.
+    ///   - start: The flat index of the piece's first count, which errors name.
+    ///   - vectors: The earlier and the later state's vectors.
+    ///   - features: Features per component.
+    ///   - components: Components, or `nil`.
+    /// - Returns: ``DensityError/countsDecreased(detail:)`` or ``DensityError/countGrewPastVectors(detail:)``.
+    package static func followProblem(_ later: UnsafeBufferPointer<Int64>, after earlier: UnsafeBufferPointer<Int64>,
+                                      at start: Int, vectors: (earlier: Int64, later: Int64),
+                                      features: Int, components: Int?) -> DensityError? {
+        let added = vectors.later - vectors.earlier
+        guard let bad = later.indices.first(where: { later[$0] < earlier[$0] || later[$0] - earlier[$0] > added })
+        else { return nil }
+        if let i = later.indices.first(where: { later[$0] < earlier[$0] }) {
+            return DensityError.countsDecreased(detail:
+                "the count at \(describeIndex(start + i, features: features, components: components)) went from \(earlier[i]) to \(later[i])")
+        }
+        return DensityError.countGrewPastVectors(detail: describeGrowth(
+            at: describeIndex(start + bad, features: features, components: components), from: earlier[bad], to: later[bad],
+            vectorsFrom: vectors.earlier, vectorsTo: vectors.later))
     }
 
     /// "the count at X grew by D (a to b) but the vectors grew by V (p to q)": one wording for the

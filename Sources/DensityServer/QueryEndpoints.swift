@@ -1,6 +1,7 @@
 import DensityMetric
 import DensityStore
 import DensityViews
+import Synchronization
 
 /// The JSON API: each endpoint reads what the CLI command of the same name reads, resolves its
 /// parameters as the command resolves its options, and answers with the command's `--format json`
@@ -34,10 +35,14 @@ enum QueryEndpoints {
         let (from, to, spelled) = try windowSpelling(query, required: true)
         let run = try store.run(named: name)
         // As `density diff`: the window and the previous one read in one transaction.
-        let movers = try parameter(spelled ?? "from") { try store.movers(run: name, window: WindowSpec(from: from, to: to), top: 0) }
-        let window = movers.window
-        guard window.state.vectors > 0 else { throw StoreError.emptyWindow(run: name, from: window.from, to: window.to) }
-        return QueryJSON.diff(run: run, window: window, densities: window.densities(), previous: movers.previous)
+        let densities = DensityList()
+        let movers = try parameter(spelled ?? "from") {
+            try store.movers(run: name, window: WindowSpec(from: from, to: to), top: 0) { @Sendable window, _, counts in
+                densities.values.withLock { $0 += counts.lazy.map { Double($0) / Double(window.vectors) } }
+            }
+        }
+        return QueryJSON.diff(run: run, window: movers.window, densities: densities.values.withLock { $0 },
+                              previous: movers.previous)
     }
 
     /// `GET /api/runs/RUN/trend?feature=F[&component=C][&points=N|&every=K]` = `density trend`.
@@ -183,4 +188,9 @@ enum QueryEndpoints {
             throw RequestError.bad(parameter(of: error) ?? name, error.description)
         }
     }
+}
+
+/// The densities of a window as the library hands its counts over, chunk by chunk.
+private final class DensityList: Sendable {
+    let values = Mutex<[Double]>([])
 }

@@ -60,36 +60,17 @@ extension DensityStore {
     /// - Throws: ``StoreError/unknownRun(name:known:)``, or a damaged-chunk error when decoding.
     public func summaries(run name: String) throws -> [(checkpoint: Checkpoint, summary: DensitySummary)] {
         try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let run = try Self.requireRun(db, name)
-                let checkpoints = try db.query(
-                    "SELECT \(Self.checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
-                    [.integer(run.id)], row: Self.readCheckpoint)
-                return try checkpoints.map { checkpoint in
-                    if let stored = try Self.storedSummary(db, run, checkpoint) { return (checkpoint, stored) }
-                    return (checkpoint, DensitySummary(try Self.readState(db, run, checkpoint)))
-                }
-            }
+            try db.inTransaction(.deferred) { try Self.summaries(db, try Self.requireRun(db, name)) }
         }
     }
 
-    // MARK: - The invariant between checkpoints
-
-    /// Checks that a stored state follows the one before it (``DensityState/requireFollows(_:)``),
-    /// refusing a broken history as ``StoreError/inconsistentHistory(run:step:previousStep:detail:)``.
-    static func requireFollows(_ run: Run, _ later: (step: Int64, state: DensityState),
-                               after earlier: (step: Int64?, state: DensityState)) throws {
-        do {
-            try later.state.requireFollows(earlier.state)
-        } catch let error as DensityError {
-            throw StoreError.inconsistentHistory(run: run.name, step: later.step, previousStep: earlier.step, detail: "\(error)")
+    /// ``summaries(run:)`` inside the caller's transaction.
+    static func summaries(_ db: Connection, _ run: Run) throws -> [(checkpoint: Checkpoint, summary: DensitySummary)] {
+        let checkpoints = try db.query("SELECT \(checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
+                                       [.integer(run.id)], row: readCheckpoint)
+        return try checkpoints.map { checkpoint in
+            if let stored = try storedSummary(db, run, checkpoint) { return (checkpoint, stored) }
+            return (checkpoint, DensitySummary(try readState(db, run, checkpoint)))
         }
-    }
-
-    /// The counts over the window between two stored states, checked as ``requireFollows(_:_:after:)`` does.
-    static func window(_ run: Run, from start: (step: Int64?, state: DensityState),
-                       to end: (step: Int64, state: DensityState)) throws -> DensityState {
-        try requireFollows(run, end, after: start)
-        return try end.state.subtracting(start.state)
     }
 }

@@ -561,70 +561,162 @@ public final class DensityStore: Sendable {
         }
     }
 
-    /// ``window(run:from:to:)`` inside the caller's transaction.
+    /// ``window(run:from:to:)`` inside the caller's transaction: the window's counts are written
+    /// chunk by chunk from both ends' chunks (``forEachChunk(_:_:of:_:)``), so no whole state but
+    /// the window's is held.
     static func window(_ db: Connection, _ run: Run, from: Int64?, to: Int64) throws -> DensityWindow {
+        let (start, end) = try windowCheckpoints(db, run, from: from, to: to)
+        var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
+        try counts.withUnsafeMutableBufferPointer { counts in
+            try forEachChunk(db, run, of: [start, end]) { position, chunks in
+                for i in 0..<position.width { counts[position.start + i] = chunks[1][i] - chunks[0][i] }
+            }
+        }
+        let state = try DensityState(features: run.features, components: run.components, counts: counts,
+                                     vectors: end.vectors - (start?.vectors ?? 0),
+                                     nonFinite: end.nonFinite - (start?.nonFinite ?? 0))
+        return DensityWindow(run: run.name, from: start?.step, to: end.step, state: state)
+    }
+
+    /// The checkpoints a window (from, to] resolves to: each bound the latest checkpoint at or
+    /// before it; `nil` start for the start of the run.
+    /// - Throws: ``StoreError/noCheckpoint(run:atOrBefore:)`` when a bound precedes every
+    ///   checkpoint, ``StoreError/invalidWindow(run:from:to:)`` when both resolve to one checkpoint.
+    static func windowCheckpoints(_ db: Connection, _ run: Run, from: Int64?, to: Int64) throws
+        -> (start: Checkpoint?, end: Checkpoint)
+    {
         guard let end = try checkpoint(db, run, atOrBefore: to) else {
             throw StoreError.noCheckpoint(run: run.name, atOrBefore: to)
         }
-        let endState = try readState(db, run, end)
-        guard let from else { return DensityWindow(run: run.name, from: nil, to: end.step, state: endState) }
+        guard let from else { return (nil, end) }
         guard let start = try checkpoint(db, run, atOrBefore: from) else {
             throw StoreError.noCheckpoint(run: run.name, atOrBefore: from)
         }
         if start.step == end.step { throw StoreError.invalidWindow(run: run.name, from: start.step, to: end.step) }
-        let startState = try readState(db, run, start)
-        return DensityWindow(run: run.name, from: start.step, to: end.step,
-                             state: try window(run, from: (start.step, startState), to: (end.step, endState)))
+        return (start, end)
     }
 
-    /// A window's counts, the previous window's (``StepWindow/previous(in:)``), and the features
+    /// A window's summary, the previous window (``StepWindow/previous(in:)``), and the features
     /// whose density rose and fell most between them, read in one transaction.
     /// - Parameters:
     ///   - name: The run's name.
     ///   - window: The window, as resolved by ``resolve(_:run:)-(WindowSpec,_)``.
     ///   - top: How many risers and fallers to rank (0: none).
+    ///   - recentlyDead: How many of the features dead in the window that fired before it to list,
+    ///     the latest to last rise first (0: none).
     /// - Returns: Both windows and the ranked changes.
     /// - Throws: ``StoreError/unknownRun(name:known:)``, ``StoreError/noCheckpoint(run:atOrBefore:)``,
     ///   ``StoreError/invalidWindow(run:from:to:)``, ``StoreError/emptyWindow(run:from:to:)`` when
     ///   the window holds no vectors, or a damaged-chunk error.
-    public func movers(run name: String, window: StepWindow, top: Int) throws -> WindowMovers {
+    public func movers(run name: String, window: StepWindow, top: Int, recentlyDead: Int = 0) throws -> WindowMovers {
         if let from = window.from, from >= window.to { throw StoreError.invalidWindow(run: name, from: from, to: window.to) }
         return try withConnection { db in
             try db.inTransaction(.deferred) {
                 let run = try Self.requireRun(db, name)
-                return try Self.movers(db, run, window: window, steps: try Self.checkpointSteps(db, run), top: top)
+                return try Self.movers(db, run, window: window, steps: try Self.checkpointSteps(db, run), top: top,
+                                       recentlyDead: recentlyDead)
             }
         }
     }
 
-    /// ``movers(run:window:top:)-(_,StepWindow,_)`` for a window as written, resolved
+    /// ``movers(run:window:top:recentlyDead:)`` for a window as written, resolved
     /// (``resolve(_:run:)-(WindowSpec,_)``) in the same transaction that reads it: one snapshot.
+    ///
+    /// With `each`, the window's counts are handed over too, a chunk at a time in (component,
+    /// feature) order, as they are read: what `diff --format csv|json` prints, without holding
+    /// them all.
     /// - Parameters:
     ///   - name: The run's name.
     ///   - spec: The window as written.
     ///   - top: How many risers and fallers to rank (0: none).
+    ///   - each: Called with the window, the flat index of each chunk's first feature and the
+    ///     window's counts of the chunk (valid during the call only).
     /// - Returns: Both windows and the ranked changes.
-    /// - Throws: What ``resolve(_:run:)-(WindowSpec,_)`` and ``movers(run:window:top:)-(_,StepWindow,_)`` throw.
-    public func movers(run name: String, window spec: WindowSpec, top: Int) throws -> WindowMovers {
+    /// - Throws: What ``resolve(_:run:)-(WindowSpec,_)`` and ``movers(run:window:top:recentlyDead:)``
+    ///   throw, or what `each` throws.
+    public func movers(run name: String, window spec: WindowSpec, top: Int,
+                       each: sending ((WindowBounds, Int, UnsafeBufferPointer<Int64>) throws -> Void)? = nil) throws -> WindowMovers {
         try withConnection { db in
             try db.inTransaction(.deferred) {
                 let run = try Self.requireRun(db, name)
                 let steps = try Self.checkpointSteps(db, run)
-                return try Self.movers(db, run, window: Self.resolve(spec, in: steps, run: name), steps: steps, top: top)
+                return try Self.movers(db, run, window: Self.resolve(spec, in: steps, run: name), steps: steps, top: top,
+                                       each: each)
             }
         }
     }
 
-    /// ``movers(run:window:top:)-(_,StepWindow,_)`` inside the caller's transaction.
-    static func movers(_ db: Connection, _ run: Run, window: StepWindow, steps: [Int64], top: Int) throws -> WindowMovers {
-        let counts = try Self.window(db, run, from: window.from, to: window.to)
-        guard counts.state.vectors > 0 else {
-            throw StoreError.emptyWindow(run: run.name, from: counts.from, to: counts.to)
+    /// ``movers(run:window:top:recentlyDead:)`` inside the caller's transaction, in one pass over
+    /// the chunks of the (up to) three states at the windows' bounds: the window's counts are
+    /// summarized, ranked against the previous window's and searched for the recently dead chunk
+    /// by chunk, so what is held is a few chunks, the ranked features and one summary.
+    static func movers(_ db: Connection, _ run: Run, window: StepWindow, steps: [Int64], top: Int, bins: Int = DensitySummary.storedBins,
+                       recentlyDead: Int = 0, each: ((WindowBounds, Int, UnsafeBufferPointer<Int64>) throws -> Void)? = nil) throws
+        -> WindowMovers
+    {
+        let (start, end) = try windowCheckpoints(db, run, from: window.from, to: window.to)
+        var previousStart: Checkpoint??  // the previous window's start, when there is a previous window
+        if let start, let earlier = StepWindow(from: start.step, to: end.step).previous(in: steps) {
+            previousStart = try windowCheckpoints(db, run, from: earlier.from, to: earlier.to).start
         }
-        let previous = try StepWindow(from: counts.from, to: counts.to).previous(in: steps).map { previous in
-            try Self.window(db, run, from: previous.from, to: previous.to)
+        let previous = previousStart.map { previousStart in
+            WindowBounds(from: previousStart?.step, to: start!.step, vectors: start!.vectors - (previousStart?.vectors ?? 0))
         }
-        return WindowMovers.rank(window: counts, previous: previous, top: top)
+        try requireTotalsFollow(run, (previousStart.map { [$0] } ?? []) + [start, end])
+        let counted = WindowBounds(from: start?.step, to: end.step, vectors: end.vectors - (start?.vectors ?? 0))
+        guard counted.vectors > 0 else { throw StoreError.emptyWindow(run: run.name, from: counted.from, to: counted.to) }
+        let width = (run.components ?? 1) * run.features
+        let summary = DensitySummary.Builder(vectors: counted.vectors, width: width,
+                                             nonFinite: end.nonFinite - (start?.nonFinite ?? 0), bins: bins)
+        var tallies: [DensitySummary.Tally] = []
+        // The previous window's start is read only to rank against it.
+        var ranking = WindowMovers.Ranking(top: (previous?.vectors ?? 0) > 0 ? top : 0)
+        let bounds: [Checkpoint?] = (ranking.top > 0 ? [previousStart!] : []) + [start, end]
+        var dead: RecentlyDeadSearch?
+        if let start, recentlyDead > 0 { dead = try RecentlyDeadSearch(db, run, before: start, limit: recentlyDead) }
+        let scratch = UnsafeMutableBufferPointer<Int64>.allocate(capacity: run.chunkFeatures)
+        defer { scratch.deallocate() }
+        let (now, before) = (Double(counted.vectors), Double(previous?.vectors ?? 0))
+        try forEachChunk(db, run, of: bounds) { position, chunks in
+            let (startChunk, endChunk) = (chunks[chunks.count - 2], chunks[chunks.count - 1])
+            let counts = UnsafeMutableBufferPointer(rebasing: scratch[0..<position.width])
+            for i in 0..<position.width { counts[i] = endChunk[i] - startChunk[i] }
+            tallies.append(summary.tally(UnsafeBufferPointer(counts)))
+            try each?(counted, position.start, UnsafeBufferPointer(counts))
+            if ranking.top > 0 {
+                let earlierChunk = chunks[0]
+                ranking.add(start: position.start, count: position.width) { i in
+                    (Double(counts[i]) / now, Double(startChunk[i] - earlierChunk[i]) / before)
+                }
+            }
+            try dead?.add(position, window: UnsafeBufferPointer(counts), start: startChunk)
+        }
+        return WindowMovers(window: counted, previous: previous, summary: summary.summary(tallies),
+                            risers: ranking.risers, fallers: ranking.fallers, recentlyDead: dead?.found ?? [])
+    }
+
+    /// The summary of a window as written, resolved (``resolve(_:run:)-(WindowSpec,_)``) and read
+    /// in one transaction, chunk by chunk: what `histogram --from A --to B` shows, without holding
+    /// the window's counts.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - spec: The window as written.
+    ///   - bins: The histogram's bins over [-10, 0].
+    /// - Returns: The window and its summary.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, a ``SelectionError``,
+    ///   ``StoreError/emptyWindow(run:from:to:)`` when the window holds no vectors, or a damaged-chunk error.
+    public func summary(run name: String, window spec: WindowSpec, bins: Int = DensitySummary.storedBins) throws
+        -> (window: WindowBounds, summary: DensitySummary)
+    {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let steps = try Self.checkpointSteps(db, run)
+                let found = try Self.movers(db, run, window: Self.resolve(spec, in: steps, run: name), steps: steps, top: 0,
+                                            bins: bins)
+                return (found.window, found.summary)
+            }
+        }
     }
 
     /// The exact counts over a window as written, resolved (``resolve(_:run:)-(WindowSpec,_)``) in
@@ -672,74 +764,77 @@ public final class DensityStore: Sendable {
     /// - Throws: ``StoreError/indexOutOfRange(run:what:index:size:)``, ``StoreError/corruptChunk(run:step:component:chunk:reason:)``.
     public func trend(run name: String, feature: Int, component: Int = 0) throws -> [TrendPoint] {
         try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let run = try Self.requireRun(db, name)
-                guard (0..<run.features).contains(feature) else {
-                    throw StoreError.indexOutOfRange(run: name, what: "feature", index: feature, size: run.features)
-                }
-                guard (0..<(run.components ?? 1)).contains(component) else {
-                    throw StoreError.indexOutOfRange(run: name, what: "component", index: component, size: run.components ?? 1)
-                }
-                let chunk = feature / run.chunkFeatures
-                let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
-                let zstd = Zstd()
-                var scratch: [UInt8] = []
-                var count: Int64 = 0
-                // One pass in step order: a keyframe chunk gives the count, a delta chunk adds to it.
-                let statement = try db.prepare("""
-                    SELECT c.step, c.vectors, c.delta_depth, k.encoding, k.checksum, k.data
-                    FROM checkpoints c LEFT JOIN chunks k ON k.checkpoint_id = c.id AND k.component = ? AND k.chunk = ?
-                    WHERE c.run_id = ? ORDER BY c.step
-                    """)
-                try statement.bind([.integer(Int64(component)), .integer(Int64(chunk)), .integer(run.id)])
-                var points: [TrendPoint] = []
-                var previousDepth: Int?
-                while try statement.step() {
-                    let step = statement.int64(0), depth = statement.int(2)
-                    if statement.isNull(3) {
-                        throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
-                                                      reason: "chunk missing")
-                    }
-                    if let problem = DeltaChain.depthProblem(depth, after: previousDepth)
-                        ?? DeltaChain.encodingProblem(statement.int64(3), depth: depth) {
-                        throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk, reason: problem)
-                    }
-                    previousDepth = depth
-                    let encoding = statement.int64(3), checksum = statement.int64(4)
-                    do {
-                        let (value, isAbsolute) = try statement.withBlob(5) { blob in
-                            try ChunkCodec.value(encoding: encoding, blob: blob, checksum: checksum,
-                                                 at: feature - chunk * run.chunkFeatures, count: width,
-                                                 previous: count, zstd: zstd, scratch: &scratch)
-                        }
-                        if isAbsolute {
-                            count = value
-                        } else {
-                            let (sum, overflow) = count.addingReportingOverflow(value)
-                            guard !overflow else { throw ChunkCodec.DecodeError(reason: "count overflows") }
-                            count = sum
-                        }
-                    } catch let error as ChunkCodec.DecodeError {
-                        throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
-                                                      reason: error.reason)
-                    }
-                    let vectors = statement.int64(1)
-                    guard count <= vectors else {
-                        throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
-                                                      reason: "count \(count) is above the vectors seen (\(vectors))")
-                    }
-                    if let last = points.last, vectors < last.vectors || count < last.count || count - last.count > vectors - last.vectors {
-                        let at = run.components == nil ? "feature \(feature)" : "component \(component), feature \(feature)"
-                        throw StoreError.inconsistentHistory(
-                            run: name, step: step, previousStep: last.step,
-                            detail: vectors < last.vectors || count < last.count
-                                ? "the vectors or the count at \(at) decreased (\(last.vectors) to \(vectors), \(last.count) to \(count))"
-                                : DensityState.describeGrowth(at: at, from: last.count, to: count, vectorsFrom: last.vectors, vectorsTo: vectors))
-                    }
-                    points.append(TrendPoint(step: step, vectors: vectors, count: count))
-                }
-                return points
-            }
+            try db.inTransaction(.deferred) { try Self.trend(db, try Self.requireRun(db, name), feature: feature, component: component) }
         }
+    }
+
+    /// ``trend(run:feature:component:)`` inside the caller's transaction.
+    static func trend(_ db: Connection, _ run: Run, feature: Int, component: Int) throws -> [TrendPoint] {
+        let name = run.name
+        guard (0..<run.features).contains(feature) else {
+            throw StoreError.indexOutOfRange(run: name, what: "feature", index: feature, size: run.features)
+        }
+        guard (0..<(run.components ?? 1)).contains(component) else {
+            throw StoreError.indexOutOfRange(run: name, what: "component", index: component, size: run.components ?? 1)
+        }
+        let chunk = feature / run.chunkFeatures
+        let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
+        let zstd = Zstd()
+        var scratch: [UInt8] = []
+        var count: Int64 = 0
+        // One pass in step order: a keyframe chunk gives the count, a delta chunk adds to it.
+        let statement = try db.prepare("""
+            SELECT c.step, c.vectors, c.delta_depth, k.encoding, k.checksum, k.data
+            FROM checkpoints c LEFT JOIN chunks k ON k.checkpoint_id = c.id AND k.component = ? AND k.chunk = ?
+            WHERE c.run_id = ? ORDER BY c.step
+            """)
+        try statement.bind([.integer(Int64(component)), .integer(Int64(chunk)), .integer(run.id)])
+        var points: [TrendPoint] = []
+        var previousDepth: Int?
+        while try statement.step() {
+            let step = statement.int64(0), depth = statement.int(2)
+            if statement.isNull(3) {
+                throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
+                                              reason: "chunk missing")
+            }
+            if let problem = DeltaChain.depthProblem(depth, after: previousDepth)
+                ?? DeltaChain.encodingProblem(statement.int64(3), depth: depth) {
+                throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk, reason: problem)
+            }
+            previousDepth = depth
+            let encoding = statement.int64(3), checksum = statement.int64(4)
+            do {
+                let (value, isAbsolute) = try statement.withBlob(5) { blob in
+                    try ChunkCodec.value(encoding: encoding, blob: blob, checksum: checksum,
+                                         at: feature - chunk * run.chunkFeatures, count: width,
+                                         previous: count, zstd: zstd, scratch: &scratch)
+                }
+                if isAbsolute {
+                    count = value
+                } else {
+                    let (sum, overflow) = count.addingReportingOverflow(value)
+                    guard !overflow else { throw ChunkCodec.DecodeError(reason: "count overflows") }
+                    count = sum
+                }
+            } catch let error as ChunkCodec.DecodeError {
+                throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
+                                              reason: error.reason)
+            }
+            let vectors = statement.int64(1)
+            guard count <= vectors else {
+                throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
+                                              reason: "count \(count) is above the vectors seen (\(vectors))")
+            }
+            if let last = points.last, vectors < last.vectors || count < last.count || count - last.count > vectors - last.vectors {
+                let at = run.components == nil ? "feature \(feature)" : "component \(component), feature \(feature)"
+                throw StoreError.inconsistentHistory(
+                    run: name, step: step, previousStep: last.step,
+                    detail: vectors < last.vectors || count < last.count
+                        ? "the vectors or the count at \(at) decreased (\(last.vectors) to \(vectors), \(last.count) to \(count))"
+                        : DensityState.describeGrowth(at: at, from: last.count, to: count, vectorsFrom: last.vectors, vectorsTo: vectors))
+            }
+            points.append(TrendPoint(step: step, vectors: vectors, count: count))
+        }
+        return points
     }
 }

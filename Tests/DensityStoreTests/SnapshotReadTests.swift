@@ -4,7 +4,8 @@ import Foundation
 import Synchronization
 import Testing
 
-/// The queries behind `dead`, `diff`, `trend`, `histogram`, `report` and `export`, run from other
+/// The queries behind `dead`, `diff`, `trend`, `histogram`, `report` (one read, ``DensityStore/report(run:from:to:features:top:)``)
+/// and `export` (``DensityStore/window(run:_:)``, ``DensityStore/state(run:at:)``), run from other
 /// handles beside a writer that appends, then beside compaction, then beside rewinds
 /// (`resume --discard-later`) that record the discarded steps again: no reader fails, and every
 /// answer equals the committed history at the steps it names.
@@ -35,12 +36,32 @@ import Testing
             let window = try store.window(run: "r", WindowSpec(from: .offset(3), to: .latest))
             let expected = try states[window.to]!.subtracting(window.from.map { states[$0]! } ?? DensityState(features: features))
             expect(window.state == expected, "window \(String(describing: window.from)):\(window.to)")
-            // diff's risers and fallers, with the previous window.
+            // diff's summary, risers and fallers, with the previous window.
             let movers = try store.movers(run: "r", window: WindowSpec(from: .offset(2), to: .latest), top: 3)
-            if let previous = movers.previous {
-                let before = try states[previous.to]!.subtracting(previous.from.map { states[$0]! } ?? DensityState(features: features))
-                expect(previous.state == before, "previous window \(String(describing: previous.from)):\(previous.to)")
+            problems += expectMovers(movers, top: 3, steps: [], what: "diff")
+            // histogram over a window: its summary.
+            let summarized = try store.summary(run: "r", window: WindowSpec(from: .offset(3), to: .latest), bins: 20)
+            expect(summarized.summary == DensitySummary(try windowState(summarized.window), bins: 20),
+                   "window summary \(String(describing: summarized.window.from)):\(summarized.window.to)")
+            // report: its summaries, window, movers and trends all from one committed history.
+            let report = try store.report(run: "r", from: nil, to: nil, features: nil, top: 2)
+            for (checkpoint, summary) in report.summaries {
+                expect(summary == DensitySummary(states[checkpoint.step]!), "report summary at \(checkpoint.step)")
             }
+            let reportSteps = report.summaries.map(\.checkpoint.step)
+            expect(report.upper == reportSteps.last, "report upper \(report.upper)")
+            if let movers = report.movers {
+                expect(movers.window.to == reportSteps.last, "report window end \(movers.window.to)")
+                problems += expectMovers(movers, top: 2, steps: reportSteps, what: "report")
+            }
+            for (index, points) in report.trends {
+                expect(points.map(\.step) == reportSteps, "report trend of \(index): steps of another history")
+                for point in points {
+                    expect(point.count == states[point.step]!.counts[index], "report trend of \(index) at \(point.step)")
+                }
+            }
+            let wanted = report.movers.map { $0.risers.map(\.index) + $0.fallers.map(\.index) + $0.recentlyDead.map(\.index) } ?? []
+            expect(Set(report.trends.keys) == Set(wanted), "report trends \(report.trends.keys.sorted()) for picks \(wanted)")
             // dead, with last-fired steps: each at or after its count reached its final value.
             let dead = try store.deadFeatures(run: "r", window: WindowSpec(from: .offset(4), to: .latest))
             let final = states[dead.window.to]!
@@ -71,6 +92,46 @@ import Testing
             expect(latest.state == states[latest.checkpoint.step]!, "state at \(latest.checkpoint.step)")
         } catch {
             problems.append("reader error: \(error)")
+        }
+        return problems
+    }
+
+    /// The committed counts over a window.
+    static func windowState(_ window: WindowBounds) throws -> DensityState {
+        try states[window.to]!.subtracting(window.from.map { states[$0]! } ?? DensityState(features: features))
+    }
+
+    /// Checks a window's movers against the committed history: both windows' vectors, the
+    /// window's summary, the risers and fallers (ranked here from the committed densities) and
+    /// the most recently dead (each silent in the window, its count final since the step given,
+    /// and still rising at the stored checkpoint before, of `steps`).
+    static func expectMovers(_ movers: WindowMovers, top: Int, steps stored: [Int64], what: String) -> [String] {
+        var problems: [String] = []
+        func expect(_ ok: Bool, _ detail: @autoclosure () -> String) { if !ok { problems.append("\(what): \(detail())") } }
+        do {
+            let window = try windowState(movers.window)
+            expect(window.vectors == movers.window.vectors, "window vectors")
+            expect(movers.summary == DensitySummary(window), "window summary")
+            guard let bounds = movers.previous else { return problems }
+            let previous = try windowState(bounds)
+            expect(previous.vectors == bounds.vectors, "previous window vectors")
+            let now = window.densities(), before = previous.densities()
+            let change = now.indices.map { now[$0] - before[$0] }
+            let order = change.indices.sorted { change[$0] != change[$1] ? change[$0] > change[$1] : $0 < $1 }
+            if bounds.vectors > 0 {
+                expect(movers.risers.map(\.index) == Array(order.prefix(top).filter { change[$0] > 0 }), "risers")
+                expect(movers.fallers.map(\.index) == Array(order.reversed().prefix(top).filter { change[$0] < 0 }), "fallers")
+            }
+            let start = states[movers.window.from!]!
+            let steps = stored.filter { $0 <= movers.window.from! }
+            for dead in movers.recentlyDead {
+                let i = dead.index
+                let earlier = steps.last { $0 < dead.lastRose }.map { states[$0]!.counts[i] } ?? 0
+                expect(window.counts[i] == 0 && start.counts[i] > 0 && states[dead.lastRose]?.counts[i] == start.counts[i]
+                       && earlier < start.counts[i], "recently dead feature \(i) at \(dead.lastRose)")
+            }
+        } catch {
+            problems.append("\(what): \(error)")
         }
         return problems
     }

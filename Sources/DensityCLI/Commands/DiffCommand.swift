@@ -2,6 +2,7 @@ import ArgumentParser
 import DensityMetric
 import DensityStore
 import DensityViews
+import Synchronization
 
 /// `density diff`: densities over a window of steps.
 struct DiffCommand: ParsableCommand {
@@ -45,29 +46,43 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let movers = try self.window.reading { try store.movers(run: runName, window: $0, top: format == .table ? top : 0) }
+        let features = runInfo.features, components = runInfo.components
+        // JSON and CSV print every feature: the window's counts come a chunk at a time, in the
+        // same read as the ranking, and only what is printed is kept. Nothing is printed until
+        // the read has succeeded.
+        let format = self.format
+        let printed = Printed(csv: components == nil ? "feature,count,density\n" : "component,feature,count,density\n")
+        let movers = try self.window.reading { spec in
+            try store.movers(run: runName, window: spec, top: format == .table ? top : 0, each: format == .table ? nil : {
+                @Sendable window, start, counts in
+                let vectors = Double(window.vectors)
+                if format == .json {
+                    printed.densities.withLock { $0 += counts.lazy.map { Double($0) / vectors } }
+                    return
+                }
+                var text = ""
+                for (offset, count) in counts.enumerated() {
+                    let i = start + offset
+                    if components != nil { text += "\(i / features)," }
+                    text += "\(i % features),\(count),\(Double(count) / vectors)\n"
+                }
+                printed.csv.withLock { $0 += text }
+            })
+        }
         let window = movers.window
         let note = self.window.note(from: window.from, to: window.to)
-        let densities = window.densities()
-        let features = runInfo.features
-        let previous = movers.previous
         switch format {
         case .json:
-            Console.out(QueryJSON.diff(run: runInfo, window: window, densities: densities, previous: previous).text + "\n")
+            Console.out(QueryJSON.diff(run: runInfo, window: window, densities: printed.densities.withLock { $0 },
+                                       previous: movers.previous).text + "\n")
         case .csv:
-            var text = runInfo.components == nil ? "feature,count,density\n" : "component,feature,count,density\n"
-            text.reserveCapacity(densities.count * 24)
-            for (i, count) in window.state.counts.enumerated() {
-                if runInfo.components != nil { text += "\(i / features)," }
-                text += "\(i % features),\(count),\(densities[i])\n"
-            }
-            Console.out(text)
+            Console.out(printed.csv.withLock { $0 })
         case .table:
-            let summary = DensitySummary(window.state)
+            let summary = movers.summary
             let width = Double(summary.width)
             var text = "run '\(runName)', window (\(window.from.map(String.init) ?? "start"), \(window.to)]"
             text += note + "\n"
-            text += "vectors in window  \(window.state.vectors)\n"
+            text += "vectors in window  \(window.vectors)\n"
             text += "mean density       \(Console.format(summary.meanDensity))\n"
             text += "dead in window     \(summary.dead) (\(Console.format(100 * Double(summary.dead) / width))%)\n"
             text += "dense (>= 1e-2)    \(summary.dense) (\(Console.format(100 * Double(summary.dense) / width))%)\n"
@@ -85,7 +100,7 @@ struct DiffCommand: ParsableCommand {
             return "\n(no risers or fallers: the window starts at the start of the run, so there is no previous window)\n"
         }
         let previousLabel = StepWindow(from: previous.from, to: previous.to).description
-        guard previous.state.vectors > 0 else {
+        guard previous.vectors > 0 else {
             return "\n(no risers or fallers: the previous window \(previousLabel) holds no activation vectors, so its densities are undefined)\n"
         }
         let features = run.features
@@ -111,4 +126,14 @@ struct DiffCommand: ParsableCommand {
         if to != .exact(end) { notes.append("--to \(to) -> \(end)") }
         return notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")"
     }
+}
+
+/// What `diff --format json|csv` keeps of the window's counts as the library hands them over.
+private final class Printed: Sendable {
+    /// The densities, for JSON.
+    let densities = Mutex<[Double]>([])
+    /// The CSV text, for CSV.
+    let csv: Mutex<String>
+
+    init(csv header: String) { csv = Mutex(header) }
 }

@@ -80,16 +80,16 @@ struct HistogramCommand: ParsableCommand {
         if overTraining {
             try printOverTraining(store)
         } else {
-            try printOne(try selection.read(store, run: runName))
+            try printOne(try selection.summary(store, run: runName, bins: bins ?? Self.defaultBins),
+                         run: try store.run(named: runName))
         }
     }
 
     // MARK: - One histogram
 
-    func printOne(_ selected: SelectedState) throws {
-        let bins = self.bins ?? Self.defaultBins
-        // The same code path as every other summary (show, the stored histograms).
-        let summary = DensitySummary(selected.state, bins: bins)
+    func printOne(_ selected: SelectedSummary, run: Run) throws {
+        let summary = selected.summary
+        let bins = summary.histogramBins
         if let svg = try drawing.target() {
             let step: Int64
             switch selected.scope {
@@ -101,16 +101,15 @@ struct HistogramCommand: ParsableCommand {
         let edges = Self.edges(bins)
         switch format {
         case .json:
-            Console.out(QueryJSON.histogram(run: runName, scope: selected.jsonFields, vectors: selected.state.vectors,
+            Console.out(QueryJSON.histogram(run: runName, scope: selected.scope.jsonFields, vectors: summary.vectors,
                                             histogram: summary.histogram).text + "\n")
         case .csv:
             Console.out("low,high,count\n" + summary.histogram.enumerated().map { index, count in
                 "\(edges[index]),\(edges[index + 1]),\(count)\n"
             }.joined())
         case .table:
-            let state = selected.state
-            var text = "run '\(runName)', \(selected.title): \(state.vectors) vectors, \(state.features) features"
-            if let components = state.components { text += " x \(components) components" }
+            var text = "run '\(runName)', \(selected.scope.title(selected.note)): \(summary.vectors) vectors, \(run.features) features"
+            if let components = run.components { text += " x \(components) components" }
             text += "\nfeatures per bin of log10(density + 1e-10), \(bins) bins over [-10, 0]\n\n"
             let labels = (0..<bins).map { index in Self.interval(index, edges) + (index == 0 ? "  dead" : "") }
             let counts = summary.histogram.map(String.init)
@@ -260,6 +259,30 @@ struct StateSelection: ParsableArguments {
     }
 }
 
+extension StateSelection {
+    /// The summary of the selected state with `bins` histogram bins: a window's is summarized
+    /// by the library chunk by chunk (``DensityStore/summary(run:window:bins:)``), without holding
+    /// its counts. Refuses a state with no vectors, as ``read(_:run:)`` does.
+    func summary(_ store: DensityStore, run: String, bins: Int) throws -> SelectedSummary {
+        if window.isGiven {
+            let (bounds, summary) = try self.window.reading { try store.summary(run: run, window: $0, bins: bins) }
+            return SelectedSummary(scope: .window(from: bounds.from, to: bounds.to), summary: summary,
+                                   note: self.window.note(from: bounds.from, to: bounds.to))
+        }
+        let selected = try read(store, run: run)
+        return SelectedSummary(scope: selected.scope, summary: DensitySummary(selected.state, bins: bins), note: selected.note)
+    }
+}
+
+/// The summary of a selection (``StateSelection/summary(_:run:bins:)``): what `histogram` shows.
+struct SelectedSummary {
+    let scope: SelectedState.Scope
+    /// The summary (of the window, for a window).
+    let summary: DensitySummary
+    /// How the step specs resolved; see ``SelectedState/note``.
+    let note: String
+}
+
 /// A state read by ``StateSelection``: cumulative at a step, or over a window.
 struct SelectedState {
     /// Where the state comes from.
@@ -268,6 +291,22 @@ struct SelectedState {
         case step(Int64)
         /// The window (from, to]; `from` is `nil` for the start of the run.
         case window(from: Int64?, to: Int64)
+
+        /// `"step": S`, or `"from": A, "to": B` (`from` null for start), for JSON outputs.
+        var jsonFields: [(String, JSONValue)] {
+            switch self {
+            case .step(let step): [("step", .int(step))]
+            case .window(let from, let to): [("from", from.map { .int($0) } ?? .null), ("to", .int(to))]
+            }
+        }
+
+        /// "step 1200 (latest)" or "window (1000, 1200]", with how the specs resolved.
+        func title(_ note: String) -> String {
+            switch self {
+            case .step(let step): "step \(step)\(note)"
+            case .window(let from, let to): "window (\(from.map(String.init) ?? "start"), \(to)]\(note)"
+            }
+        }
     }
 
     let scope: Scope
@@ -277,18 +316,8 @@ struct SelectedState {
     let note: String
 
     /// `"step": S`, or `"from": A, "to": B` (`from` null for start), for JSON outputs.
-    var jsonFields: [(String, JSONValue)] {
-        switch scope {
-        case .step(let step): [("step", .int(step))]
-        case .window(let from, let to): [("from", from.map { .int($0) } ?? .null), ("to", .int(to))]
-        }
-    }
+    var jsonFields: [(String, JSONValue)] { scope.jsonFields }
 
     /// "step 1200 (latest)" or "window (1000, 1200]".
-    var title: String {
-        switch scope {
-        case .step(let step): "step \(step)\(note)"
-        case .window(let from, let to): "window (\(from.map(String.init) ?? "start"), \(to)]\(note)"
-        }
-    }
+    var title: String { scope.title(note) }
 }

@@ -2,10 +2,13 @@ import DensityMetric
 import DensityStore
 import DensityViews
 
-/// Everything a report shows, read with the library calls the query commands make, so each number
-/// equals what they print: ``DensityStore/summaries(run:)`` (as `show` reads one checkpoint's
-/// summary), ``DensityStore/trend(run:feature:component:)`` thinned and windowed by
-/// ``TrendCommand`` (as `trend` does), and ``DensityStore/window(run:from:to:)`` (as `diff` does).
+/// Everything a report shows, from one read of the store (``DensityStore/report(run:from:to:features:top:)``,
+/// one transaction, so a concurrent append, compaction or rewind cannot mix two states), with the
+/// meaning of each number kept in the library calls the query commands make: the summaries as
+/// ``DensityStore/summaries(run:)`` (as `show` reads one checkpoint's), the trends as
+/// ``DensityStore/trend(run:feature:component:)`` thinned and windowed by ``TrendCommand`` (as
+/// `trend` does), and the movers as ``DensityStore/movers(run:window:top:recentlyDead:)`` (as `diff`
+/// lists them). This type only shapes them for drawing.
 struct ReportData {
     /// One feature (of one component) whose trend the report draws.
     struct FeatureRef: Hashable, CustomStringConvertible {
@@ -111,15 +114,19 @@ struct ReportData {
     ///   - progress: Called with what is being read.
     static func load(store: DensityStore, run name: String, from: StepSpec?, to: StepSpec?, features: [FeatureRef]?,
                      top: Int = 2, progress: (String) -> Void = { _ in }) throws -> ReportData {
-        let run = try store.run(named: name)
-        if let features { try validate(features, run: run) }
-        progress("reading the summaries of every checkpoint")
-        let all = try store.summaries(run: name)
-        let steps = all.map(\.checkpoint.step)
-        guard !steps.isEmpty else { throw store.noCheckpointYet(run: name) }
-        let lower = try bound(from, in: steps, run: name) ?? steps[0]
-        let upper = try bound(to, in: steps, run: name) ?? steps[steps.count - 1]
-        let shown = all.filter { (lower...max(lower, upper)).contains($0.checkpoint.step) }
+        // Given features are checked against the run's width (which never changes) before anything is read.
+        var indexes: [Int]?
+        if let features {
+            let run = try store.run(named: name)
+            try validate(features, run: run)
+            indexes = features.map { $0.index(in: run) }
+        }
+        progress("reading the run's summaries, the last window and the feature trends")
+        let snapshot = try store.report(run: name, from: from, to: to, features: indexes, top: top)
+        let run = snapshot.run
+        let steps = snapshot.summaries.map(\.checkpoint.step)
+        let (lower, upper) = (snapshot.lower, snapshot.upper)
+        let shown = snapshot.shown
         guard lower <= upper, !shown.isEmpty else {
             throw CLIError("run '\(name)' has no checkpoint from step \(lower) to step \(upper) (its checkpoints go from \(steps[0]) to \(steps[steps.count - 1]))")
         }
@@ -132,15 +139,17 @@ struct ReportData {
         if let features {
             picks = features.map { ($0, "given") }
         } else {
-            data.movers = try movers(store: store, run: run, steps: steps, shown: shown.map(\.checkpoint.step),
-                                     top: top, progress: progress)
+            data.movers = snapshot.movers.flatMap { Movers($0, top: top) }
             picks = data.movers.map { data.picks(from: $0) } ?? []
         }
         var seen = Set<FeatureRef>()
         picks = picks.filter { seen.insert($0.0).inserted }
-        for (index, (ref, reason)) in picks.enumerated() {
-            progress("trend of feature \(ref) (\(index + 1) of \(picks.count))")
-            data.trends.append(try trend(store: store, run: run, ref: ref, reason: reason, range: lower...upper))
+        for (ref, reason) in picks {
+            let index = ref.index(in: run)
+            guard let points = snapshot.trends[index] else {
+                throw CLIError("the report read no trend of feature \(ref) of run '\(name)'")
+            }
+            data.trends.append(trend(points, ref: ref, reason: reason, range: lower...upper))
         }
         return data
     }
@@ -168,9 +177,8 @@ struct ReportData {
 
     /// A feature's trend, thinned to about ``maxTrendPoints`` within the steps shown with the
     /// same `every` thinning and window densities as `density trend --every K`.
-    static func trend(store: DensityStore, run: Run, ref: FeatureRef, reason: String,
-                      range: ClosedRange<Int64>) throws -> FeatureTrend {
-        let all = try store.trend(run: run.name, feature: ref.feature, component: ref.component ?? 0)
+    /// - Parameter all: The feature's count at every checkpoint (``DensityStore/trend(run:feature:component:)``).
+    static func trend(_ all: [TrendPoint], ref: FeatureRef, reason: String, range: ClosedRange<Int64>) -> FeatureTrend {
         let inRange = all.lazy.filter { range.contains($0.step) }.count
         let every = inRange > maxTrendPoints ? (inRange + maxTrendPoints - 1) / maxTrendPoints : nil
         let kept = TrendCommand.thin(all.count, every: every, points: nil).map { all[$0] }
@@ -197,79 +205,37 @@ struct ReportData {
             }
     }
 
-    /// The last quarter of the checkpoints shown (at least one interval) as the window, and what
-    /// `diff` lists for it; `nil` when the steps shown hold one checkpoint or the previous window
-    /// holds no vectors.
-    static func movers(store: DensityStore, run: Run, steps: [Int64], shown: [Int64], top: Int,
-                       progress: (String) -> Void) throws -> Movers? {
-        guard shown.count >= 2 else { return nil }
-        let end = shown[shown.count - 1]
-        let start = shown[shown.count - 1 - max(1, (shown.count - 1) / 4)]
-        return try movers(store: store, run: run, steps: steps, from: start, to: end, top: top,
-                          recentlyDead: top, progress: progress)
-    }
-
     /// What `diff` lists for the window (from, to]: the risers and fallers against the previous
     /// window (``StepWindow/previous(in:)``), and up to `recentlyDead` of the most recently dead
-    /// features; `nil` when either window holds no vectors.
-    static func movers(store: DensityStore, run: Run, steps: [Int64], from start: Int64, to end: Int64, top: Int,
-                       recentlyDead deadLimit: Int, progress: (String) -> Void) throws -> Movers? {
-        progress("window densities over (\(start), \(end)] and the window before")
-        let found = try store.movers(run: run.name, window: StepWindow(from: start, to: end), top: top)
-        let window = found.window
-        guard let previous = found.previous, previous.state.vectors > 0 else { return nil }
-        let risers = found.risers, fallers = found.fallers
-        progress("searching for the most recently dead features")
-        let dead = try recentlyDead(store: store, run: run, steps: steps, window: window, limit: deadLimit)
-        return Movers(from: start, to: end, previousFrom: previous.from, top: top, risers: risers, fallers: fallers,
-                      recentlyDead: dead)
+    /// features (``DensityStore/movers(run:window:top:recentlyDead:)``, one read); `nil` when
+    /// either window holds no vectors.
+    static func movers(store: DensityStore, run: Run, from start: Int64, to end: Int64, top: Int,
+                       recentlyDead deadLimit: Int) throws -> Movers? {
+        Movers(try store.movers(run: run.name, window: StepWindow(from: start, to: end), top: top, recentlyDead: deadLimit),
+               top: top)
     }
 
     /// The features silent in `window` that fired before it, those whose count last rose latest
-    /// first (ties by index), found exactly by bisecting the checkpoints before the window: a few
-    /// dozen checkpoint reads however long the run.
+    /// first (ties by index), as the library finds them (``WindowMovers/recentlyDead``).
     static func recentlyDead(store: DensityStore, run: Run, steps: [Int64], window: DensityWindow,
                              limit: Int) throws -> [(index: Int, lastRose: Int64)] {
-        guard limit > 0, let from = window.from, let startIndex = steps.firstIndex(of: from),
-              let startState = try store.state(run: run.name, atOrBefore: from)?.state else { return [] }
-        let candidates = window.state.counts.indices.filter { window.state.counts[$0] == 0 && startState.counts[$0] > 0 }
-        guard !candidates.isEmpty else { return [] }
-        let final = candidates.map { startState.counts[$0] }
-        /// The candidates' counts at checkpoint `index`.
-        func counts(_ index: Int) throws -> [Int64] {
-            guard let state = try store.state(run: run.name, atOrBefore: steps[index])?.state else {
-                throw StoreError.noCheckpoint(run: run.name, atOrBefore: steps[index])
-            }
-            return candidates.map { state.counts[$0] }
-        }
-        var remaining = Array(candidates.indices)  // positions in `candidates`
-        var found: [(index: Int, lastRose: Int64)] = []
-        var high = startIndex  // no remaining candidate's count rises after checkpoint `high`
-        while found.count < limit, !remaining.isEmpty {
-            // Bisect for the last checkpoint `low` at which some remaining candidate is below its
-            // final count (-1: before the first checkpoint, where every count is 0): those
-            // candidates' counts last rise at checkpoint `low + 1`.
-            var low = -1, upper = high
-            var lowCounts: [Int64]?
-            while upper - low > 1 {
-                let middle = (low + upper) / 2
-                let values = try counts(middle)
-                if remaining.contains(where: { values[$0] < final[$0] }) {
-                    low = middle
-                    lowCounts = values
-                } else {
-                    upper = middle
-                }
-            }
-            let below = lowCounts.map { values in remaining.filter { values[$0] < final[$0] } } ?? remaining
-            for position in below.prefix(limit - found.count) {
-                found.append((index: candidates[position], lastRose: steps[low + 1]))
-            }
-            let group = Set(below)
-            remaining.removeAll { group.contains($0) }
-            if low < 0 { break }
-            high = low
-        }
-        return found
+        guard limit > 0, window.from != nil else { return [] }
+        return try store.movers(run: run.name, window: StepWindow(from: window.from, to: window.to), top: 0,
+                                recentlyDead: limit).recentlyDead.map { ($0.index, $0.lastRose) }
     }
+}
+
+extension ReportData.Movers {
+    /// What a report and a live view list of a window's movers; `nil` when the window starts at
+    /// the start of the run or the previous window holds no vectors.
+    init?(_ found: WindowMovers, top: Int) {
+        guard let previous = found.previous, previous.vectors > 0, let from = found.window.from else { return nil }
+        self.init(from: from, to: found.window.to, previousFrom: previous.from, top: top, risers: found.risers,
+                  fallers: found.fallers, recentlyDead: found.recentlyDead.map { ($0.index, $0.lastRose) })
+    }
+}
+
+extension ReportData.FeatureRef {
+    /// The flat index of the feature in `run`: `component * features + feature`.
+    func index(in run: Run) -> Int { (component ?? 0) * run.features + feature }
 }

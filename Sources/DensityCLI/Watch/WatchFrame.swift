@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Every number comes from the library calls the query commands make, so each equals what they
 /// print: the stored summaries (`show`, `histogram --over-training`), the pending ranks (`runs`,
-/// `show`), and the risers and fallers of ``ReportData/movers(store:run:steps:from:to:top:recentlyDead:progress:)``
+/// `show`), and the risers and fallers of ``ReportData/movers(store:run:from:to:top:recentlyDead:)``
 /// (`diff`'s window against the previous window of the same length in steps).
 struct WatchFrame {
     /// The run.
@@ -51,8 +51,7 @@ struct WatchFrame {
         } else if top > 0 {
             let end = steps[steps.count - 1]
             let start = steps[max(0, steps.count - 1 - last)]
-            frame.movers = try ReportData.movers(store: store, run: run, steps: steps, from: start, to: end, top: top,
-                                                 recentlyDead: 0, progress: { _ in })
+            frame.movers = try ReportData.movers(store: store, run: run, from: start, to: end, top: top, recentlyDead: 0)
             if frame.movers == nil {
                 frame.moversNote = "risers and fallers of (\(start), \(end)]: no previous window of the same length with vectors yet"
             }

@@ -56,17 +56,17 @@ package enum QueryJSON {
     ///   - window: The window (from, to].
     ///   - densities: Its densities, component-major.
     ///   - previous: The window of the same length before, or nil at the start of the run.
-    package static func diff(run: Run, window: DensityWindow, densities: [Double], previous: DensityWindow?) -> JSONValue {
+    package static func diff(run: Run, window: WindowBounds, densities: [Double], previous: WindowBounds?) -> JSONValue {
         let features = run.features
         let density: JSONValue = run.components.map { components in
             .array((0..<components).map { c in .doubles(densities[(c * features)..<((c + 1) * features)]) })
         } ?? .doubles(densities[...])
         return .object([
             ("run", .string(run.name)), ("from", window.from.map { .int($0) } ?? .null), ("to", .int(window.to)),
-            ("vectors", .int(window.state.vectors)), ("density", density),
+            ("vectors", .int(window.vectors)), ("density", density),
             ("previous", previous.map { previous in
                 .object([("from", previous.from.map { .int($0) } ?? .null), ("to", .int(previous.to)),
-                         ("vectors", .int(previous.state.vectors))])
+                         ("vectors", .int(previous.vectors))])
             } ?? .null),
         ])
     }
