@@ -1,18 +1,21 @@
 internal import DensityMetric
 
-// MARK: - When features last fired, from keyframes and the delta chains that hold the answer
+// MARK: - When features last fired, from a binary search of the keyframes and the deltas that hold the answer
 
 extension DensityStore {
     /// The last checkpoint, up to `checkpoints[end]`, at which each of `features` fired (its
     /// count grew), inside the caller's transaction.
     ///
     /// Counts only grow, so a feature last fired at the first checkpoint whose count equals its
-    /// count at `end`. Each chunk walks its keyframes backward from `end`: a keyframe already at
-    /// that count means no firing in the stretch after it; one below means the last firing lies in
-    /// its stretch, whose deltas are then decoded. A chunk stops as soon as its features are
-    /// resolved, so the cost is the keyframes walked plus the delta chains that hold an answer,
-    /// not the length of the history. Every blob decoded is checked against its checksum, its
-    /// encoding against the chain's depth, and each delta against the vectors added.
+    /// count at `end`. Each chunk first finds, for each of its listed features, the first keyframe
+    /// already at that count by a binary search over the keyframes that all of them share (a
+    /// keyframe decoded splits the features into those that reach their count by it and those
+    /// that do not): about log2(keyframes) keyframes for features that resolve together, never
+    /// more than every keyframe once. The last firing then lies in the stretch of deltas before
+    /// that keyframe (or at it); each stretch holding one is walked forward from its keyframe,
+    /// reading only its listed features' values, and left as soon as they all reach their count.
+    /// Every blob read is checked against its checksum, its encoding against the chain's depth,
+    /// and each change against the vectors added.
     /// - Parameters:
     ///   - checkpoints: The run's checkpoints, in step order.
     ///   - end: The index in `checkpoints` of the last checkpoint to look at.
@@ -33,27 +36,24 @@ extension DensityStore {
             index += 1
         }
         let statement = try db.prepare("SELECT encoding, checksum, data FROM chunks WHERE checkpoint_id = ? AND component = ? AND chunk = ?")
-        let zstd = Zstd()
-        /// Decodes one chunk of a checkpoint into `output`: a keyframe's counts replace what it
-        /// holds; a delta is applied to the previous checkpoint's counts it holds (a rate-predicted
-        /// delta, encoding 4, needs them).
-        func decode(_ index: Int, component: Int, chunk: Int, into output: inout [Int64]) throws {
+        var scratch: [UInt8] = []
+        /// Decodes the values at `offsets` (ascending) of one chunk of `checkpoints[index]` onto
+        /// `values`, the counts at the checkpoint before (a keyframe replaces them).
+        func read(_ index: Int, component: Int, chunk: Int, width: Int, offsets: [Int], onto values: inout [Int64]) throws {
             let checkpoint = checkpoints[index]
             try statement.bind([.integer(checkpoint.id), .integer(Int64(component)), .integer(Int64(chunk))])
             guard try statement.step() else {
-                throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: component, chunk: chunk,
-                                              reason: "chunk missing")
+                throw DeltaChain.damaged(run, step: checkpoint.step, component: component, chunk: chunk, "chunk missing")
             }
-            if let problem = DeltaChain.encodingProblem(statement.int64(0), depth: checkpoint.deltaDepth) {
-                throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: component, chunk: chunk,
-                                              reason: problem)
-            }
-            if checkpoint.deltaDepth == 0 { for i in output.indices { output[i] = 0 } }
-            try output.withUnsafeMutableBufferPointer { buffer in
-                try decodeChunk(statement, column: 0, run: run, step: checkpoint.step, component: component, chunk: chunk,
-                                into: buffer, zstd: zstd)
+            try offsets.withUnsafeBufferPointer { offsets in
+                try values.withUnsafeMutableBufferPointer { values in
+                    try DeltaChain.decode(statement, column: 0, run: run, step: checkpoint.step, depth: checkpoint.deltaDepth,
+                                          component: component, chunk: chunk, at: offsets, width: width, onto: values,
+                                          zstd: cursor.zstd, scratch: &scratch)
+                }
             }
         }
+        let describe = { (index: Int) in DensityState.describeIndex(index, features: run.features, components: run.components) }
         let byChunk = Dictionary(grouping: wanted) { index in
             let component = index / run.features
             return component * run.chunksPerComponent + (index % run.features) / run.chunkFeatures
@@ -62,61 +62,92 @@ extension DensityStore {
             let component = position / run.chunksPerComponent, chunk = position % run.chunksPerComponent
             let start = component * run.features + chunk * run.chunkFeatures
             let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
-            var unresolved = indexes.map { $0 - start }  // offsets in the chunk
-            var keyframe = [Int64](repeating: 0, count: width)
-            for (stretch, first) in keyframes.enumerated().reversed() where !unresolved.isEmpty {
-                let last = stretch + 1 < keyframes.count ? keyframes[stretch + 1] - 1 : end
-                try decode(first, component: component, chunk: chunk, into: &keyframe)
-                let vectors = checkpoints[first].vectors
-                if let bad = unresolved.first(where: { keyframe[$0] > vectors || keyframe[$0] > final[start + $0] }) {
-                    throw StoreError.inconsistentHistory(
-                        run: run.name, step: checkpoints[first].step, previousStep: nil,
-                        detail: "the count at \(DensityState.describeIndex(start + bad, features: run.features, components: run.components)) is \(keyframe[bad]), above the vectors seen (\(vectors)) or the later count (\(final[start + bad]))")
+            let offsets = Set(indexes.map { $0 - start }).sorted()  // ascending offsets in the chunk
+            let target = offsets.map { final[start + $0] }
+            // For each slot (an offset), the first keyframe (a position in `keyframes`) at its
+            // final count, `keyframes.count` when none is, and its count at the keyframe before.
+            var first = [Int](repeating: keyframes.count, count: offsets.count)
+            var below = [Int64](repeating: 0, count: offsets.count)
+            // Each search holds the slots whose first keyframe is in lo...hi (hi: none), ascending.
+            var searches: [(lo: Int, hi: Int, slots: [Int])] = [(0, keyframes.count, Array(offsets.indices))]
+            while let (lo, hi, slots) = searches.popLast() {
+                guard lo < hi else {
+                    for slot in slots { first[slot] = lo }
+                    continue
                 }
-                // Below the final count at the keyframe: the last firing is after it, in this stretch
-                // or at the next keyframe.
-                let inStretch = unresolved.filter { keyframe[$0] < final[start + $0] }
-                if first == 0 {
-                    // The first checkpoint fired whatever it counts.
-                    for offset in unresolved where keyframe[offset] == final[start + offset] {
-                        found[start + offset] = checkpoints[0].step
+                let middle = (lo + hi) / 2, keyframe = keyframes[middle]
+                var values = [Int64](repeating: 0, count: slots.count)
+                try read(keyframe, component: component, chunk: chunk, width: width, offsets: slots.map { offsets[$0] },
+                         onto: &values)
+                let vectors = checkpoints[keyframe].vectors
+                if let bad = slots.indices.first(where: { values[$0] > vectors || values[$0] > target[slots[$0]] }) {
+                    throw StoreError.inconsistentHistory(
+                        run: run.name, step: checkpoints[keyframe].step, previousStep: nil,
+                        detail: "the count at \(describe(start + offsets[slots[bad]])) is \(values[bad]), above the vectors seen (\(vectors)) or the later count (\(target[slots[bad]]))")
+                }
+                var reached: [Int] = [], later: [Int] = []
+                for (i, slot) in slots.enumerated() {
+                    if values[i] == target[slot] {
+                        reached.append(slot)
+                    } else {
+                        later.append(slot)
+                        below[slot] = values[i]  // the last one kept is at the keyframe before the first reached
                     }
                 }
-                unresolved.removeAll { keyframe[$0] < final[start + $0] || first == 0 }
-                guard !inStretch.isEmpty else { continue }
-                var counts = inStretch.map { keyframe[$0] }
-                var lastChange = [Int?](repeating: nil, count: inStretch.count)
-                if first < last {
-                    // The chunk's counts along the stretch; each listed feature's increment is its
-                    // count after a delta less its count before (``counts``).
-                    var running = keyframe
-                    for index in (first + 1)...last {
-                        try decode(index, component: component, chunk: chunk, into: &running)
-                        let added = checkpoints[index].vectors - checkpoints[index - 1].vectors
-                        for (slot, offset) in inStretch.enumerated() where running[offset] != counts[slot] {
-                            let increment = running[offset] - counts[slot]
-                            guard increment <= added else {
+                if !reached.isEmpty { searches.append((lo, middle, reached)) }
+                if !later.isEmpty { searches.append((middle + 1, hi, later)) }
+            }
+            // At the first keyframe: the first checkpoint fired whatever it counts.
+            var stretches: [Int: [Int]] = [:]
+            for slot in offsets.indices {
+                if first[slot] == 0 {
+                    found[start + offsets[slot]] = checkpoints[0].step
+                } else {
+                    stretches[first[slot] - 1, default: []].append(slot)
+                }
+            }
+            for (stretch, slots) in stretches.sorted(by: { $0.key < $1.key }) {
+                // The stretch's deltas, walked forward from its keyframe while a slot is below its
+                // final count; a slot's last change is its last firing.
+                let keyframe = keyframes[stretch]
+                let last = stretch + 1 < keyframes.count ? keyframes[stretch + 1] - 1 : end
+                var pending = slots, counts = slots.map { below[$0] }
+                var lastChange: [Int: Int] = [:]
+                var index = keyframe + 1
+                while !pending.isEmpty && index <= last {
+                    var values = counts
+                    try read(index, component: component, chunk: chunk, width: width, offsets: pending.map { offsets[$0] },
+                             onto: &values)
+                    let added = checkpoints[index].vectors - checkpoints[index - 1].vectors
+                    var still: [Int] = [], stillCounts: [Int64] = []
+                    for (i, slot) in pending.enumerated() {
+                        if values[i] != counts[i] {
+                            guard values[i] - counts[i] <= added else {
                                 throw StoreError.inconsistentHistory(
                                     run: run.name, step: checkpoints[index].step, previousStep: checkpoints[index - 1].step,
                                     detail: DensityState.describeGrowth(
-                                        at: DensityState.describeIndex(start + offset, features: run.features, components: run.components),
-                                        from: counts[slot], to: running[offset],
+                                        at: describe(start + offsets[slot]), from: counts[i], to: values[i],
                                         vectorsFrom: checkpoints[index - 1].vectors, vectorsTo: checkpoints[index].vectors))
                             }
-                            counts[slot] = running[offset]
                             lastChange[slot] = index
                         }
+                        if values[i] < target[slot] {
+                            still.append(slot)
+                            stillCounts.append(values[i])
+                        }
                     }
+                    (pending, counts) = (still, stillCounts)
+                    index += 1
                 }
-                for (slot, offset) in inStretch.enumerated() {
+                for slot in slots {
                     // Still below at the stretch's end: it fired at the next keyframe.
-                    let index = counts[slot] < final[start + offset] ? last + 1 : lastChange[slot]!
-                    guard index <= end else {
+                    let at = pending.contains(slot) ? last + 1 : lastChange[slot]!
+                    guard at <= end else {
                         throw StoreError.inconsistentHistory(
                             run: run.name, step: checkpoints[end].step, previousStep: nil,
-                            detail: "the count at \(DensityState.describeIndex(start + offset, features: run.features, components: run.components)) does not add up along its delta chain")
+                            detail: "the count at \(describe(start + offsets[slot])) does not add up along its delta chain")
                     }
-                    found[start + offset] = checkpoints[index].step
+                    found[start + offsets[slot]] = checkpoints[at].step
                 }
             }
         }

@@ -93,17 +93,31 @@ import Testing
             }
         }
         for position in Set([0, 1, current.count / 2, current.count - 1]).filter({ $0 < current.count }) {
-            for (encoded, expected, absolute) in [(keyframe, current[position], true),
-                                                  (delta, current[position] - previous[position], false),
-                                                  (predicted, current[position] - previous[position], false),
-                                                  (raw, current[position], true)] {
-                let read = try encoded.data.withUnsafeBytes { blob in
-                    try ChunkCodec.value(encoding: encoded.encoding.rawValue, blob: blob, checksum: Int64(encoded.checksum),
-                                         at: position, count: current.count, previous: previous[position],
-                                         zstd: zstd, scratch: &scratch)
+            for encoded in [keyframe, delta, predicted, raw] {
+                // Decoded onto the previous count, as the store does: every encoding gives the current count.
+                var read = [previous[position]]
+                try encoded.data.withUnsafeBytes { blob in
+                    try [position].withUnsafeBufferPointer { indexes in
+                        try read.withUnsafeMutableBufferPointer { read in
+                            try ChunkCodec.decode(encoding: encoded.encoding.rawValue, blob: blob, checksum: Int64(encoded.checksum),
+                                                  at: indexes, count: current.count, onto: read, zstd: zstd, scratch: &scratch)
+                        }
+                    }
                 }
-                #expect(read.value == expected && read.isAbsolute == absolute, "\(name) at \(position), encoding \(encoded.encoding)")
+                #expect(read == [current[position]], "\(name) at \(position), encoding \(encoded.encoding)")
             }
+            // Several positions at once, as `dead` reads them.
+            let positions = Array(Set([0, current.count / 3, current.count - 1])).sorted()
+            var read = positions.map { previous[$0] }
+            try predicted.data.withUnsafeBytes { blob in
+                try positions.withUnsafeBufferPointer { indexes in
+                    try read.withUnsafeMutableBufferPointer { read in
+                        try ChunkCodec.decode(encoding: predicted.encoding.rawValue, blob: blob, checksum: Int64(predicted.checksum),
+                                              at: indexes, count: current.count, onto: read, zstd: zstd, scratch: &scratch)
+                    }
+                }
+            }
+            #expect(read == positions.map { current[$0] }, "\(name) at \(positions)")
         }
     }
 
