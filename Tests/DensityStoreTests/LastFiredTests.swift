@@ -47,7 +47,7 @@ import Testing
         return found
     }
 
-    @Test(arguments: [1, 3, 32])
+    @Test(arguments: [1, 2, 3, 5, 32])
     func lastFiredStepsMatchAWalkOverEveryCheckpoint(keyframeInterval: Int) throws {
         try withTemporaryPath { path in
             let (store, steps, counts) = try Self.history(keyframeInterval: keyframeInterval, path: path)
