@@ -222,8 +222,17 @@ package enum ChunkCodec {
             let bytes = UnsafeBufferPointer(rebasing: all[..<length])
             var (multiplier, position) = try Self.multiplier(kind, bytes)
             var skipped = 0
+            let words = UnsafeRawPointer(bytes.baseAddress)
             for (slot, index) in indexes.enumerated() {
-                // Skip to value `index`: each value ends at a byte below 0x80.
+                // Skip to value `index`: each value ends at a byte below 0x80. Eight bytes at a
+                // time while they end fewer values than are left to skip, then byte by byte.
+                while let words, position + 8 <= bytes.count {
+                    let word = words.loadUnaligned(fromByteOffset: position, as: UInt64.self).littleEndian
+                    let ends = (~word & 0x8080_8080_8080_8080).nonzeroBitCount
+                    guard ends < index - skipped else { break }
+                    skipped &+= ends
+                    position &+= 8
+                }
                 while skipped < index && position < bytes.count {
                     skipped &+= bytes[position] < 0x80 ? 1 : 0
                     position &+= 1
