@@ -58,13 +58,26 @@ enum DeltaChain {
         at indexes: UnsafeBufferPointer<Int>, width: Int, onto counts: UnsafeMutableBufferPointer<Int64>,
         zstd: Zstd, scratch: inout [UInt8]
     ) throws {
-        let encoding = try checkedEncoding(row, column: column, run: run, step: step, depth: depth, component: component, chunk: chunk)
+        try row.withBlob(column + 2) { blob in
+            try decode(encoding: row.isNull(column) ? nil : row.int64(column), checksum: row.int64(column + 1), blob: blob,
+                       run: run, step: step, depth: depth, component: component, chunk: chunk, at: indexes, width: width,
+                       onto: counts, zstd: zstd, scratch: &scratch)
+        }
+    }
+
+    /// ``decode(_:column:run:step:depth:component:chunk:at:width:onto:zstd:scratch:)`` of a blob
+    /// already read (`encoding` `nil`: the chunk is missing).
+    /// - Throws: ``StoreError/corruptChunk(run:step:component:chunk:reason:)``.
+    static func decode(
+        encoding: Int64?, checksum: Int64, blob: UnsafeRawBufferPointer, run: Run, step: Int64, depth: Int,
+        component: Int, chunk: Int, at indexes: UnsafeBufferPointer<Int>, width: Int,
+        onto counts: UnsafeMutableBufferPointer<Int64>, zstd: Zstd, scratch: inout [UInt8]
+    ) throws {
+        let encoding = try checked(encoding, run: run, step: step, depth: depth, component: component, chunk: chunk)
         do {
-            try row.withBlob(column + 2) { blob in
-                try ChunkCodec.decode(encoding: encoding, blob: blob, checksum: row.int64(column + 1), at: indexes, count: width,
-                                      onto: counts, zstd: zstd, scratch: &scratch)
-            }
-        } catch let error as ChunkCodec.DecodeError {
+            try ChunkCodec.decode(encoding: encoding, blob: blob, checksum: checksum, at: indexes, count: width,
+                                  onto: counts, zstd: zstd, scratch: &scratch)
+        } catch {
             throw damaged(run, step: step, component: component, chunk: chunk, error.reason)
         }
     }
@@ -90,8 +103,13 @@ enum DeltaChain {
     private static func checkedEncoding(
         _ row: Statement, column: Int32, run: Run, step: Int64, depth: Int, component: Int, chunk: Int
     ) throws -> Int64 {
-        if row.isNull(column) { throw damaged(run, step: step, component: component, chunk: chunk, "chunk missing") }
-        let encoding = row.int64(column)
+        try checked(row.isNull(column) ? nil : row.int64(column), run: run, step: step, depth: depth,
+                    component: component, chunk: chunk)
+    }
+
+    /// A chunk's encoding, checked to be there (not `nil`) and to fit `depth`.
+    private static func checked(_ encoding: Int64?, run: Run, step: Int64, depth: Int, component: Int, chunk: Int) throws -> Int64 {
+        guard let encoding else { throw damaged(run, step: step, component: component, chunk: chunk, "chunk missing") }
         if let problem = encodingProblem(encoding, depth: depth) {
             throw damaged(run, step: step, component: component, chunk: chunk, problem)
         }
