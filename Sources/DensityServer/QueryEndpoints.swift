@@ -88,10 +88,7 @@ enum QueryEndpoints {
         let report = try parameter(lastVectors != nil ? "last_vectors" : spelled ?? "window") { () -> DeadFeatureReport in
             // As `density dead --last-vectors N`: the shortest window ending at the latest checkpoint.
             if let lastVectors {
-                _ = try store.checkpointSteps(run: name)
-                let recent = try store.recentWindow(run: name, holding: lastVectors)
-                return try store.deadFeatures(run: name, window: WindowSpec(from: recent.from.map(StepSpec.exact) ?? .start,
-                                                                             to: .exact(recent.to)), threshold: threshold)
+                return try store.deadFeatures(run: name, lastVectors: lastVectors, threshold: threshold)
             }
             return try store.deadFeatures(run: name, window: given ? WindowSpec(from: from, to: to) : .wholeRun, threshold: threshold)
         }

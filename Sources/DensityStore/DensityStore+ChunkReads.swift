@@ -8,7 +8,7 @@ extension DensityStore {
     typealias ChunkPosition = (component: Int, chunk: Int, start: Int, width: Int)
 
     /// A checkpoint's state read one chunk at a time: each chunk decoded from its keyframe and
-    /// deltas (``chain(_:_:to:)``, ``decodeChunk(_:column:run:step:component:chunk:into:zstd:)``)
+    /// deltas (``chain(_:_:to:)``, ``DeltaChain/decode(_:column:run:step:depth:component:chunk:onto:zstd:)``)
     /// into a buffer of the chunk's width, so a reader of a wide run holds chunks, never whole
     /// states. The checks are ``readState(_:_:_:zstd:)``'s: the chain, each chunk's encoding and
     /// checksum, and every count within the vectors seen.
@@ -35,8 +35,8 @@ extension DensityStore {
                     "SELECT component, chunk FROM chunks WHERE checkpoint_id = ? AND (component >= ? OR chunk >= ?) ORDER BY component, chunk LIMIT 1",
                     [.integer(link.id), .integer(Int64(run.components ?? 1)), .integer(Int64(run.chunksPerComponent))],
                     row: { ($0.int(0), $0.int(1)) }) {
-                    throw StoreError.corruptChunk(run: run.name, step: link.step, component: extra.0, chunk: extra.1,
-                                                  reason: "unexpected chunk (expected no more chunks)")
+                    throw DeltaChain.damaged(run, step: link.step, component: extra.0, chunk: extra.1,
+                                             "unexpected chunk (expected no more chunks)")
                 }
             }
         }
@@ -51,20 +51,15 @@ extension DensityStore {
             for link in links {
                 try select.bind([.integer(link.id), .integer(Int64(position.component)), .integer(Int64(position.chunk))])
                 guard try select.step() else {
-                    throw StoreError.corruptChunk(run: run.name, step: link.step, component: position.component,
-                                                  chunk: position.chunk, reason: "chunk missing")
+                    throw DeltaChain.damaged(run, step: link.step, component: position.component, chunk: position.chunk,
+                                             "chunk missing")
                 }
-                if let problem = DeltaChain.encodingProblem(select.int64(0), depth: link.deltaDepth) {
-                    throw StoreError.corruptChunk(run: run.name, step: link.step, component: position.component,
-                                                  chunk: position.chunk, reason: problem)
-                }
-                try DensityStore.decodeChunk(select, column: 0, run: run, step: link.step, component: position.component,
-                                             chunk: position.chunk, into: output, zstd: zstd)
+                try DeltaChain.decode(select, column: 0, run: run, step: link.step, depth: link.deltaDepth,
+                                      component: position.component, chunk: position.chunk, onto: output, zstd: zstd)
             }
             if let problem = DensityState.rangeProblem(UnsafeBufferPointer(output), at: position.start, vectors: checkpoint.vectors,
                                                        features: run.features, components: run.components) {
-                throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: 0, chunk: 0,
-                                              reason: "stored counts are inconsistent: \(problem)")
+                throw DeltaChain.damaged(run, step: checkpoint.step, "stored counts are inconsistent: \(problem)")
             }
         }
     }

@@ -15,8 +15,17 @@ extension DensityStore {
     ///   when the whole run holds fewer, ``StoreError/noCheckpoint(run:atOrBefore:)`` for a run without
     ///   checkpoints, ``StoreError/unknownRun(name:known:)``.
     public func recentWindow(run name: String, holding vectors: Int64) throws -> WindowBounds {
+        try withConnection { db in
+            try db.inTransaction(.deferred) { try Self.recentWindow(db, try Self.requireRun(db, name), holding: vectors) }
+        }
+    }
+
+    /// ``recentWindow(run:holding:)`` inside the caller's transaction.
+    static func recentWindow(_ db: Connection, _ run: Run, holding vectors: Int64) throws -> WindowBounds {
+        let name = run.name
         guard vectors > 0 else { throw QueryError.nonPositiveVectors(vectors) }
-        let checkpoints = try self.checkpoints(run: name)
+        let checkpoints = try db.query("SELECT \(checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
+                                       [.integer(run.id)], row: readCheckpoint)
         guard let last = checkpoints.last else { throw StoreError.noCheckpoint(run: name, atOrBefore: nil) }
         // Vectors never decrease, so the first start found walking back is the shortest window.
         for checkpoint in checkpoints.dropLast().reversed() where last.vectors - checkpoint.vectors >= vectors {
@@ -78,12 +87,25 @@ extension DensityStore {
     /// - Throws: What ``resolve(_:run:)-(WindowSpec,_)`` and ``deadFeatures(run:from:to:threshold:)`` throw.
     public func deadFeatures(run name: String, window spec: WindowSpec, threshold: Double? = nil) throws -> DeadFeatureReport {
         if let threshold { try Self.requireDensityThreshold(threshold) }
-        return try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let run = try Self.requireRun(db, name)
-                let window = try Self.resolve(spec, in: Self.checkpointSteps(db, run), run: name)
-                return try Self.deadFeatures(db, run, from: window.from, to: window.to, threshold: threshold)
-            }
+        return try reading(run: name, Self.resolving(spec)) { db, run, from, to in
+            try Self.deadFeatures(db, run, from: from, to: to, threshold: threshold)
+        }
+    }
+
+    /// ``deadFeatures(run:from:to:threshold:)`` for the shortest window ending at the latest
+    /// checkpoint that holds at least `vectors` activation vectors (``recentWindow(run:holding:)``),
+    /// chosen in the same transaction that reads it: one snapshot.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - vectors: The least number of vectors the window must hold, positive.
+    ///   - threshold: `nil` for "count 0"; else a density in (0, 1] that a dead feature is below.
+    /// - Returns: The dead and revived features.
+    /// - Throws: ``SelectionError/noCheckpointYet(run:pending:)`` for a run without checkpoints, then
+    ///   what ``recentWindow(run:holding:)`` and ``deadFeatures(run:from:to:threshold:)`` throw.
+    public func deadFeatures(run name: String, lastVectors vectors: Int64, threshold: Double? = nil) throws -> DeadFeatureReport {
+        if let threshold { try Self.requireDensityThreshold(threshold) }
+        return try reading(run: name, Self.recent(holding: vectors)) { db, run, from, to in
+            try Self.deadFeatures(db, run, from: from, to: to, threshold: threshold)
         }
     }
 
@@ -209,12 +231,26 @@ extension DensityStore {
     public func denseFeatures(run name: String, window spec: WindowSpec,
                               threshold: Double = DensitySummary.defaultDenseThreshold) throws -> DenseFeatureReport {
         try Self.requireDensityThreshold(threshold)
-        return try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let run = try Self.requireRun(db, name)
-                let window = try Self.resolve(spec, in: Self.checkpointSteps(db, run), run: name)
-                return try Self.denseFeatures(run, try Self.window(db, run, from: window.from, to: window.to), threshold: threshold)
-            }
+        return try reading(run: name, Self.resolving(spec)) { db, run, from, to in
+            try Self.denseFeatures(run, try Self.window(db, run, from: from, to: to), threshold: threshold)
+        }
+    }
+
+    /// ``denseFeatures(run:from:to:threshold:)`` for the shortest window ending at the latest
+    /// checkpoint that holds at least `vectors` activation vectors (``recentWindow(run:holding:)``),
+    /// chosen in the same transaction that reads it: one snapshot.
+    /// - Parameters:
+    ///   - name: The run's name.
+    ///   - vectors: The least number of vectors the window must hold, positive.
+    ///   - threshold: A density in (0, 1].
+    /// - Returns: The dense features, by density descending.
+    /// - Throws: ``SelectionError/noCheckpointYet(run:pending:)`` for a run without checkpoints, then
+    ///   what ``recentWindow(run:holding:)`` and ``denseFeatures(run:from:to:threshold:)`` throw.
+    public func denseFeatures(run name: String, lastVectors vectors: Int64,
+                              threshold: Double = DensitySummary.defaultDenseThreshold) throws -> DenseFeatureReport {
+        try Self.requireDensityThreshold(threshold)
+        return try reading(run: name, Self.recent(holding: vectors)) { db, run, from, to in
+            try Self.denseFeatures(run, try Self.window(db, run, from: from, to: to), threshold: threshold)
         }
     }
 
@@ -277,6 +313,42 @@ extension DensityStore {
                 }
                 return RunComparison(step: at, runs: snapshots)
             }
+        }
+    }
+
+    // MARK: - One snapshot
+
+    /// Chooses a window (its `from` and `to` steps) in a read transaction.
+    private typealias WindowChoice = @Sendable (Connection, Run) throws -> (from: Int64?, to: Int64)
+
+    /// Chooses a window and answers a query over it in one read transaction: one snapshot, so a
+    /// concurrent append, compaction or rewind cannot move the window between the two.
+    private func reading<T: Sendable>(run name: String, _ choose: WindowChoice,
+                                      _ query: @Sendable (Connection, Run, _ from: Int64?, _ to: Int64) throws -> T) throws -> T {
+        try withConnection { db in
+            try db.inTransaction(.deferred) {
+                let run = try Self.requireRun(db, name)
+                let window = try choose(db, run)
+                return try query(db, run, window.from, window.to)
+            }
+        }
+    }
+
+    /// A window as written (``resolve(_:run:)-(WindowSpec,_)``).
+    private static func resolving(_ spec: WindowSpec) -> WindowChoice {
+        { db, run in
+            let window = try resolve(spec, in: checkpointSteps(db, run), run: run.name)
+            return (window.from, window.to)
+        }
+    }
+
+    /// The shortest window ending at the latest checkpoint that holds at least `vectors` vectors
+    /// (``recentWindow(run:holding:)``); a run without checkpoints says why it has none.
+    private static func recent(holding vectors: Int64) -> WindowChoice {
+        { db, run in
+            _ = try checkpointSteps(db, run)
+            let window = try recentWindow(db, run, holding: vectors)
+            return (window.from, window.to)
         }
     }
 

@@ -227,22 +227,6 @@ extension DensityStore {
         } ?? nil
     }
 
-    /// Decodes the chunk in columns `column` (encoding), `column + 1` (checksum) and `column + 2`
-    /// (data) of the current row: overwriting `output` for a keyframe chunk, adding to it for a delta.
-    static func decodeChunk(
-        _ row: Statement, column: Int32, run: Run, step: Int64, component: Int, chunk: Int,
-        into output: UnsafeMutableBufferPointer<Int64>, zstd: Zstd
-    ) throws {
-        let encoding = row.int64(column), checksum = row.int64(column + 1)
-        do {
-            try row.withBlob(column + 2) { blob in
-                try ChunkCodec.decode(encoding: encoding, blob: blob, checksum: checksum, into: output, zstd: zstd)
-            }
-        } catch let error as ChunkCodec.DecodeError {
-            throw StoreError.corruptChunk(run: run.name, step: step, component: component, chunk: chunk, reason: error.reason)
-        }
-    }
-
     /// The checkpoints to decode, oldest first, to rebuild `checkpoint`: its keyframe, then each delta.
     static func chain(_ db: Connection, _ run: Run, to checkpoint: Checkpoint) throws -> [Checkpoint] {
         let chain = try db.query(
@@ -254,8 +238,7 @@ extension DensityStore {
         var cursor = DeltaChain.Cursor(run, Array(chain))
         while try cursor.next() != nil {}
         guard chain.count == checkpoint.deltaDepth + 1, chain.first?.deltaDepth == 0 else {
-            throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: 0, chunk: 0,
-                                          reason: "broken delta chain (its keyframe is missing)")
+            throw DeltaChain.damaged(run, step: checkpoint.step, "broken delta chain (its keyframe is missing)")
         }
         return Array(chain)
     }
@@ -285,19 +268,15 @@ extension DensityStore {
                 let component = statement.int(0), chunk = statement.int(1)
                 guard expected < layout.count, component == layout[expected].component, chunk == layout[expected].chunk else {
                     let want = expected < layout.count ? "component \(layout[expected].component), chunk \(layout[expected].chunk)" : "no more chunks"
-                    throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: component, chunk: chunk,
-                                                  reason: "unexpected chunk (expected \(want))")
+                    throw DeltaChain.damaged(run, step: checkpoint.step, component: component, chunk: chunk,
+                                             "unexpected chunk (expected \(want))")
                 }
                 let position = layout[expected]
-                // An unknown encoding is left to the decoder, which names it.
-                if let problem = DeltaChain.encodingProblem(statement.int64(2), depth: checkpoint.deltaDepth) {
-                    throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: component, chunk: chunk,
-                                                  reason: problem)
-                }
                 let range = position.start..<(position.start + position.width)
                 if previous != nil { before = Array(counts[range]) }
-                try decodeChunk(statement, column: 2, run: run, step: checkpoint.step, component: component, chunk: chunk,
-                                into: UnsafeMutableBufferPointer(rebasing: counts[range]), zstd: zstd)
+                try DeltaChain.decode(statement, column: 2, run: run, step: checkpoint.step, depth: checkpoint.deltaDepth,
+                                      component: component, chunk: chunk,
+                                      onto: UnsafeMutableBufferPointer(rebasing: counts[range]), zstd: zstd)
                 if let previous {
                     let added = checkpoint.vectors - previous.vectors
                     if let i = before.indices.first(where: { counts[range.lowerBound + $0] < before[$0] || counts[range.lowerBound + $0] - before[$0] > added }) {
@@ -314,8 +293,8 @@ extension DensityStore {
             }
         }
         guard expected == layout.count else {
-            throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: layout[expected].component,
-                                          chunk: layout[expected].chunk, reason: "chunk missing")
+            throw DeltaChain.damaged(run, step: checkpoint.step, component: layout[expected].component,
+                                     chunk: layout[expected].chunk, "chunk missing")
         }
     }
 
@@ -329,8 +308,7 @@ extension DensityStore {
             return try DensityState(features: run.features, components: run.components, counts: counts,
                                     vectors: checkpoint.vectors, nonFinite: checkpoint.nonFinite)
         } catch {
-            throw StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: 0, chunk: 0,
-                                          reason: "stored counts are inconsistent: \(error)")
+            throw DeltaChain.damaged(run, step: checkpoint.step, "stored counts are inconsistent: \(error)")
         }
     }
 }

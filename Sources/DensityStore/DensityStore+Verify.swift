@@ -92,6 +92,7 @@ private struct RunVerifier {
         var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
         var known = [Bool](repeating: true, count: layout.count)  // the empty state before the first checkpoint
         var previous: Checkpoint?
+        var cursor = DeltaChain.Cursor(run, zstd: zstd)
         for checkpoint in list {
             defer {
                 checkpoints += 1
@@ -99,16 +100,17 @@ private struct RunVerifier {
                 previous = checkpoint
             }
             func problem(_ component: Int, _ chunk: Int, _ reason: String) {
-                problems.append(.init(
-                    run: run.name, step: checkpoint.step, component: component, chunk: chunk,
-                    message: StoreError.corruptChunk(run: run.name, step: checkpoint.step, component: component,
-                                                     chunk: chunk, reason: reason).description))
+                problem(component, chunk, DeltaChain.damaged(run, step: checkpoint.step, component: component, chunk: chunk, reason))
+            }
+            func problem(_ component: Int, _ chunk: Int, _ error: StoreError) {
+                problems.append(.init(run: run.name, step: checkpoint.step, component: component, chunk: chunk,
+                                      message: error.description))
             }
             func checkpointProblem(_ text: String) {
                 problems.append(.init(run: run.name, step: checkpoint.step,
                                       message: "run '\(run.name)', step \(checkpoint.step): \(text)"))
             }
-            if let broken = DeltaChain.depthProblem(checkpoint.deltaDepth, after: previous?.deltaDepth) {
+            if let broken = cursor.link(step: checkpoint.step, depth: checkpoint.deltaDepth) {
                 checkpointProblem(broken)
                 known = known.map { _ in false }
             }
@@ -132,22 +134,14 @@ private struct RunVerifier {
                     }
                     seen[index] = true
                     let position = layout[index]
-                    let encoding = statement.int64(2)
-                    let kind = ChunkEncoding(rawValue: encoding)
-                    if let misfit = DeltaChain.encodingProblem(encoding, depth: checkpoint.deltaDepth) {
-                        problem(component, chunk, misfit)
-                        known[index] = false
-                        continue
-                    }
+                    let kind = ChunkEncoding(rawValue: statement.int64(2))
                     if kind == .rateDeltaVarintZstd, !known[index] {
                         // Without the previous counts, a rate-predicted delta has no values of its
                         // own (its prediction needs them): check its bytes only.
                         do {
-                            try statement.withBlob(4) { blob in
-                                try ChunkCodec.checkRateDelta(blob: blob, checksum: statement.int64(3), count: position.width, zstd: zstd)
-                            }
-                        } catch let error as ChunkCodec.DecodeError {
-                            problem(component, chunk, error.reason)
+                            try cursor.check(statement, column: 2, component: component, chunk: chunk, width: position.width)
+                        } catch let error as StoreError {
+                            problem(component, chunk, error)
                         }
                         continue
                     }
@@ -157,12 +151,10 @@ private struct RunVerifier {
                     var values = known[index] ? Array(counts[range]) : [Int64](repeating: 0, count: position.width)
                     do {
                         try values.withUnsafeMutableBufferPointer { output in
-                            try DensityStore.decodeChunk(statement, column: 2, run: run, step: checkpoint.step,
-                                                         component: component, chunk: chunk, into: output, zstd: zstd)
+                            try cursor.decode(statement, column: 2, component: component, chunk: chunk, onto: output)
                         }
                     } catch let error as StoreError {
-                        problems.append(.init(run: run.name, step: checkpoint.step, component: component, chunk: chunk,
-                                              message: error.description))
+                        problem(component, chunk, error)
                         known[index] = false
                         continue
                     }

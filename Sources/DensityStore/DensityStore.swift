@@ -779,9 +779,9 @@ public final class DensityStore: Sendable {
         }
         let chunk = feature / run.chunkFeatures
         let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
-        let zstd = Zstd()
         var scratch: [UInt8] = []
         var count: Int64 = 0
+        var cursor = DeltaChain.Cursor(run)
         // One pass in step order: a keyframe chunk gives the count, a delta chunk adds to it.
         let statement = try db.prepare("""
             SELECT c.step, c.vectors, c.delta_depth, k.encoding, k.checksum, k.data
@@ -790,40 +790,20 @@ public final class DensityStore: Sendable {
             """)
         try statement.bind([.integer(Int64(component)), .integer(Int64(chunk)), .integer(run.id)])
         var points: [TrendPoint] = []
-        var previousDepth: Int?
+        let offset = [feature - chunk * run.chunkFeatures]
         while try statement.step() {
-            let step = statement.int64(0), depth = statement.int(2)
-            if statement.isNull(3) {
-                throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
-                                              reason: "chunk missing")
-            }
-            if let problem = DeltaChain.depthProblem(depth, after: previousDepth)
-                ?? DeltaChain.encodingProblem(statement.int64(3), depth: depth) {
-                throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk, reason: problem)
-            }
-            previousDepth = depth
-            let encoding = statement.int64(3), checksum = statement.int64(4)
-            do {
-                let (value, isAbsolute) = try statement.withBlob(5) { blob in
-                    try ChunkCodec.value(encoding: encoding, blob: blob, checksum: checksum,
-                                         at: feature - chunk * run.chunkFeatures, count: width,
-                                         previous: count, zstd: zstd, scratch: &scratch)
+            let step = statement.int64(0)
+            try cursor.enter(step: step, depth: statement.int(2))
+            try offset.withUnsafeBufferPointer { offset in
+                try withUnsafeMutablePointer(to: &count) { count in
+                    try cursor.decode(statement, column: 3, component: component, chunk: chunk, at: offset, width: width,
+                                      onto: UnsafeMutableBufferPointer(start: count, count: 1), scratch: &scratch)
                 }
-                if isAbsolute {
-                    count = value
-                } else {
-                    let (sum, overflow) = count.addingReportingOverflow(value)
-                    guard !overflow else { throw ChunkCodec.DecodeError(reason: "count overflows") }
-                    count = sum
-                }
-            } catch let error as ChunkCodec.DecodeError {
-                throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
-                                              reason: error.reason)
             }
             let vectors = statement.int64(1)
             guard count <= vectors else {
-                throw StoreError.corruptChunk(run: name, step: step, component: component, chunk: chunk,
-                                              reason: "count \(count) is above the vectors seen (\(vectors))")
+                throw DeltaChain.damaged(run, step: step, component: component, chunk: chunk,
+                                         "count \(count) is above the vectors seen (\(vectors))")
             }
             if let last = points.last, vectors < last.vectors || count < last.count || count - last.count > vectors - last.vectors {
                 let at = run.components == nil ? "feature \(feature)" : "component \(component), feature \(feature)"

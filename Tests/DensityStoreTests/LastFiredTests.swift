@@ -47,7 +47,7 @@ import Testing
         return found
     }
 
-    @Test(arguments: [1, 3, 32])
+    @Test(arguments: [1, 2, 3, 5, 32])
     func lastFiredStepsMatchAWalkOverEveryCheckpoint(keyframeInterval: Int) throws {
         try withTemporaryPath { path in
             let (store, steps, counts) = try Self.history(keyframeInterval: keyframeInterval, path: path)
@@ -66,6 +66,33 @@ import Testing
                 }
             }
             #expect(listed > 100, "the windows should list many features with a history, got \(listed)")
+        }
+    }
+
+    /// With several chunks damaged where the search reads, the error names the first of them in
+    /// storage order, whichever core met it first.
+    @Test func aDamagedSearchNamesTheFirstDamagedChunk() throws {
+        try withTemporaryPath { path in
+            let (store, steps, counts) = try Self.history(keyframeInterval: 3, path: path)
+            // The chunks listing a dead feature that fired before the window (30, 43].
+            let listed = counts[43].indices.filter { counts[43][$0] > 0 && counts[43][$0] == counts[30][$0] }
+            let positions = Set(listed.map { ($0 / 13) * 3 + ($0 % 13) / 5 }).sorted()
+            try #require(positions.count >= 3)
+            // Every chunk of the keyframe the binary search reads first (the 8th of 15, step 217).
+            let raw = try Connection(path: path)
+            try raw.execute("""
+                UPDATE chunks SET checksum = (checksum + 1) % 4294967296
+                WHERE checkpoint_id = (SELECT id FROM checkpoints WHERE step = ?)
+                """, [.integer(steps[21])])
+            for _ in 0..<5 {
+                do {
+                    _ = try store.deadFeatures(run: "r", from: steps[30], to: steps[43])
+                    Issue.record("a damaged keyframe was read without an error")
+                } catch StoreError.corruptChunk(let run, let step, let component, let chunk, let reason) {
+                    #expect(run == "r" && step == steps[21] && component * 3 + chunk == positions[0] && reason.hasPrefix("checksum mismatch"),
+                            "\(step) \(component) \(chunk) \(reason)")
+                }
+            }
         }
     }
 }

@@ -243,6 +243,27 @@ import Testing
         }
     }
 
+    @Test func lastVectorsQueriesReadTheRecentWindow() throws {
+        try withTemporaryPath { path in
+            let store = try Self.randomStore(path, keyframeInterval: 4)
+            let last = try store.checkpoints(run: "r").last!
+            for wanted in [1, 999, 2500, last.vectors] as [Int64] {
+                let recent = try store.recentWindow(run: "r", holding: wanted)
+                let spec = WindowSpec(from: recent.from.map(StepSpec.exact) ?? .start, to: .exact(recent.to))
+                let dead = try store.deadFeatures(run: "r", lastVectors: wanted)
+                #expect(dead == (try store.deadFeatures(run: "r", window: spec)), "at least \(wanted) vectors")
+                #expect(dead.window == recent)
+                let dense = try store.denseFeatures(run: "r", lastVectors: wanted, threshold: 0.01)
+                #expect(dense == (try store.denseFeatures(run: "r", window: spec, threshold: 0.01)), "at least \(wanted) vectors")
+                #expect(dense.window == recent)
+            }
+            #expect(throws: QueryError.notEnoughVectors(run: "r", requested: last.vectors + 1, available: last.vectors)) {
+                _ = try store.deadFeatures(run: "r", lastVectors: last.vectors + 1)
+            }
+            #expect(throws: QueryError.nonPositiveVectors(0)) { _ = try store.denseFeatures(run: "r", lastVectors: 0) }
+        }
+    }
+
     // MARK: - Two runs
 
     @Test func compareReadsBothRunsAtTheSameStep() throws {

@@ -42,8 +42,10 @@ struct DeadCommand: ParsableCommand {
     func run() throws {
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
-        let report = try window.reading(in: store, run: runName) {
+        let report = try window.reading {
             try store.deadFeatures(run: runName, window: $0, threshold: threshold)
+        } lastVectors: {
+            try store.deadFeatures(run: runName, lastVectors: $0, threshold: threshold)
         }
         let hasComponents = runInfo.components != nil
         switch listing.format {

@@ -22,14 +22,11 @@ struct WindowOptions: ParsableArguments {
         }
     }
 
-    /// Runs a library query over the window as written (resolved by the library in the
-    /// transaction that reads it), or over the checkpoints of the shortest window with
-    /// `--last-vectors N`.
-    func reading<T>(in store: DensityStore, run: String, _ query: (WindowSpec) throws -> T) throws -> T {
+    /// Runs a library query over the window as written, or over the shortest window holding
+    /// `--last-vectors N`; either way the library resolves the window in the transaction that reads it.
+    func reading<T>(_ query: (WindowSpec) throws -> T, lastVectors recent: (Int64) throws -> T) throws -> T {
         guard let lastVectors else { return try spelling.reading(query) }
-        _ = try store.checkpointSteps(run: run)  // says why a run has none
-        let recent = try store.recentWindow(run: run, holding: lastVectors)
-        return try query(WindowSpec(from: recent.from.map(StepSpec.exact) ?? .start, to: .exact(recent.to)))
+        return try recent(lastVectors)
     }
 
     /// A table's first line: the run, the window's steps and how they were chosen.

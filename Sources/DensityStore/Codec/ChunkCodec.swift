@@ -93,16 +93,13 @@ package enum ChunkCodec {
     /// checksum, its zstd frame, and a multiplier followed by exactly `count` varints.
     /// - Throws: ``DecodeError`` as ``decode(encoding:blob:checksum:into:zstd:)`` does.
     static func checkRateDelta(blob: UnsafeRawBufferPointer, checksum: Int64, count: Int, zstd: Zstd) throws(DecodeError) {
-        let actual = CRC32.checksum(blob)
-        guard Int64(actual) == checksum else {
-            throw DecodeError(reason: "checksum mismatch (stored \(checksum), computed \(actual))")
-        }
-        let varints = try zstd.decompress(blob, limit: varintBytesLimit(.rateDeltaVarintZstd, count: count)).get()
+        let kind = try checked(encoding: ChunkEncoding.rateDeltaVarintZstd.rawValue, blob: blob, checksum: checksum)
+        let varints = try zstd.decompress(blob, limit: varintBytesLimit(kind, count: count)).get()
         try varints.withUnsafeBufferPointer { bytes throws(DecodeError) in
-            var position = 0
-            for i in 0...count {
+            var (_, position) = try Self.multiplier(kind, bytes)
+            for i in 0..<count {
                 guard let (_, next) = Varint.read(bytes, at: position) else {
-                    throw DecodeError(reason: i == 0 ? "the rate multiplier is missing" : "varint stream ends at value \(i - 1) of \(count)")
+                    throw DecodeError(reason: "varint stream ends at value \(i) of \(count)")
                 }
                 position = next
             }
@@ -145,74 +142,6 @@ package enum ChunkCodec {
         return delta < 0 ? nil : delta
     }
 
-    /// Checks a blob's checksum and reads the one value at `index`: the cumulative count for a
-    /// keyframe chunk, the change since the previous checkpoint for a delta chunk.
-    ///
-    /// A trend needs one feature per checkpoint: this skips the other varints by their end bytes
-    /// instead of decoding them.
-    /// - Parameters:
-    ///   - encoding: The `chunks.encoding` id.
-    ///   - blob: The stored bytes.
-    ///   - checksum: The stored CRC-32.
-    ///   - index: The value's position in the chunk.
-    ///   - count: How many values the chunk holds.
-    ///   - previous: The count at the previous checkpoint (a rate-predicted delta needs it).
-    ///   - zstd: A decompression context.
-    ///   - scratch: A buffer reused between calls.
-    /// - Returns: The value, and whether it is absolute (a keyframe) or a delta.
-    /// - Throws: ``DecodeError`` as ``decode(encoding:blob:checksum:into:zstd:)`` does.
-    static func value(
-        encoding: Int64, blob: UnsafeRawBufferPointer, checksum: Int64, at index: Int, count: Int,
-        previous: Int64, zstd: Zstd, scratch: inout [UInt8]
-    ) throws(DecodeError) -> (value: Int64, isAbsolute: Bool) {
-        let actual = CRC32.checksum(blob)
-        guard Int64(actual) == checksum else {
-            throw DecodeError(reason: "checksum mismatch (stored \(checksum), computed \(actual))")
-        }
-        guard let kind = ChunkEncoding(rawValue: encoding) else {
-            throw DecodeError(reason: "unknown encoding \(encoding); a newer density wrote it")
-        }
-        switch kind {
-        case .rawInt64:
-            guard blob.count == count * 8 else {
-                throw DecodeError(reason: "raw chunk holds \(blob.count) bytes, expected \(count * 8)")
-            }
-            let value = Int64(littleEndian: blob.loadUnaligned(fromByteOffset: index * 8, as: Int64.self))
-            guard value >= 0 else { throw DecodeError(reason: "negative count \(value) at value \(index)") }
-            return (value, true)
-        case .varintZstd, .deltaVarintZstd, .rateDeltaVarintZstd:
-            let length = try zstd.decompress(blob, limit: Self.varintBytesLimit(kind, count: count), into: &scratch).get()
-            return try scratch.withUnsafeBufferPointer { all throws(DecodeError) in
-                let bytes = UnsafeBufferPointer(rebasing: all[..<length])
-                var position = 0, skipped = 0
-                var multiplier: UInt64 = 0
-                if kind == .rateDeltaVarintZstd {
-                    guard let (value, next) = Varint.read(bytes, at: 0) else {
-                        throw DecodeError(reason: "the rate multiplier is missing")
-                    }
-                    (multiplier, position) = (value, next)
-                }
-                // Skip `index` values: each ends at a byte below 0x80.
-                while skipped < index && position < bytes.count {
-                    skipped &+= bytes[position] < 0x80 ? 1 : 0
-                    position &+= 1
-                }
-                guard skipped == index, let (value, _) = Varint.read(bytes, at: position) else {
-                    throw DecodeError(reason: "varint stream ends before value \(index) of \(count)")
-                }
-                if kind == .rateDeltaVarintZstd {
-                    guard let delta = Self.rateDelta(previous: previous, multiplier: multiplier, residual: value) else {
-                        throw DecodeError(reason: "delta at value \(index) is negative or overflows")
-                    }
-                    return (delta, false)
-                }
-                let signed = Int64(bitPattern: value)
-                guard signed >= 0 else { throw DecodeError(reason: "negative value \(signed) at value \(index)") }
-                return (signed, kind == .varintZstd)
-            }
-        }
-    }
-
     /// Encodes counts as raw little-endian int64 (encoding 1, the schema-0001 layout).
     /// - Parameter counts: The chunk's counts.
     /// - Returns: The encoded chunk.
@@ -241,6 +170,86 @@ package enum ChunkCodec {
         encoding: Int64, blob: UnsafeRawBufferPointer, checksum: Int64,
         into output: UnsafeMutableBufferPointer<Int64>, zstd: Zstd
     ) throws(DecodeError) {
+        let kind = try checked(encoding: encoding, blob: blob, checksum: checksum)
+        if kind == .rawInt64 {
+            for i in 0..<output.count { output[i] = try raw(blob, at: i, count: output.count) }
+            return
+        }
+        let varints = try zstd.decompress(blob, limit: Self.varintBytesLimit(kind, count: output.count)).get()
+        try varints.withUnsafeBufferPointer { bytes throws(DecodeError) in
+            var (multiplier, position) = try Self.multiplier(kind, bytes)
+            for i in 0..<output.count {
+                guard let (value, next) = Varint.read(bytes, at: position) else {
+                    throw DecodeError(reason: "varint stream ends at value \(i) of \(output.count)")
+                }
+                position = next
+                output[i] = try apply(kind, value, multiplier: multiplier, onto: output[i], at: i)
+            }
+            guard position == bytes.count else {
+                throw DecodeError(reason: "\(bytes.count - position) bytes left after \(output.count) values")
+            }
+        }
+    }
+
+    /// Checks a blob's checksum and decodes only the values at `indexes`, onto `counts` (one per
+    /// index) as ``decode(encoding:blob:checksum:into:zstd:)`` decodes onto the whole chunk: a
+    /// keyframe's value replaces the count, a delta's is added to it.
+    ///
+    /// A trend needs one feature per checkpoint, `dead` a few per chunk: this skips the other
+    /// varints by their end bytes instead of decoding them, and stops after the last index.
+    /// - Parameters:
+    ///   - encoding: The `chunks.encoding` id.
+    ///   - blob: The stored bytes.
+    ///   - checksum: The stored CRC-32.
+    ///   - indexes: Positions in the chunk, ascending.
+    ///   - count: How many values the chunk holds.
+    ///   - counts: One count per index: at the previous checkpoint on entry (a delta, and a
+    ///     rate-predicted one all the more, needs it), at this one on return.
+    ///   - zstd: A decompression context.
+    ///   - scratch: A buffer reused between calls.
+    /// - Throws: ``DecodeError`` as ``decode(encoding:blob:checksum:into:zstd:)`` does.
+    static func decode(
+        encoding: Int64, blob: UnsafeRawBufferPointer, checksum: Int64, at indexes: UnsafeBufferPointer<Int>, count: Int,
+        onto counts: UnsafeMutableBufferPointer<Int64>, zstd: Zstd, scratch: inout [UInt8]
+    ) throws(DecodeError) {
+        let kind = try checked(encoding: encoding, blob: blob, checksum: checksum)
+        if kind == .rawInt64 {
+            for (slot, index) in indexes.enumerated() { counts[slot] = try raw(blob, at: index, count: count) }
+            return
+        }
+        let length = try zstd.decompress(blob, limit: Self.varintBytesLimit(kind, count: count), into: &scratch).get()
+        try scratch.withUnsafeBufferPointer { all throws(DecodeError) in
+            let bytes = UnsafeBufferPointer(rebasing: all[..<length])
+            var (multiplier, position) = try Self.multiplier(kind, bytes)
+            var skipped = 0
+            let words = UnsafeRawPointer(bytes.baseAddress)
+            for (slot, index) in indexes.enumerated() {
+                // Skip to value `index`: each value ends at a byte below 0x80. Eight bytes at a
+                // time while they end fewer values than are left to skip, then byte by byte.
+                while let words, position + 8 <= bytes.count {
+                    let word = words.loadUnaligned(fromByteOffset: position, as: UInt64.self).littleEndian
+                    let ends = (~word & 0x8080_8080_8080_8080).nonzeroBitCount
+                    guard ends < index - skipped else { break }
+                    skipped &+= ends
+                    position &+= 8
+                }
+                while skipped < index && position < bytes.count {
+                    skipped &+= bytes[position] < 0x80 ? 1 : 0
+                    position &+= 1
+                }
+                guard skipped == index, let (value, next) = Varint.read(bytes, at: position) else {
+                    throw DecodeError(reason: "varint stream ends at value \(skipped) of \(count)")
+                }
+                (position, skipped) = (next, index + 1)
+                counts[slot] = try apply(kind, value, multiplier: multiplier, onto: counts[slot], at: index)
+            }
+        }
+    }
+
+    // MARK: - Reading a value (the one definition every decoder uses)
+
+    /// Checks a blob's checksum and names its encoding.
+    private static func checked(encoding: Int64, blob: UnsafeRawBufferPointer, checksum: Int64) throws(DecodeError) -> ChunkEncoding {
         let actual = CRC32.checksum(blob)
         guard Int64(actual) == checksum else {
             throw DecodeError(reason: "checksum mismatch (stored \(checksum), computed \(actual))")
@@ -248,53 +257,52 @@ package enum ChunkCodec {
         guard let kind = ChunkEncoding(rawValue: encoding) else {
             throw DecodeError(reason: "unknown encoding \(encoding); a newer density wrote it")
         }
-        switch kind {
-        case .rawInt64:
-            guard blob.count == output.count * 8 else {
-                throw DecodeError(reason: "raw chunk holds \(blob.count) bytes, expected \(output.count * 8)")
-            }
-            for i in 0..<output.count {
-                output[i] = Int64(littleEndian: blob.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))
-                if output[i] < 0 { throw DecodeError(reason: "negative count \(output[i]) at value \(i)") }
-            }
-        case .varintZstd, .deltaVarintZstd, .rateDeltaVarintZstd:
-            let varints = try zstd.decompress(blob, limit: Self.varintBytesLimit(kind, count: output.count)).get()
-            try varints.withUnsafeBufferPointer { bytes throws(DecodeError) in
-                var position = 0
-                var multiplier: UInt64 = 0
-                if kind == .rateDeltaVarintZstd {
-                    guard let (value, next) = Varint.read(bytes, at: 0) else {
-                        throw DecodeError(reason: "the rate multiplier is missing")
-                    }
-                    (multiplier, position) = (value, next)
-                }
-                for i in 0..<output.count {
-                    guard let (value, next) = Varint.read(bytes, at: position) else {
-                        throw DecodeError(reason: "varint stream ends at value \(i) of \(output.count)")
-                    }
-                    position = next
-                    var signed = Int64(bitPattern: value)
-                    if kind == .rateDeltaVarintZstd {
-                        guard let delta = Self.rateDelta(previous: output[i], multiplier: multiplier, residual: value) else {
-                            throw DecodeError(reason: "delta at value \(i) is negative or overflows")
-                        }
-                        signed = delta
-                    }
-                    if kind == .varintZstd {
-                        output[i] = signed
-                    } else {
-                        let (sum, overflow) = output[i].addingReportingOverflow(signed)
-                        guard signed >= 0, !overflow else {
-                            throw DecodeError(reason: "delta \(signed) at value \(i) is negative or overflows")
-                        }
-                        output[i] = sum
-                    }
-                    if output[i] < 0 { throw DecodeError(reason: "negative count \(output[i]) at value \(i)") }
-                }
-                guard position == bytes.count else {
-                    throw DecodeError(reason: "\(bytes.count - position) bytes left after \(output.count) values")
-                }
-            }
+        return kind
+    }
+
+    /// The count at `index` of a raw chunk (encoding 1) of `count` values.
+    @inline(__always)
+    private static func raw(_ blob: UnsafeRawBufferPointer, at index: Int, count: Int) throws(DecodeError) -> Int64 {
+        guard blob.count == count * 8 else {
+            throw DecodeError(reason: "raw chunk holds \(blob.count) bytes, expected \(count * 8)")
         }
+        let value = Int64(littleEndian: blob.loadUnaligned(fromByteOffset: index * 8, as: Int64.self))
+        guard value >= 0 else { throw DecodeError(reason: "negative count \(value) at value \(index)") }
+        return value
+    }
+
+    /// A rate-predicted delta's multiplier (0 for other encodings) and the position of the first value.
+    @inline(__always)
+    private static func multiplier(_ kind: ChunkEncoding, _ bytes: UnsafeBufferPointer<UInt8>) throws(DecodeError) -> (UInt64, Int) {
+        guard kind == .rateDeltaVarintZstd else { return (0, 0) }
+        guard let (value, next) = Varint.read(bytes, at: 0) else {
+            throw DecodeError(reason: "the rate multiplier is missing")
+        }
+        return (value, next)
+    }
+
+    /// The count after a varint value at `index`: a keyframe's value itself, a delta's added to
+    /// `previous` (a rate-predicted one through its prediction from `previous`).
+    @inline(__always)
+    private static func apply(_ kind: ChunkEncoding, _ value: UInt64, multiplier: UInt64, onto previous: Int64, at index: Int)
+        throws(DecodeError) -> Int64
+    {
+        var signed = Int64(bitPattern: value)
+        if kind == .varintZstd {
+            guard signed >= 0 else { throw DecodeError(reason: "negative count \(signed) at value \(index)") }
+            return signed
+        }
+        if kind == .rateDeltaVarintZstd {
+            guard let delta = Self.rateDelta(previous: previous, multiplier: multiplier, residual: value) else {
+                throw DecodeError(reason: "delta at value \(index) is negative or overflows")
+            }
+            signed = delta
+        }
+        let (sum, overflow) = previous.addingReportingOverflow(signed)
+        guard signed >= 0, !overflow else {
+            throw DecodeError(reason: "delta \(signed) at value \(index) is negative or overflows")
+        }
+        guard sum >= 0 else { throw DecodeError(reason: "negative count \(sum) at value \(index)") }
+        return sum
     }
 }
