@@ -12,9 +12,10 @@ final class FramePrefetcher: Sendable {
     /// The largest frame read ahead: 64 MiB, 8M int64 counts.
     static let readAheadBytes = 64 << 20
 
-    /// One frame: the stream's frame number and its state, or why the frame was refused; a
-    /// `StateFrameError` ends the stream.
-    typealias Frame = (number: Int, state: Result<TorchMetricsState, any Error>)
+    /// One frame: the stream's frame number, its state or why the frame was refused (a
+    /// `StateFrameError` ends the stream), and whether the next frame is read before this one is
+    /// ``finished()`` (`false` after a frame wider than ``readAheadBytes``).
+    typealias Frame = (number: Int, state: Result<TorchMetricsState, any Error>, readsAhead: Bool)
 
     private enum Slot {
         case frame(Frame)
@@ -42,7 +43,9 @@ final class FramePrefetcher: Sendable {
                 let before = frames.offset
                 let next: Slot
                 do {
-                    next = try frames.nextState().map { .frame((frames.frameCount, $0)) } ?? .end
+                    next = try frames.nextState().map {
+                        .frame((frames.frameCount, $0, frames.offset - before <= Self.readAheadBytes))
+                    } ?? .end
                 } catch let error as StateFrameError {
                     next = .failed(error)
                 } catch {
@@ -52,7 +55,7 @@ final class FramePrefetcher: Sendable {
                 filled.signal()
                 guard case .frame = next else { return }
                 emptied.wait()
-                if frames.offset - before > Self.readAheadBytes {
+                if case .frame(let frame) = next, !frame.readsAhead {
                     while finishedCount.withLock({ $0 }) < frames.frameCount { finishedFrame.wait() }
                 }
             }
