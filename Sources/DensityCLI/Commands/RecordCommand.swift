@@ -20,8 +20,9 @@ struct RecordCommand: ParsableCommand {
               rec.stdin.write(struct.pack("<Q", len(payload)) + payload); rec.stdin.flush()
             (python/feature_density_recorder.py does this.) A saved stream can be replayed:
               density record l1-1e-3 < states.bin
-            Each frame is stored durably before \
-            the next is taken (the next one is read and checked meanwhile). A frame that is refused (wrong shape, counts that decrease, …) is \
+            Each frame is reported once it is stored \
+            durably (its transaction committed and synced); the next one is read, checked and \
+            encoded while it commits. A frame that is refused (wrong shape, counts that decrease, …) is \
             reported and skipped, and the stream goes on; the exit status is then 1. A stream \
             that ends inside a frame loses only that frame. A frame re-sent after a restart with \
             the same step and state is skipped.
