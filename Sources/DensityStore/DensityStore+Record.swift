@@ -73,6 +73,94 @@ extension DensityStore {
         return outcome
     }
 
+    /// Encodes a whole state's checkpoint ahead of its transaction, against the checkpoint it is
+    /// expected to follow (which may still be committing): the chunks and summary that
+    /// ``commit(_:)`` writes without encoding. Uses neither the connection nor the store's lock,
+    /// so it runs while another thread commits through this store.
+    ///
+    /// A delta while `basis`'s chain has room (its depth + 1 below the run's keyframe interval),
+    /// else a keyframe. The chunks are encoded on every core; each delta chunk flags a count below
+    /// the basis's or grown by more than the vectors added, and a keyframe is checked against the
+    /// basis in full, so a state that does not follow is never committed as prepared.
+    /// - Parameters:
+    ///   - run: The run, as ``run(named:)`` returned it.
+    ///   - step: The training step.
+    ///   - state: The cumulative state.
+    ///   - basis: The checkpoint expected to be the run's latest when this one is committed.
+    /// - Returns: The prepared checkpoint, or `nil` when the state is not of the run's shape or is
+    ///   past the supported range: ``record(run:step:state:rank:approximate:)`` then names what
+    ///   is wrong.
+    public func prepareCheckpoint(run: Run, step: Int64, state: DensityState, after basis: PreparedCheckpoint.Basis)
+        -> PreparedCheckpoint?
+    {
+        guard run.worldSize == 1, step > basis.step, state.features == run.features, state.components == run.components,
+              StoreLimits.rangeViolation(vectors: state.vectors, nonFinite: state.nonFinite) == nil
+        else { return nil }
+        let depth = basis.deltaDepth + 1 < run.keyframeInterval ? basis.deltaDepth + 1 : 0
+        let previous = depth > 0 ? basis.state : nil
+        var violates = state.vectors < basis.state.vectors || state.nonFinite < basis.state.nonFinite
+        if previous == nil, !violates {
+            violates = (try? state.requireFollows(basis.state)) == nil
+        }
+        let layout = Self.chunkLayout(run)
+        let added = state.vectors - basis.state.vectors
+        var chunks: [ChunkCodec.Encoded] = []
+        chunks.reserveCapacity(layout.count)
+        // Nothing here throws: the encoder's only errors are those of `consume`.
+        guard let summary = try? Self.encodeChunks(layout, state: state, previous: previous, zstd: Zstd(),
+                                                   summarize: true, consume: { _, chunk in
+            if chunk.decreased || chunk.largestDelta > added { violates = true }
+            chunks.append(chunk)
+        }) else { return nil }
+        return PreparedCheckpoint(run: run, step: step, state: state, basis: basis, deltaDepth: depth, chunks: chunks,
+                                  summary: summary, violatesBasis: violates)
+    }
+
+    /// Writes a checkpoint encoded by ``prepareCheckpoint(run:step:state:after:)`` in a
+    /// transaction of its own, durable as ``record(run:step:state:rank:approximate:)``'s: when
+    /// this returns an outcome, the checkpoint is committed (and synced, with `durable` on).
+    ///
+    /// It is written only if, under the run's writer lock and the write transaction, the run and
+    /// its settings are unchanged, its latest checkpoint is the prepared one's basis (same step,
+    /// vectors, non-finite count and depth) and the last one this store wrote, with that very
+    /// state, and that checkpoint's blobs still match the checksums written. Otherwise nothing is
+    /// written and this returns `nil`: the caller records the state the ordinary way, which reads
+    /// the latest checkpoint back and names any fault.
+    /// - Parameter prepared: The prepared checkpoint.
+    /// - Returns: What was done, or `nil` when the prepared checkpoint no longer applies.
+    /// - Throws: ``StoreError/unknownRun(name:known:)``, ``WriterLockError``, ``SQLiteError`` (disk
+    ///   full, I/O); nothing is stored then.
+    public func commit(_ prepared: PreparedCheckpoint) throws -> RecordOutcome? {
+        let basis = prepared.basis
+        let written = try withConnection { db in
+            try db.inTransaction(.immediate) { () throws -> LatestStateCache? in
+                let run = try Self.requireRun(db, prepared.run.name)
+                guard run == prepared.run, !prepared.violatesBasis else { return nil }
+                try holdWriterLock(run)
+                guard let latest = try Self.checkpoint(db, run, atOrBefore: nil),
+                      latest.step == basis.step, latest.deltaDepth == basis.deltaDepth,
+                      latest.vectors == basis.state.vectors, latest.nonFinite == basis.state.nonFinite,
+                      let cached = latestWritten.withLock({ $0 }), cached.runID == run.id, cached.checkpoint == latest,
+                      cached.state == basis.state  // the same array, compared by identity first
+                else { return nil }
+                guard try Self.verifiedChecksums(db, checkpointID: latest.id) == cached.checksums else {
+                    latestWritten.withLock { $0 = nil }
+                    return nil
+                }
+                let checkpointID = try Self.insertCheckpointRow(db, run, step: prepared.step, state: prepared.state,
+                                                                deltaDepth: prepared.deltaDepth, approximate: false)
+                let insert = try ChunkInserter(db, checkpointID: checkpointID, layout: Self.chunkLayout(run))
+                for (index, chunk) in prepared.chunks.enumerated() { try insert(index, chunk) }
+                try Self.writeSummary(db, checkpointID: checkpointID, prepared.summary)
+                let checkpoint = try Self.checkpoint(db, run, atOrBefore: prepared.step)!
+                return LatestStateCache(runID: run.id, checkpoint: checkpoint, checksums: insert.checksums, state: prepared.state)
+            }
+        }
+        guard let written else { return nil }
+        latestWritten.withLock { $0 = written }  // only once the transaction has committed
+        return RecordOutcome(step: prepared.step, rank: nil, alreadyStored: false, completed: [written.checkpoint], pending: [])
+    }
+
     /// The steps of a run that some but not all ranks have written, oldest first.
     /// - Parameter name: The run's name.
     /// - Returns: The pending steps (always empty for a run of one rank).

@@ -84,22 +84,52 @@ extension DensityStore {
         zstd: Zstd, summarize: Bool = false, before: () throws -> Void = {}, onViolation: () throws -> Void = {}
     ) throws -> (checksums: [Int64], summary: DensitySummary?) {
         let layout = chunkLayout(run)
-        let insert = try db.prepare(
-            "INSERT INTO chunks (checkpoint_id, component, chunk, encoding, checksum, data) VALUES (?, ?, ?, ?, ?, ?)")
-        var checksums: [Int64] = []
-        checksums.reserveCapacity(layout.count)
+        let insert = try ChunkInserter(db, checkpointID: checkpointID, layout: layout)
         let added = state.vectors - (previous?.vectors ?? 0)
         let summary = try encodeChunks(layout, state: state, previous: previous, zstd: zstd, summarize: summarize,
                                        before: before) { index, chunk in
             if chunk.decreased || chunk.largestDelta > added { try onViolation() }
+            try insert(index, chunk)
+        }
+        return (insert.checksums, summary)
+    }
+
+    /// Inserts the checkpoint row of a whole state (inside the caller's transaction).
+    /// - Returns: The new row's id, for its chunks and summary.
+    static func insertCheckpointRow(_ db: Connection, _ run: Run, step: Int64, state: DensityState, deltaDepth: Int,
+                                    approximate: Bool) throws -> Int64 {
+        try db.execute(
+            "INSERT INTO checkpoints (run_id, step, vectors, non_finite, delta_depth, approximate) VALUES (?, ?, ?, ?, ?, ?)",
+            [.integer(run.id), .integer(step), .integer(state.vectors), .integer(state.nonFinite),
+             .integer(Int64(deltaDepth)), .integer(approximate ? 1 : 0)])
+        return db.lastInsertedRowID
+    }
+
+    /// Inserts a checkpoint's encoded chunks, one at a time in storage order, and keeps their checksums.
+    final class ChunkInserter {
+        private let statement: Statement
+        private let checkpointID: Int64
+        private let layout: [(component: Int, chunk: Int, start: Int, width: Int)]
+        /// The checksums inserted so far, in storage order.
+        private(set) var checksums: [Int64] = []
+
+        init(_ db: Connection, checkpointID: Int64, layout: [(component: Int, chunk: Int, start: Int, width: Int)]) throws {
+            statement = try db.prepare(
+                "INSERT INTO chunks (checkpoint_id, component, chunk, encoding, checksum, data) VALUES (?, ?, ?, ?, ?, ?)")
+            self.checkpointID = checkpointID
+            self.layout = layout
+            checksums.reserveCapacity(layout.count)
+        }
+
+        /// Inserts the chunk at `index` of the layout.
+        func callAsFunction(_ index: Int, _ chunk: ChunkCodec.Encoded) throws {
             let position = layout[index]
-            try insert.bind([.integer(checkpointID), .integer(Int64(position.component)),
-                             .integer(Int64(position.chunk)), .integer(chunk.encoding.rawValue),
-                             .integer(Int64(chunk.checksum)), .blob(chunk.data)])
-            try insert.step()
+            try statement.bind([.integer(checkpointID), .integer(Int64(position.component)),
+                                .integer(Int64(position.chunk)), .integer(chunk.encoding.rawValue),
+                                .integer(Int64(chunk.checksum)), .blob(chunk.data)])
+            try statement.step()
             checksums.append(Int64(chunk.checksum))
         }
-        return (checksums, summary)
     }
 
     /// Encodes the chunks of a state (and summarizes it, if asked), handing each encoded chunk to

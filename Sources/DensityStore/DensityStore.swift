@@ -391,11 +391,8 @@ public final class DensityStore: Sendable {
                 try requireGrowth()
             }
         }
-        try db.execute(
-            "INSERT INTO checkpoints (run_id, step, vectors, non_finite, delta_depth, approximate) VALUES (?, ?, ?, ?, ?, ?)",
-            [.integer(run.id), .integer(step), .integer(state.vectors), .integer(state.nonFinite),
-             .integer(Int64(depth)), .integer(approximate ? 1 : 0)])
-        let checkpointID = db.lastInsertedRowID
+        let checkpointID = try Self.insertCheckpointRow(db, run, step: step, state: state, deltaDepth: depth,
+                                                        approximate: approximate)
         func write(before: () throws -> Void) throws -> (checksums: [Int64], summary: DensitySummary?) {
             try Self.writeChunks(db, run, checkpointID: checkpointID, state: state, previous: previous, zstd: Zstd(),
                                  summarize: true, before: before, onViolation: requireGrowth)

@@ -1,7 +1,9 @@
 import ArgumentParser
 import DensityFormats
+import DensityMetric
 import DensityStore
 import Foundation
+import Synchronization
 
 /// `density record`: checkpoint a stream of states from a training loop's pipe.
 struct RecordCommand: ParsableCommand {
@@ -18,8 +20,9 @@ struct RecordCommand: ParsableCommand {
               rec.stdin.write(struct.pack("<Q", len(payload)) + payload); rec.stdin.flush()
             (python/feature_density_recorder.py does this.) A saved stream can be replayed:
               density record l1-1e-3 < states.bin
-            Each frame is stored durably before \
-            the next is taken (the next one is read and checked meanwhile). A frame that is refused (wrong shape, counts that decrease, …) is \
+            Each frame is reported once it is stored \
+            durably (its transaction committed and synced); the next one is read, checked and \
+            encoded while it commits. A frame that is refused (wrong shape, counts that decrease, …) is \
             reported and skipped, and the stream goes on; the exit status is then 1. A stream \
             that ends inside a frame loses only that frame. A frame re-sent after a restart with \
             the same step and state is skipped.
@@ -57,7 +60,57 @@ struct RecordCommand: ParsableCommand {
             if refused > 0 { text += ", \(refused) refused" }
             Console.message(text)
         }
+        // The run's latest checkpoint once the frame in flight (if any) is stored: what the next
+        // frame is encoded against while that one commits. `nil` when not known (at the start,
+        // after a replayed frame, for ranks): the next frame is then recorded the ordinary way.
+        var basis: PreparedCheckpoint.Basis?
+        var inFlight: (frame: FramePrefetcher.Frame, commit: BackgroundCommit)?
+        /// Records a frame the ordinary way (reading back the latest checkpoint) and reports it.
+        func recordOrdinarily(_ frame: FramePrefetcher.Frame) {
+            let source = "stdin frame \(frame.number)"
+            do {
+                let (outcome, state) = try recorder.recordState(frame.state.get(), step: nil, source: source)
+                report(outcome, source: source)
+                if !outcome.alreadyStored, let checkpoint = outcome.completed.last {
+                    basis = PreparedCheckpoint.Basis(checkpoint: checkpoint, state: state)
+                } else if outcome.alreadyStored {
+                    basis = nil
+                }
+            } catch {
+                refused += 1
+                Console.message("Error: \(error); the frame was skipped")
+            }
+        }
+        func report(_ outcome: RecordOutcome, source: String) {
+            if outcome.alreadyStored { skipped += 1 } else { stored += 1; lastStep = outcome.step }
+            if verbose { Console.message(StateRecorder.describe(outcome, run: runName, source: source)) }
+        }
+        /// Waits for the frame in flight to be committed and reports it; one whose prepared
+        /// checkpoint no longer applies is recorded the ordinary way.
+        func settle() {
+            guard let (frame, commit) = inFlight else { return }
+            inFlight = nil
+            defer { frames.finished() }
+            do {
+                if let outcome = try commit.wait() {
+                    if case .success(let torch) = frame.state {
+                        for warning in torch.warnings { Console.message("warning: " + warning) }
+                    }
+                    report(outcome, source: "stdin frame \(frame.number)")
+                    return
+                }
+            } catch {
+                refused += 1
+                basis = nil
+                Console.message("Error: \(error); the frame was skipped")
+                return
+            }
+            recordOrdinarily(frame)
+        }
+        defer { settle() }
         while true {
+            // After a wide frame the reader waits for it to be stored before reading on.
+            if let inFlight, !inFlight.frame.readsAhead { settle() }
             let frame: FramePrefetcher.Frame
             do {
                 guard let next = try frames.next() else { break }
@@ -65,17 +118,47 @@ struct RecordCommand: ParsableCommand {
             } catch let error as StateFrameError {
                 throw CLIError("\(error)")
             }
-            defer { frames.finished() }
-            let source = "stdin frame \(frame.number)"
-            do {
-                let outcome = try recorder.record(frame.state.get(), step: nil, source: source)
-                if outcome.alreadyStored { skipped += 1 } else { stored += 1; lastStep = outcome.step }
-                if verbose { Console.message(StateRecorder.describe(outcome, run: runName, source: source)) }
-            } catch {
-                refused += 1
-                Console.message("Error: \(error); the frame was skipped")
+            // Encode this frame against the one in flight while that one commits: each is still
+            // acknowledged only once its own transaction is committed and synced.
+            var prepared: PreparedCheckpoint?
+            if let basis, recorder.rank == nil, case .success(let torch) = frame.state, let step = torch.step,
+               step > basis.step,
+               let (_, state) = try? recorder.state(of: torch, step: nil, source: "", nonFinite: basis.state.nonFinite) {
+                prepared = recorder.store.prepareCheckpoint(run: recorder.run, step: step, state: state, after: basis)
+            }
+            settle()
+            if let prepared {
+                inFlight = (frame, BackgroundCommit(prepared, store: recorder.store))
+                basis = prepared.asBasis
+            } else {
+                recordOrdinarily(frame)
+                frames.finished()
             }
         }
+        settle()
         if refused > 0 { throw ExitCode(1) }
+    }
+}
+
+/// A prepared checkpoint being committed on a thread of its own, while the next frame is encoded.
+private final class BackgroundCommit: Sendable {
+    private let result = Mutex<Result<RecordOutcome?, any Error>?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    /// Starts committing `prepared` to `store`.
+    init(_ prepared: PreparedCheckpoint, store: DensityStore) {
+        Thread.detachNewThread { [self] in
+            let outcome = Result { try store.commit(prepared) }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+    }
+
+    /// Waits for the commit: its outcome, or `nil` when the prepared checkpoint no longer applied
+    /// and nothing was written.
+    /// - Throws: The commit's error; nothing was stored then.
+    func wait() throws -> RecordOutcome? {
+        done.wait()
+        return try result.withLock { $0! }.get()
     }
 }

@@ -1,6 +1,9 @@
 import DensityFormats
 import Dispatch
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads `density record`'s frames on a thread of its own, one frame ahead of the recorder: the
 /// next state is read from the pipe and checked while the previous one is encoded and committed.
@@ -12,9 +15,10 @@ final class FramePrefetcher: Sendable {
     /// The largest frame read ahead: 64 MiB, 8M int64 counts.
     static let readAheadBytes = 64 << 20
 
-    /// One frame: the stream's frame number and its state, or why the frame was refused; a
-    /// `StateFrameError` ends the stream.
-    typealias Frame = (number: Int, state: Result<TorchMetricsState, any Error>)
+    /// One frame: the stream's frame number, its state or why the frame was refused (a
+    /// `StateFrameError` ends the stream), and whether the next frame is read before this one is
+    /// ``finished()`` (`false` after a frame wider than ``readAheadBytes``).
+    typealias Frame = (number: Int, state: Result<TorchMetricsState, any Error>, readsAhead: Bool)
 
     private enum Slot {
         case frame(Frame)
@@ -36,13 +40,16 @@ final class FramePrefetcher: Sendable {
     ///   - source: Its name for messages.
     ///   - maxFrameBytes: The largest frame accepted.
     init(descriptor: Int32, source: String, maxFrameBytes: Int) {
+        Self.widenPipe(descriptor)
         DispatchQueue.global(qos: .userInitiated).async(group: reader) { [self] in
             var frames = StateFrameReader(descriptor: descriptor, source: source, maxFrameBytes: maxFrameBytes)
             while true {
                 let before = frames.offset
                 let next: Slot
                 do {
-                    next = try frames.nextState().map { .frame((frames.frameCount, $0)) } ?? .end
+                    next = try frames.nextState().map {
+                        .frame((frames.frameCount, $0, frames.offset - before <= Self.readAheadBytes))
+                    } ?? .end
                 } catch let error as StateFrameError {
                     next = .failed(error)
                 } catch {
@@ -52,7 +59,7 @@ final class FramePrefetcher: Sendable {
                 filled.signal()
                 guard case .frame = next else { return }
                 emptied.wait()
-                if frames.offset - before > Self.readAheadBytes {
+                if case .frame(let frame) = next, !frame.readsAhead {
                     while finishedCount.withLock({ $0 }) < frames.frameCount { finishedFrame.wait() }
                 }
             }
@@ -60,6 +67,22 @@ final class FramePrefetcher: Sendable {
     }
 
     deinit { reader.wait() }
+
+    /// The pipe buffer asked for: 1 MiB, the most an unprivileged process may set by default
+    /// (`/proc/sys/fs/pipe-max-size`).
+    static let pipeBytes: Int32 = 1 << 20
+
+    /// Widens the stream's pipe buffer from the kernel's 64 KiB to ``pipeBytes``, so the writer
+    /// and this reader trade a wide frame in a few large copies instead of one wake-up of each
+    /// per 64 KiB. Nothing changes for a file, a terminal, or when the kernel refuses.
+    static func widenPipe(_ descriptor: Int32) {
+        #if os(Linux)
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFIFO else { return }
+        // F_SETPIPE_SZ (F_LINUX_SPECIFIC_BASE + 7), which Glibc's overlay leaves out (it is _GNU_SOURCE).
+        _ = fcntl(descriptor, 1024 + 7, pipeBytes)
+        #endif
+    }
 
     /// The next frame, waiting for it; `nil` at the end of the stream. Call ``finished()`` once
     /// the frame is stored.

@@ -28,6 +28,28 @@ struct StateRecorder {
     ///   - source: The file or frame, for messages.
     /// - Returns: The step and what the store did.
     func record(_ torch: TorchMetricsState, step: Int64?, source: String) throws -> RecordOutcome {
+        try recordState(torch, step: step, source: source).outcome
+    }
+
+    /// As ``record(_:step:source:)``, also returning the exact state recorded.
+    func recordState(_ torch: TorchMetricsState, step: Int64?, source: String) throws
+        -> (outcome: RecordOutcome, state: DensityState)
+    {
+        let (step, state) = try state(of: torch, step: step, source: source)
+        for warning in torch.warnings { Console.message("warning: " + warning) }
+        return (try store.record(run: run.name, step: step, state: state, rank: rank), state)
+    }
+
+    /// The step and exact state of a torchmetrics state, checked against the run.
+    /// - Parameters:
+    ///   - torch: The state read from a file or frame.
+    ///   - step: As for ``record(_:step:source:)``.
+    ///   - source: The file or frame, for messages.
+    ///   - nonFinite: The non-finite count the state carries; by default that of the run's
+    ///     checkpoint at or before the step (read from the store).
+    func state(of torch: TorchMetricsState, step: Int64?, source: String, nonFinite: Int64? = nil) throws
+        -> (step: Int64, state: DensityState)
+    {
         if let step, let inFile = torch.step, step != inFile {
             throw CLIError("'\(source)': --step \(step) disagrees with its 'step' tensor, step \(inFile); pass --step \(inFile) or leave --step out to store it at step \(inFile), or correct the file's step. Nothing was stored")
         }
@@ -35,15 +57,12 @@ struct StateRecorder {
             throw CLIError("'\(source)' has no 'step' tensor: pass --step STEP, or save the step with the state")
         }
         // torchmetrics keeps no non-finite count: a whole state carries the run's forward; ranks carry none.
-        let nonFinite = rank == nil ? (try store.checkpoint(run: run.name, atOrBefore: step)?.nonFinite ?? 0) : 0
-        let state: DensityState
+        let nonFinite = try nonFinite ?? (rank == nil ? (try store.checkpoint(run: run.name, atOrBefore: step)?.nonFinite ?? 0) : 0)
         do {
-            state = try torch.state(features: run.features, components: run.components, nonFinite: nonFinite)
+            return (step, try torch.state(features: run.features, components: run.components, nonFinite: nonFinite))
         } catch let error as DensityError {
             throw CLIError("'\(source)': \(error) (run '\(run.name)' has \(run.describeShape))")
         }
-        for warning in torch.warnings { Console.message("warning: " + warning) }
-        return try store.record(run: run.name, step: step, state: state, rank: rank)
     }
 
     /// One line saying what a record did.
