@@ -14,7 +14,7 @@ public enum StateFrameError: Error, Sendable, Hashable, CustomStringConvertible 
         case let .truncated(source, frame, offset, expected, received):
             return "\(source): frame \(frame) (at byte \(offset)) is truncated: the stream ended after \(received) of its \(expected) bytes; that frame was not stored (the writer stopped mid-frame)"
         case let .tooLarge(source, frame, offset, length, limit):
-            return "\(source): frame \(frame) (at byte \(offset)) claims \(length) bytes, more than the limit of \(limit) (--max-frame-bytes); each frame must be an 8-byte little-endian length followed by that many bytes of .safetensors"
+            return "\(source): frame \(frame) (at byte \(offset)) claims \(length) bytes, more than the reader's limit of \(limit) bytes; each frame must be an 8-byte little-endian length followed by that many bytes of .safetensors"
         case let .unreadable(source, reason):
             return "cannot read \(source): \(reason)"
         }

@@ -177,7 +177,7 @@ extension DensityStore {
     func recordRank(_ db: Connection, _ run: Run, step: Int64, rank: Int, state: DensityState)
         throws -> (RecordOutcome, LatestStateCache?)
     {
-        guard step >= 0 else { throw StoreError.settingOutOfRange(.step, value: String(step), expected: ">= 0") }
+        try Self.checkStep(step)
         guard state.features == run.features, state.components == run.components else {
             throw StoreError.shapeMismatch(run: run.name, expected: run.describeShape, actual: state.describeShape)
         }

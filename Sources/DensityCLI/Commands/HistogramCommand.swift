@@ -236,7 +236,7 @@ struct StateSelection: ParsableArguments {
         if step != nil, window.isGiven {
             throw ValidationError("give --step S (the cumulative state at S) or a window --from A --to B (or --window A:B), not both")
         }
-        if step == .start { throw ValidationError("--step start names no checkpoint; use first, latest, or a step") }
+        try step?.requireCheckpoint(flag: "--step")
     }
 
     /// Reads the selected state; refuses one with no vectors, whose densities are undefined.

@@ -78,7 +78,7 @@ struct RecordCommand: ParsableCommand {
                 }
             } catch {
                 refused += 1
-                Console.message("Error: \(error); the frame was skipped")
+                Console.message("Error: \(ErrorText.render(error)); the frame was skipped")
             }
         }
         func report(_ outcome: RecordOutcome, source: String) {
@@ -102,7 +102,7 @@ struct RecordCommand: ParsableCommand {
             } catch {
                 refused += 1
                 basis = nil
-                Console.message("Error: \(error); the frame was skipped")
+                Console.message("Error: \(ErrorText.render(error)); the frame was skipped")
                 return
             }
             recordOrdinarily(frame)
@@ -116,7 +116,7 @@ struct RecordCommand: ParsableCommand {
                 guard let next = try frames.next() else { break }
                 frame = next
             } catch let error as StateFrameError {
-                throw CLIError("\(error)")
+                throw ErrorText.render(error)
             }
             // Encode this frame against the one in flight while that one commits: each is still
             // acknowledged only once its own transaction is committed and synced.

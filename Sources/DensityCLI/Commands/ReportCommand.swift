@@ -51,7 +51,7 @@ struct ReportCommand: ParsableCommand {
             throw ValidationError("--features takes 0-based feature indexes separated by commas, e.g. 3,17 (C:F with components), got '\(features)'")
         }
         guard (0...50).contains(top) else { throw ValidationError("--top must be from 0 to 50, got \(top)") }
-        if to == .start { throw ValidationError("--to start names no checkpoint; use latest or a step") }
+        try to?.requireCheckpoint(flag: "--to")
         if out.isEmpty { throw ValidationError("--out needs a file name") }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DensityFormats
 import DensityStore
 import DensityViews
 
@@ -25,6 +26,8 @@ enum ErrorText {
             case .noComponents: return CLIError("\(error.problem); leave out --component")
             case let .componentRequired(_, components, _): return CLIError("\(error.problem): pass --component 0 to \(components - 1)")
             }
+        case StateFrameError.tooLarge:
+            return CLIError("\(error) (the limit is set with --max-frame-bytes, up to \(StateFrameReader.maxFrameBytesLimit))")
         case let error as StoreError:
             return advice(error).map { CLIError("\(error.problem); \($0)") } ?? error
         default:
