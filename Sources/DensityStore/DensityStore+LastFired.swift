@@ -33,15 +33,7 @@ extension DensityStore {
                                features: [Int], final: [Int64]) throws -> [Int: Int64] {
         let wanted = features.filter { final[$0] > 0 }
         guard !wanted.isEmpty else { return [:] }
-        // The keyframes up to `end`, each starting a stretch that ends before the next one.
-        var keyframes: [Int] = []
-        var cursor = DeltaChain.Cursor(run, Array(checkpoints[0...end]))
-        var index = 0
-        while let checkpoint = try cursor.next() {
-            if checkpoint.deltaDepth == 0 { keyframes.append(index) }
-            index += 1
-        }
-        let search = LastFiredSearch(run: run, checkpoints: checkpoints, end: end, keyframes: keyframes, final: final)
+        let search = try LastFiredSearch(run, checkpoints: checkpoints, end: end)
         let chunks = Dictionary(grouping: wanted) { index in
             let component = index / run.features
             return component * run.chunksPerComponent + (index % run.features) / run.chunkFeatures
@@ -63,7 +55,9 @@ extension DensityStore {
                 return work.next
             }) {
                 let (position, indexes) = chunks[claimed]
-                let outcome = Result { try search.chunk(position, indexes, reader) }
+                let start = search.start(of: position)
+                let offsets = Set(indexes.map { $0 - start }).sorted()  // ascending offsets in the chunk
+                let outcome = Result { try search.chunk(position, offsets: offsets, target: offsets.map { final[start + $0] }, reader) }
                 work.withLock { work in
                     if case .failure = outcome { work.failed = true }  // chunks claimed before still finish
                     work.outcomes[claimed] = outcome
@@ -89,7 +83,7 @@ extension DensityStore {
 /// One core's reader of chunk blobs: its own statement on the transaction's connection, stepped
 /// only while holding the shared lock (the connection is opened without SQLite's own mutex), and
 /// a copy of the last blob read, decoded outside the lock.
-private final class ChunkBlobs: @unchecked Sendable {
+final class ChunkBlobs: @unchecked Sendable {
     private let statement: Statement
     private let lock: NSLock
     let zstd = Zstd()
@@ -133,19 +127,47 @@ private final class ChunkBlobs: @unchecked Sendable {
     }
 }
 
-/// The search of ``DensityStore/lastFiredSteps(_:_:checkpoints:end:features:final:)`` in one chunk.
-private struct LastFiredSearch: Sendable {
+/// When features last fired, one chunk at a time: the one definition of a last firing, used by
+/// ``DensityStore/lastFiredSteps(_:_:checkpoints:end:features:final:)`` (`dead`) and by the
+/// most recently dead of ``DensityStore/movers(run:window:top:recentlyDead:)`` (`report`).
+struct LastFiredSearch: Sendable {
     let run: Run
     let checkpoints: [Checkpoint]
     let end: Int
     /// Indexes in `checkpoints` of the keyframes up to `end`.
     let keyframes: [Int]
-    let final: [Int64]
 
-    /// The last firings of `indexes` (flat, all in the chunk at storage `position`).
-    func chunk(_ position: Int, _ indexes: [Int], _ reader: ChunkBlobs) throws -> [(Int, Int64)] {
+    /// A search of the checkpoints up to `checkpoints[end]` (the run's, in step order), after
+    /// checking that each links to the one before.
+    /// - Throws: ``StoreError/corruptChunk(run:step:component:chunk:reason:)`` for a broken chain.
+    init(_ run: Run, checkpoints: [Checkpoint], end: Int) throws {
+        // The keyframes up to `end`, each starting a stretch that ends before the next one.
+        var keyframes: [Int] = []
+        var cursor = DeltaChain.Cursor(run, Array(checkpoints[0...end]))
+        var index = 0
+        while let checkpoint = try cursor.next() {
+            if checkpoint.deltaDepth == 0 { keyframes.append(index) }
+            index += 1
+        }
+        (self.run, self.checkpoints, self.end, self.keyframes) = (run, checkpoints, end, keyframes)
+    }
+
+    /// The flat index of the first count of the chunk at storage `position`.
+    func start(of position: Int) -> Int {
+        (position / run.chunksPerComponent) * run.features + (position % run.chunksPerComponent) * run.chunkFeatures
+    }
+
+    /// The last firings of the features at `offsets` (ascending, distinct) of the chunk at storage
+    /// `position`, whose counts at `end` are `target` (one each, positive): the flat index of
+    /// each and the step of its last firing.
+    ///
+    /// With `notBefore`, a feature whose last firing the search has shown to be before that step
+    /// is left out as soon as that is known (a caller keeping only the latest firings passes the
+    /// earliest it still keeps), so that part of the search is skipped.
+    func chunk(_ position: Int, offsets: [Int], target: [Int64], _ reader: ChunkBlobs,
+               notBefore: Int64 = .min) throws -> [(Int, Int64)] {
         let component = position / run.chunksPerComponent, chunk = position % run.chunksPerComponent
-        let start = component * run.features + chunk * run.chunkFeatures
+        let start = start(of: position)
         let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
         let describe = { (offset: Int) in
             DensityState.describeIndex(start + offset, features: run.features, components: run.components)
@@ -154,15 +176,20 @@ private struct LastFiredSearch: Sendable {
             try reader.read(run, checkpoints[index], component: component, chunk: chunk, width: width, offsets: offsets,
                             onto: &values)
         }
-        let offsets = Set(indexes.map { $0 - start }).sorted()  // ascending offsets in the chunk
-        let target = offsets.map { final[start + $0] }
         // For each slot (an offset), the first keyframe (a position in `keyframes`) at its final
         // count, `keyframes.count` when none is, and its count at the keyframe before.
         var first = [Int](repeating: keyframes.count, count: offsets.count)
         var below = [Int64](repeating: 0, count: offsets.count)
         // Each search holds the slots whose first keyframe is in lo...hi (hi: none), ascending.
         var searches: [(lo: Int, hi: Int, slots: [Int])] = [(0, keyframes.count, Array(offsets.indices))]
+        // The latest step a last firing can be at when its first keyframe at its count is in lo...hi.
+        let latest = { (hi: Int) in checkpoints[hi < keyframes.count ? keyframes[hi] : end].step }
+        var left = Set<Int>()  // slots left out by `notBefore`
         while let (lo, hi, slots) = searches.popLast() {
+            if latest(hi) < notBefore {
+                left.formUnion(slots)
+                continue
+            }
             guard lo < hi else {
                 for slot in slots { first[slot] = lo }
                 continue
@@ -191,7 +218,7 @@ private struct LastFiredSearch: Sendable {
         // At the first keyframe: the first checkpoint fired whatever it counts.
         var found: [(Int, Int64)] = []
         var stretches: [Int: [Int]] = [:]
-        for slot in offsets.indices {
+        for slot in offsets.indices where !left.contains(slot) {
             if first[slot] == 0 {
                 found.append((start + offsets[slot], checkpoints[0].step))
             } else {
