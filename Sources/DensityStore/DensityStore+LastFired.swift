@@ -54,10 +54,13 @@ extension DensityStore {
                 defer { work.next += 1 }
                 return work.next
             }) {
-                let (position, indexes) = chunks[claimed]
-                let start = search.start(of: position)
-                let offsets = Set(indexes.map { $0 - start }).sorted()  // ascending offsets in the chunk
-                let outcome = Result { try search.chunk(position, offsets: offsets, target: offsets.map { final[start + $0] }, reader) }
+                let (key, indexes) = chunks[claimed]
+                let position = DensityStore.chunkPosition(run, component: key / run.chunksPerComponent,
+                                                          chunk: key % run.chunksPerComponent)
+                let offsets = Set(indexes.map { $0 - position.start }).sorted()  // ascending offsets in the chunk
+                let outcome = Result {
+                    try search.chunk(position, offsets: offsets, target: offsets.map { final[position.start + $0] }, reader)
+                }
                 work.withLock { work in
                     if case .failure = outcome { work.failed = true }  // chunks claimed before still finish
                     work.outcomes[claimed] = outcome
@@ -152,23 +155,16 @@ struct LastFiredSearch: Sendable {
         (self.run, self.checkpoints, self.end, self.keyframes) = (run, checkpoints, end, keyframes)
     }
 
-    /// The flat index of the first count of the chunk at storage `position`.
-    func start(of position: Int) -> Int {
-        (position / run.chunksPerComponent) * run.features + (position % run.chunksPerComponent) * run.chunkFeatures
-    }
-
-    /// The last firings of the features at `offsets` (ascending, distinct) of the chunk at storage
+    /// The last firings of the features at `offsets` (ascending, distinct) of the chunk at
     /// `position`, whose counts at `end` are `target` (one each, positive): the flat index of
     /// each and the step of its last firing.
     ///
     /// With `notBefore`, a feature whose last firing the search has shown to be before that step
     /// is left out as soon as that is known (a caller keeping only the latest firings passes the
     /// earliest it still keeps), so that part of the search is skipped.
-    func chunk(_ position: Int, offsets: [Int], target: [Int64], _ reader: ChunkBlobs,
+    func chunk(_ position: DensityStore.ChunkPosition, offsets: [Int], target: [Int64], _ reader: ChunkBlobs,
                notBefore: Int64 = .min) throws -> [(Int, Int64)] {
-        let component = position / run.chunksPerComponent, chunk = position % run.chunksPerComponent
-        let start = start(of: position)
-        let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
+        let (component, chunk, start, width) = position
         let describe = { (offset: Int) in
             DensityState.describeIndex(start + offset, features: run.features, components: run.components)
         }

@@ -60,13 +60,16 @@ extension DensityStore {
     }
 
     /// The chunk positions of a run, in storage order: (component, chunk, flat start, width).
-    static func chunkLayout(_ run: Run) -> [(component: Int, chunk: Int, start: Int, width: Int)] {
+    static func chunkLayout(_ run: Run) -> [ChunkPosition] {
         (0..<(run.components ?? 1)).flatMap { component in
-            (0..<run.chunksPerComponent).map { chunk in
-                (component, chunk, component * run.features + chunk * run.chunkFeatures,
-                 min(run.chunkFeatures, run.features - chunk * run.chunkFeatures))
-            }
+            (0..<run.chunksPerComponent).map { chunk in chunkPosition(run, component: component, chunk: chunk) }
         }
+    }
+
+    /// Where chunk `chunk` of component `component` lies in a run's flat counts.
+    static func chunkPosition(_ run: Run, component: Int, chunk: Int) -> ChunkPosition {
+        (component, chunk, component * run.features + chunk * run.chunkFeatures,
+         min(run.chunkFeatures, run.features - chunk * run.chunkFeatures))
     }
 
     /// Writes every chunk of a checkpoint: deltas against `previous` when given, else a keyframe.

@@ -775,7 +775,7 @@ public final class DensityStore: Sendable {
             throw StoreError.indexOutOfRange(run: name, what: "component", index: component, size: run.components ?? 1)
         }
         let chunk = feature / run.chunkFeatures
-        let width = min(run.chunkFeatures, run.features - chunk * run.chunkFeatures)
+        let width = chunkPosition(run, component: component, chunk: chunk).width
         var scratch: [UInt8] = []
         var count: Int64 = 0
         var cursor = DeltaChain.Cursor(run)

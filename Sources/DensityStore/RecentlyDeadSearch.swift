@@ -32,8 +32,7 @@ struct RecentlyDeadSearch {
                       start: UnsafeBufferPointer<Int64>) throws {
         let offsets = (0..<position.width).filter { window[$0] == 0 && start[$0] > 0 }
         guard !offsets.isEmpty else { return }
-        let fired = try search.chunk(position.component * search.run.chunksPerComponent + position.chunk,
-                                     offsets: offsets, target: offsets.map { start[$0] }, reader,
+        let fired = try search.chunk(position, offsets: offsets, target: offsets.map { start[$0] }, reader,
                                      notBefore: found.count == limit ? found[limit - 1].lastRose : .min)
         found = Array((found + fired.map { WindowMovers.RecentlyDead(index: $0.0, lastRose: $0.1) })
             .sorted { $0.lastRose != $1.lastRose ? $0.lastRose > $1.lastRose : $0.index < $1.index }
