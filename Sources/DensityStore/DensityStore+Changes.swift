@@ -6,8 +6,12 @@ extension DensityStore {
     /// Related SQLite documentation: <https://sqlite.org/pragma.html#pragma_data_version>
     /// - Returns: The connection's current data version.
     public func dataVersion() throws -> Int64 {
-        try withConnection { connection in
-            try connection.queryFirst("PRAGMA data_version") { $0.int64(0) } ?? 0
-        }
+        try withConnection { try Self.dataVersion($0) }
+    }
+
+    /// The connection's `PRAGMA data_version`: unchanged as long as no other connection has
+    /// committed, whatever this one writes.
+    static func dataVersion(_ connection: Connection) throws -> Int64 {
+        try connection.queryFirst("PRAGMA data_version") { $0.int64(0) } ?? 0
     }
 }

@@ -123,7 +123,7 @@ extension DensityStore {
     /// It is written only if, under the run's writer lock and the write transaction, the run and
     /// its settings are unchanged, its latest checkpoint is the prepared one's basis (same step,
     /// vectors, non-finite count and depth) and the last one this store wrote, with that very
-    /// state, and that checkpoint's blobs still match the checksums written. Otherwise nothing is
+    /// state, and no other connection has committed since (so its blobs are the ones written). Otherwise nothing is
     /// written and this returns `nil`: the caller records the state the ordinary way, which reads
     /// the latest checkpoint back and names any fault.
     /// - Parameter prepared: The prepared checkpoint.
@@ -143,7 +143,7 @@ extension DensityStore {
                       let cached = latestWritten.withLock({ $0 }), cached.runID == run.id, cached.checkpoint == latest,
                       cached.state == basis.state  // the same array, compared by identity first
                 else { return nil }
-                guard try Self.verifiedChecksums(db, checkpointID: latest.id) == cached.checksums else {
+                guard try cached.isCurrent(db) else {
                     latestWritten.withLock { $0 = nil }
                     return nil
                 }
@@ -153,7 +153,8 @@ extension DensityStore {
                 for (index, chunk) in prepared.chunks.enumerated() { try insert(index, chunk) }
                 try Self.writeSummary(db, checkpointID: checkpointID, prepared.summary)
                 let checkpoint = try Self.checkpoint(db, run, atOrBefore: prepared.step)!
-                return LatestStateCache(runID: run.id, checkpoint: checkpoint, checksums: insert.checksums, state: prepared.state)
+                return LatestStateCache(runID: run.id, checkpoint: checkpoint, dataVersion: try Self.dataVersion(db),
+                                        state: prepared.state)
             }
         }
         guard let written else { return nil }

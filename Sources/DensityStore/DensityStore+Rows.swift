@@ -78,23 +78,22 @@ extension DensityStore {
     /// context) and, with `summarize`, tally each chunk's share of the summary, while this thread
     /// first runs `before` (such as verifying the cached previous state) and then inserts the
     /// chunks in order as they come, encoding some itself whenever it would otherwise wait.
-    /// - Returns: The checksums written, in storage order, and the summary when asked for.
+    /// - Returns: The summary when asked for.
     /// - Throws: `before`'s error; `onViolation`'s error when a count is below `previous` or grew
     ///   by more than the vectors (the
     ///   caller's transaction then discards what was inserted); ``SQLiteError``.
     static func writeChunks(
         _ db: Connection, _ run: Run, checkpointID: Int64, state: DensityState, previous: DensityState?,
         zstd: Zstd, summarize: Bool = false, before: () throws -> Void = {}, onViolation: () throws -> Void = {}
-    ) throws -> (checksums: [Int64], summary: DensitySummary?) {
+    ) throws -> DensitySummary? {
         let layout = chunkLayout(run)
         let insert = try ChunkInserter(db, checkpointID: checkpointID, layout: layout)
         let added = state.vectors - (previous?.vectors ?? 0)
-        let summary = try encodeChunks(layout, state: state, previous: previous, zstd: zstd, summarize: summarize,
-                                       before: before) { index, chunk in
+        return try encodeChunks(layout, state: state, previous: previous, zstd: zstd, summarize: summarize,
+                                before: before) { index, chunk in
             if chunk.decreased || chunk.largestDelta > added { try onViolation() }
             try insert(index, chunk)
         }
-        return (insert.checksums, summary)
     }
 
     /// Inserts the checkpoint row of a whole state (inside the caller's transaction).
@@ -108,20 +107,17 @@ extension DensityStore {
         return db.lastInsertedRowID
     }
 
-    /// Inserts a checkpoint's encoded chunks, one at a time in storage order, and keeps their checksums.
+    /// Inserts a checkpoint's encoded chunks, one at a time in storage order.
     final class ChunkInserter {
         private let statement: Statement
         private let checkpointID: Int64
         private let layout: [(component: Int, chunk: Int, start: Int, width: Int)]
-        /// The checksums inserted so far, in storage order.
-        private(set) var checksums: [Int64] = []
 
         init(_ db: Connection, checkpointID: Int64, layout: [(component: Int, chunk: Int, start: Int, width: Int)]) throws {
             statement = try db.prepare(
                 "INSERT INTO chunks (checkpoint_id, component, chunk, encoding, checksum, data) VALUES (?, ?, ?, ?, ?, ?)")
             self.checkpointID = checkpointID
             self.layout = layout
-            checksums.reserveCapacity(layout.count)
         }
 
         /// Inserts the chunk at `index` of the layout.
@@ -131,7 +127,6 @@ extension DensityStore {
                                 .integer(Int64(position.chunk)), .integer(chunk.encoding.rawValue),
                                 .integer(Int64(chunk.checksum)), .blob(chunk.data)])
             try statement.step()
-            checksums.append(Int64(chunk.checksum))
         }
     }
 
@@ -214,16 +209,6 @@ extension DensityStore {
             if let tally { tallies.append(tally) }
         }
         return builder?.summary(tallies)
-    }
-
-    /// The checksums of a checkpoint's chunks, in storage order, each verified against its blob;
-    /// `nil` when a blob no longer matches its stored checksum.
-    static func verifiedChecksums(_ db: Connection, checkpointID: Int64) throws -> [Int64]? {
-        let rows = try db.query("SELECT checksum, data FROM chunks WHERE checkpoint_id = ? ORDER BY component, chunk",
-                                [.integer(checkpointID)]) { row in
-            (row.int64(0), row.withBlob(1) { Int64(CRC32.checksum($0)) })
-        }
-        return rows.allSatisfy { $0.0 == $0.1 } ? rows.map(\.0) : nil
     }
 
     /// Stores a checkpoint's summary; none when its sum of counts passes `Int64.max` (what the

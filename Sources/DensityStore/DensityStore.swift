@@ -302,9 +302,9 @@ public final class DensityStore: Sendable {
     /// encodes the chunks (a delta when the chain allows) and writes the summary.
     ///
     /// The previous state comes from the last checkpoint this store wrote, when it is that row;
-    /// its blobs are verified against the checksums written while the new chunks are encoded. If
-    /// they no longer match, the attempt is undone (a savepoint) and redone from the decoded state,
-    /// which names any damage.
+    /// that no other connection has committed since is checked while the new chunks are encoded. If
+    /// one has, the attempt is undone (a savepoint) and redone from the decoded state, which names
+    /// any damage.
     /// - Returns: The checkpoint, and the cache entry to publish once the caller has committed.
     func insertCheckpoint(_ db: Connection, _ run: Run, step: Int64, state: DensityState, approximate: Bool)
         throws -> (Checkpoint, LatestStateCache)
@@ -326,9 +326,7 @@ public final class DensityStore: Sendable {
                 return try db.inTransaction {  // a savepoint: a stale cache undoes only this attempt
                     try insertCheckpoint(db, run, step: step, state: state, approximate: approximate, after: latest,
                                          before: cached.state) {
-                        guard try Self.verifiedChecksums(db, checkpointID: latest.id) == cached.checksums else {
-                            throw StaleLatestState()
-                        }
+                        guard try cached.isCurrent(db) else { throw StaleLatestState() }
                     }
                 }
             } catch is StaleLatestState {
@@ -393,14 +391,14 @@ public final class DensityStore: Sendable {
         }
         let checkpointID = try Self.insertCheckpointRow(db, run, step: step, state: state, deltaDepth: depth,
                                                         approximate: approximate)
-        func write(before: () throws -> Void) throws -> (checksums: [Int64], summary: DensitySummary?) {
+        func write(before: () throws -> Void) throws -> DensitySummary? {
             try Self.writeChunks(db, run, checkpointID: checkpointID, state: state, previous: previous, zstd: Zstd(),
                                  summarize: true, before: before, onViolation: requireGrowth)
         }
-        let (checksums, summary) = verified ? try write(before: {}) : try write(before: verify)
+        let summary = verified ? try write(before: {}) : try write(before: verify)
         try Self.writeSummary(db, checkpointID: checkpointID, summary ?? DensitySummary(state))
         let checkpoint = try Self.checkpoint(db, run, atOrBefore: step)!
-        return (checkpoint, LatestStateCache(runID: run.id, checkpoint: checkpoint, checksums: checksums, state: state))
+        return (checkpoint, LatestStateCache(runID: run.id, checkpoint: checkpoint, dataVersion: try Self.dataVersion(db), state: state))
     }
 
     /// The run's checkpoints, oldest first.
