@@ -24,10 +24,13 @@ let package = Package(
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
         // The system zstd (Debian: libzstd-dev), compressing checkpoint chunks.
         .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
-        // The system zlib (Debian: zlib1g-dev), inflating the deflated entries of .npz archives.
+        // The system zlib (Debian: zlib1g-dev): inflating the deflated entries of .npz archives, and
+        // the CRC-32 of every stored chunk.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // statfs from the C library (the overlays leave it out), telling a store's file-system type.
         .systemLibrary(name: "CFileSystem"),
+        // mallopt from the C library (the overlays leave it out), so `density record` reuses freed states.
+        .systemLibrary(name: "CMalloc"),
         // The metric engine: exact counts, no storage.
         .target(name: "DensityMetric"),
         // Deterministic synthetic SAE activations, for the demo, the benchmark and tests.
@@ -37,7 +40,7 @@ let package = Package(
         // The SQLite store: schema (Migrations/), codecs, queries.
         .target(
             name: "DensityStore",
-            dependencies: ["DensityMetric", "CSQLite", "CZstd", "CFileSystem"],
+            dependencies: ["DensityMetric", "CSQLite", "CZstd", "CZlib", "CFileSystem"],
             plugins: ["EmbedMigrations"]
         ),
         // Compiles Migrations/*.sql into the store, so the binary needs no resource bundle.
@@ -54,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "DensityCLI",
             dependencies: [
-                "DensityMetric", "DensityFormats", "DensityStore", "DensityWorkload", "DensityViews",
+                "DensityMetric", "DensityFormats", "DensityStore", "DensityWorkload", "DensityViews", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

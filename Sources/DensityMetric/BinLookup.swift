@@ -1,68 +1,114 @@
-/// Maps a count to its histogram bin in a few instructions, exactly as a search over the bins'
-/// first counts would.
+/// Tallies counts into histogram bins, zeros and dense counts in one pass, with a few instructions
+/// and no branch that depends on the data, exactly as a search over the bins' first counts would.
 ///
-/// A count's float64 exponent and top 4 mantissa bits split the counts into ranges no wider than
-/// 2^(1/16) ≈ 1.044x; a bin spans 10^0.2 ≈ 1.585x, so a range meets at most one bin boundary. The
-/// table holds, per range, the bin of its smallest count and the first count of the next bin if
-/// that falls inside the range: one load and one (almost always false) comparison per count.
+/// The counts `0...maxCount` are split into classes by every boundary a summary asks about: each
+/// bin's first count, 1 (so that 0 is a class of its own) and the first dense count. A count's
+/// float64 exponent and top 4 mantissa bits split the counts into ranges no wider than
+/// 2^(1/16) ≈ 1.044x; a bin spans 10^0.2 ≈ 1.585x, so a range meets at most one class boundary
+/// (two only where the dense boundary falls near a bin's, and then those counts take the exact
+/// search). The table holds, per range, the class of its smallest count and the first count of
+/// the next class if that falls inside the range: one load and one comparison per count.
 struct BinLookup: Sendable {
+    /// Ascending: the smallest count of each class.
     private let firsts: [Int64]
-    private var bins: [Int] = []
+    /// The histogram bin of each class.
+    private let binOfClass: [Int]
+    /// The first class whose counts are dense (`firsts.count` if none).
+    private let firstDenseClass: Int
+    /// Per range slot (slot 0: the count 0; slot k: the float range k - 1), its first class.
+    private var classes: [Int] = []
+    /// Per range slot, the first count of the next class if it is inside the range, `Int64.max`
+    /// if not, -1 when a second boundary is inside it too (those counts take the exact search).
     private var nextStarts: [Int64] = []
-    private let zeroBin: Int
 
     /// - Parameters:
     ///   - firstCountOfBin: Ascending; entry i is the smallest count in bin i (`Int64.max` if none).
     ///   - maxCount: The largest count that will be looked up.
-    init(firstCountOfBin: [Int64], maxCount: Int64) {
-        firsts = firstCountOfBin
-        zeroBin = Self.search(0, firstCountOfBin)
+    ///   - denseFrom: The smallest count that is dense.
+    init(firstCountOfBin: [Int64], maxCount: Int64, denseFrom: Int64) {
+        let firsts = Array(Set([0, 1, denseFrom] + firstCountOfBin).filter { $0 >= 0 }).sorted()
+        self.firsts = firsts
+        binOfClass = firsts.map { Self.search($0, firstCountOfBin) }
+        firstDenseClass = firsts.firstIndex(of: denseFrom) ?? firsts.count
+        classes = [0]  // the count 0 is class 0, alone
+        nextStarts = [.max]
         guard maxCount >= 1 else { return }
         let last = Self.index(maxCount)
-        bins.reserveCapacity(last + 1)
-        nextStarts.reserveCapacity(last + 1)
+        classes.reserveCapacity(last + 2)
+        nextStarts.reserveCapacity(last + 2)
         for index in 0...last {
             let low = Self.smallestCount(ofIndex: index)
             let high = index == last ? maxCount : Self.smallestCount(ofIndex: index + 1) - 1
-            let bin = Self.search(low, firstCountOfBin)
-            let next = bin + 1 < firstCountOfBin.count ? firstCountOfBin[bin + 1] : .max
-            // A second boundary inside the range cannot happen with bins this wide; if it ever
-            // did, -1 sends those counts to the exact search.
-            let second = bin + 2 < firstCountOfBin.count ? firstCountOfBin[bin + 2] : .max
-            bins.append(bin)
+            let first = Self.search(low, firsts)
+            let next = first + 1 < firsts.count ? firsts[first + 1] : .max
+            let second = first + 2 < firsts.count ? firsts[first + 2] : .max
+            classes.append(first)
             nextStarts.append(second <= high ? -1 : next)
         }
     }
 
-    /// Adds the bin of every count to `histogram`, with the tables read through unchecked pointers:
-    /// the summary of a wide checkpoint runs this per count. A count outside `0...maxCount` (which a
-    /// valid state never holds) is binned by the exact search, never looked up past the tables.
-    /// Two partial histograms let neighbouring counts of one bin not wait on each other.
-    func tally(_ counts: UnsafeBufferPointer<Int64>, into histogram: UnsafeMutableBufferPointer<Int>) {
-        let width = histogram.count
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * width) { partial in
+    /// Adds the bin of every count to `histogram` and returns, from the same pass, the counts'
+    /// exact sum, how many are 0 and how many are dense: one read of the counts for every figure
+    /// of a summary.
+    ///
+    /// Each count adds one to its class (four partial tallies, so that neighbouring counts of one
+    /// class do not wait on each other's increment); the classes then add up to bins, zeros and
+    /// dense counts. The tables are read through unchecked pointers. A count outside
+    /// `0...maxCount` (which a valid state never holds) takes the exact search, never a look-up
+    /// past the tables.
+    /// - Parameters:
+    ///   - counts: Non-negative counts.
+    ///   - histogram: The bins, added to.
+    /// - Returns: The sum of the counts, the number of zeros and the number of dense counts.
+    func tally(_ counts: UnsafeBufferPointer<Int64>, into histogram: UnsafeMutableBufferPointer<Int>)
+        -> (sum: Int128, zeros: Int, dense: Int)
+    {
+        let width = firsts.count
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * width) { partial in
             partial.initialize(repeating: 0)
-            bins.withUnsafeBufferPointer { bins in
+            let sum = classes.withUnsafeBufferPointer { classes in
                 nextStarts.withUnsafeBufferPointer { nextStarts in
-                    /// The bin of one count: its range's bin, or the next when it reaches the next bin's first count.
-                    @inline(__always) func binOf(_ count: Int64) -> Int {
-                        guard count > 0 else { return zeroBin }
-                        let index = Self.index(count)
-                        guard index < nextStarts.count else { return Self.search(count, firsts) }
-                        let next = nextStarts[index]
+                    /// The class of one count: its range's first class, or the next when the count reaches it.
+                    @inline(__always) func classOf(_ count: Int64) -> Int {
+                        // Slot 0 for the count 0 (whose float has exponent 0), slot k for range k - 1.
+                        let raw = Int(truncatingIfNeeded: Double(count).bitPattern >> 48) &- ((1023 << 4) &- 1)
+                        let slot = raw & ~(raw >> 63)
+                        guard slot < nextStarts.count else { return Self.search(count, firsts) }
+                        let next = nextStarts[slot]
                         if next < 0 { return Self.search(count, firsts) }
-                        return bins[index] &+ (count >= next ? 1 : 0)
+                        return classes[slot] &+ (count >= next ? 1 : 0)
+                    }
+                    var low: UInt64 = 0, high: UInt64 = 0
+                    /// One count into the partial tally at `offset`, and into the 128-bit sum.
+                    @inline(__always) func add(_ count: Int64, _ offset: Int) {
+                        partial[offset &+ classOf(count)] &+= 1
+                        let (sum, carry) = low.addingReportingOverflow(UInt64(bitPattern: count))
+                        low = sum
+                        high &+= carry ? 1 : 0
                     }
                     var i = 0
-                    while i + 2 <= counts.count {
-                        partial[binOf(counts[i])] &+= 1
-                        partial[width &+ binOf(counts[i + 1])] &+= 1
-                        i += 2
+                    while i + 4 <= counts.count {
+                        add(counts[i], 0)
+                        add(counts[i + 1], width)
+                        add(counts[i + 2], 2 &* width)
+                        add(counts[i + 3], 3 &* width)
+                        i += 4
                     }
-                    if i < counts.count { partial[binOf(counts[i])] &+= 1 }
+                    while i < counts.count {
+                        add(counts[i], 0)
+                        i += 1
+                    }
+                    return Int128(high) << 64 | Int128(low)
                 }
             }
-            for bin in 0..<width { histogram[bin] &+= partial[bin] &+ partial[width + bin] }
+            var dense = 0
+            for group in 0..<width {
+                let total = partial[group] &+ partial[width + group] &+ partial[2 * width + group] &+ partial[3 * width + group]
+                histogram[binOfClass[group]] &+= total
+                if group >= firstDenseClass { dense &+= total }
+            }
+            let zeros = partial[0] &+ partial[width] &+ partial[2 * width] &+ partial[3 * width]
+            return (sum, zeros, dense)
         }
     }
 
@@ -83,7 +129,7 @@ struct BinLookup: Sendable {
         return Self.index(count) < index && count < .max ? count + 1 : count
     }
 
-    /// The last bin whose first count is <= `count`.
+    /// The last entry of `firsts` (ascending) that is <= `count`.
     static func search(_ count: Int64, _ firsts: [Int64]) -> Int {
         var low = 0, high = firsts.count - 1
         while low < high {

@@ -7,7 +7,6 @@ extension DensitySummary {
         let width: Int
         let nonFinite: Int64
         let bins: Int
-        let firstDenseCount: Int64
         let lookup: BinLookup
 
         /// - Parameters:
@@ -32,41 +31,16 @@ extension DensitySummary {
             let firstCountOfBin = (0..<bins).map { bin in
                 DensitySummary.smallestCount(upTo: n) { DensitySummary.bin(ofDensity: Double($0) / Double(n), bins: bins) >= bin }
             }
-            firstDenseCount = DensitySummary.smallestCount(upTo: n) { Double($0) / Double(n) >= denseThreshold }
-            lookup = BinLookup(firstCountOfBin: firstCountOfBin, maxCount: n)
+            let firstDenseCount = DensitySummary.smallestCount(upTo: n) { Double($0) / Double(n) >= denseThreshold }
+            lookup = BinLookup(firstCountOfBin: firstCountOfBin, maxCount: n, denseFrom: firstDenseCount)
         }
 
         /// The tally of one piece of the counts.
         package func tally(_ counts: UnsafeBufferPointer<Int64>) -> Tally {
             var tally = Tally(histogram: [Int](repeating: 0, count: bins))
-            // The sum, zeros and dense counts eight lanes at a time. The sum is exact: each count's
-            // high and low 32 bits are added in lanes of their own (2^27 additions of values below
-            // 2^32 fit a lane, and a state holds at most 2^30 counts), and joined in 128 bits.
-            let zero = SIMD8<Int64>(), one = SIMD8<Int64>(repeating: 1), dense = SIMD8<Int64>(repeating: firstDenseCount)
-            let low32 = SIMD8<Int64>(repeating: 0xFFFF_FFFF)
-            var highLanes = zero, lowLanes = zero, deadLanes = zero, denseLanes = zero
-            var i = 0
-            if let base = counts.baseAddress {
-                let raw = UnsafeRawPointer(base)
-                while i + 8 <= counts.count {
-                    let lanes = raw.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Int64>.self)
-                    highLanes &+= lanes &>> 32
-                    lowLanes &+= lanes & low32
-                    deadLanes &+= zero.replacing(with: one, where: lanes .== zero)
-                    denseLanes &+= zero.replacing(with: one, where: lanes .>= dense)
-                    i += 8
-                }
+            (tally.fired, tally.dead, tally.dense) = tally.histogram.withUnsafeMutableBufferPointer {
+                lookup.tally(counts, into: $0)
             }
-            tally.fired = Int128(highLanes.wrappedSum()) << 32 + Int128(lowLanes.wrappedSum())
-            tally.dead = Int(deadLanes.wrappedSum())
-            tally.dense = Int(denseLanes.wrappedSum())
-            while i < counts.count {
-                tally.fired += Int128(counts[i])
-                tally.dead &+= counts[i] == 0 ? 1 : 0
-                tally.dense &+= counts[i] >= firstDenseCount ? 1 : 0
-                i += 1
-            }
-            tally.histogram.withUnsafeMutableBufferPointer { lookup.tally(counts, into: $0) }
             return tally
         }
 

@@ -29,7 +29,9 @@ import Testing
         counts += [0, 1, vectors, vectors / 100, max(0, vectors / 100 - 1), vectors / 100 + 1]
         let state = try DensityState(features: counts.count, components: nil, counts: counts, vectors: vectors)
         for bins in [1, 10, 50, 73] {
-            for threshold in [1e-2, 1e-6, 0.5] {
+            // 1.01e-2 and 0.0099: a dense boundary within 1% of a bin's first count, in the same
+            // float range of the lookup table, whose counts then take the exact search.
+            for threshold in [1e-2, 1e-6, 0.5, 1.01e-2, 0.0099] {
                 let summary = DensitySummary(state, denseThreshold: threshold, bins: bins)
                 let expected = naive(state, bins: bins, denseThreshold: threshold)
                 #expect(summary.histogram == expected.histogram, "vectors \(vectors), bins \(bins)")

@@ -188,14 +188,14 @@ import Testing
             #expect(try store.state(run: "r", atOrBefore: 10)?.state == states[0])
             #expect(try store.trend(run: "r", feature: 0, component: 1).map(\.count) == states.prefix(3).map { $0.counts[10] })
             #expect(throws: StoreError.self) { _ = try store.trend(run: "r", feature: 4, component: 1) }
-            // The writer verifies only the latest checkpoint's blobs before appending a delta on top
-            // of its cached state (the whole chain would cost up to keyframe_interval checkpoints of
-            // reading): the append succeeds, and reading through the damage still names it.
-            try store.appendCheckpoint(run: "r", step: 40, state: states[3])
-            let error = #expect(throws: StoreError.self) { _ = try store.state(run: "r") }
+            // The damage came through another connection, so the writer no longer trusts the state
+            // it cached: it reads the latest checkpoint back, through the damaged chunk, and
+            // refuses to append on top of it, as a fresh process would; nothing is stored.
+            let error = #expect(throws: StoreError.self) { try store.appendCheckpoint(run: "r", step: 40, state: states[3]) }
             if case .corruptChunk("r", 20, 1, 1, _)? = error {} else {
                 Issue.record("expected corruptChunk at step 20, got \(String(describing: error))")
             }
+            #expect(try store.checkpoints(run: "r").map(\.step) == [10, 20, 30])
         }
     }
 

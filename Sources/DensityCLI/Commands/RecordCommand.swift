@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMalloc
 import DensityFormats
 import DensityMetric
 import DensityStore
@@ -48,7 +49,13 @@ struct RecordCommand: ParsableCommand {
         }
     }
 
+    /// The widest states whose freed blocks the recorder keeps for the next frame: 32 MiB (4M
+    /// int64 counts), glibc's largest heap allocation. Wider ones are mapped and unmapped as before.
+    static let reusedBlockBytes: Int32 = 32 << 20
+
     func run() throws {
+        // Each frame allocates a state and frees the one two frames back, of the same width.
+        _ = cmalloc_keep_freed_blocks(Self.reusedBlockBytes)
         let recorder = try StateRecorder(store: store.openForWriting(), runName: runName, rank: ranks.value)
         let frames = FramePrefetcher(descriptor: STDIN_FILENO, source: "stdin", maxFrameBytes: maxFrameBytes)
         var stored = 0, skipped = 0, refused = 0

@@ -45,15 +45,17 @@ package enum ChunkCodec {
         _ counts: UnsafeBufferPointer<Int64>, previous: UnsafeBufferPointer<Int64>?,
         rate: (previousVectors: Int64, addedVectors: Int64)? = nil, zstd: Zstd
     ) -> Encoded {
-        var decreased = false
-        var largest: Int64 = 0
         let multiplier = rate.flatMap { Self.multiplier(previousVectors: $0.previousVectors, addedVectors: $0.addedVectors) }
         // The varints go into uninitialized scratch memory: no zero-filling of 10 bytes a count.
-        let compressed = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, counts.count * 10 + 10)) { out in
+        // The sign and largest change are the closure's own locals, kept in registers: variables
+        // captured from outside would be stored and reloaded for every count.
+        let (compressed, decreased, largest) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, counts.count * 10 + 10)) {
+            out -> ([UInt8], Bool, Int64) in
             var position = 0
+            var signs: Int64 = 0
+            var largest: Int64 = 0
             if let previous, let multiplier {
                 position = Varint.write(multiplier, to: out, at: position)
-                var signs: Int64 = 0
                 for i in 0..<counts.count {
                     let delta = counts[i] &- previous[i]
                     signs |= delta
@@ -61,22 +63,20 @@ package enum ChunkCodec {
                     let residual = delta &- Self.predicted(previous: previous[i], multiplier: multiplier)
                     position = Varint.write(Self.zigzag(residual), to: out, at: position)
                 }
-                decreased = signs < 0
             } else if let previous {
-                var signs: Int64 = 0
                 for i in 0..<counts.count {
                     let delta = counts[i] &- previous[i]
                     signs |= delta
                     largest = max(largest, delta)
                     position = Varint.write(UInt64(bitPattern: delta), to: out, at: position)
                 }
-                decreased = signs < 0
             } else {
                 for i in 0..<counts.count {
                     position = Varint.write(UInt64(bitPattern: counts[i]), to: out, at: position)
                 }
             }
-            return zstd.compress(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[..<position]))
+            let compressed = zstd.compress(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[..<position]))
+            return (compressed, signs < 0, largest)
         }
         let data = Data(compressed)
         let encoding: ChunkEncoding = previous == nil ? .varintZstd : multiplier == nil ? .deltaVarintZstd : .rateDeltaVarintZstd
