@@ -83,7 +83,7 @@ public struct TorchMetricsState: Sendable, Hashable {
                 reason: "has shape \(countsTensor.shape); expected [features] or [components, features]")
         }
         let counts = try decoded ?? file.integers(Self.countsName)
-        if let negative = counts.firstIndex(where: { $0 < 0 }) {
+        if let negative = counts.withUnsafeBufferPointer({ DensityState.firstOutOfRange($0, upTo: .max) }) {
             throw SafetensorsError.invalidValues(source: file.source(of: Self.countsName), name: Self.countsName,
                                                  reason: "holds the negative count \(counts[negative]) at index \(negative)")
         }

@@ -15,11 +15,16 @@ struct BinLookup: Sendable {
     private let binOfClass: [Int]
     /// The first class whose counts are dense (`firsts.count` if none).
     private let firstDenseClass: Int
-    /// Per range slot (slot 0: the count 0; slot k: the float range k - 1), its first class.
-    private var classes: [Int] = []
-    /// Per range slot, the first count of the next class if it is inside the range, `Int64.max`
-    /// if not, -1 when a second boundary is inside it too (those counts take the exact search).
-    private var nextStarts: [Int64] = []
+    /// What the table holds for one range of counts.
+    private struct Slot {
+        /// The first count of the next class if it is inside the range, `Int64.max` if not, -1 when
+        /// a second boundary is inside it too (those counts take the exact search).
+        var next: Int64
+        /// The class of the range's smallest count.
+        var first: Int
+    }
+    /// Per range slot (slot 0: the count 0; slot k: the float range k - 1), one load per count.
+    private var slots: [Slot] = []
 
     /// - Parameters:
     ///   - firstCountOfBin: Ascending; entry i is the smallest count in bin i (`Int64.max` if none).
@@ -30,20 +35,17 @@ struct BinLookup: Sendable {
         self.firsts = firsts
         binOfClass = firsts.map { Self.search($0, firstCountOfBin) }
         firstDenseClass = firsts.firstIndex(of: denseFrom) ?? firsts.count
-        classes = [0]  // the count 0 is class 0, alone
-        nextStarts = [.max]
+        slots = [Slot(next: .max, first: 0)]  // the count 0 is class 0, alone
         guard maxCount >= 1 else { return }
         let last = Self.index(maxCount)
-        classes.reserveCapacity(last + 2)
-        nextStarts.reserveCapacity(last + 2)
+        slots.reserveCapacity(last + 2)
         for index in 0...last {
             let low = Self.smallestCount(ofIndex: index)
             let high = index == last ? maxCount : Self.smallestCount(ofIndex: index + 1) - 1
             let first = Self.search(low, firsts)
             let next = first + 1 < firsts.count ? firsts[first + 1] : .max
             let second = first + 2 < firsts.count ? firsts[first + 2] : .max
-            classes.append(first)
-            nextStarts.append(second <= high ? -1 : next)
+            slots.append(Slot(next: second <= high ? -1 : next, first: first))
         }
     }
 
@@ -66,40 +68,38 @@ struct BinLookup: Sendable {
         let width = firsts.count
         return withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * width) { partial in
             partial.initialize(repeating: 0)
-            let sum = classes.withUnsafeBufferPointer { classes in
-                nextStarts.withUnsafeBufferPointer { nextStarts in
-                    /// The class of one count: its range's first class, or the next when the count reaches it.
-                    @inline(__always) func classOf(_ count: Int64) -> Int {
-                        // Slot 0 for the count 0 (whose float has exponent 0), slot k for range k - 1.
-                        let raw = Int(truncatingIfNeeded: Double(count).bitPattern >> 48) &- ((1023 << 4) &- 1)
-                        let slot = raw & ~(raw >> 63)
-                        guard slot < nextStarts.count else { return Self.search(count, firsts) }
-                        let next = nextStarts[slot]
-                        if next < 0 { return Self.search(count, firsts) }
-                        return classes[slot] &+ (count >= next ? 1 : 0)
-                    }
-                    var low: UInt64 = 0, high: UInt64 = 0
-                    /// One count into the partial tally at `offset`, and into the 128-bit sum.
-                    @inline(__always) func add(_ count: Int64, _ offset: Int) {
-                        partial[offset &+ classOf(count)] &+= 1
-                        let (sum, carry) = low.addingReportingOverflow(UInt64(bitPattern: count))
-                        low = sum
-                        high &+= carry ? 1 : 0
-                    }
-                    var i = 0
-                    while i + 4 <= counts.count {
-                        add(counts[i], 0)
-                        add(counts[i + 1], width)
-                        add(counts[i + 2], 2 &* width)
-                        add(counts[i + 3], 3 &* width)
-                        i += 4
-                    }
-                    while i < counts.count {
-                        add(counts[i], 0)
-                        i += 1
-                    }
-                    return Int128(high) << 64 | Int128(low)
+            let sum = slots.withUnsafeBufferPointer { slots in
+                /// The class of one count: its range's first class, or the next when the count reaches it.
+                @inline(__always) func classOf(_ count: Int64) -> Int {
+                    // Slot 0 for the count 0 (whose float has exponent 0), slot k for range k - 1.
+                    let raw = Int(truncatingIfNeeded: Double(count).bitPattern >> 48) &- ((1023 << 4) &- 1)
+                    let index = raw & ~(raw >> 63)
+                    guard index < slots.count else { return Self.search(count, firsts) }
+                    let slot = slots[index]
+                    if slot.next < 0 { return Self.search(count, firsts) }
+                    return slot.first &+ (count >= slot.next ? 1 : 0)
                 }
+                var low: UInt64 = 0, high: UInt64 = 0
+                /// One count into the partial tally at `offset`, and into the 128-bit sum.
+                @inline(__always) func add(_ count: Int64, _ offset: Int) {
+                    partial[offset &+ classOf(count)] &+= 1
+                    let (sum, carry) = low.addingReportingOverflow(UInt64(bitPattern: count))
+                    low = sum
+                    high &+= carry ? 1 : 0
+                }
+                var i = 0
+                while i + 4 <= counts.count {
+                    add(counts[i], 0)
+                    add(counts[i + 1], width)
+                    add(counts[i + 2], 2 &* width)
+                    add(counts[i + 3], 3 &* width)
+                    i += 4
+                }
+                while i < counts.count {
+                    add(counts[i], 0)
+                    i += 1
+                }
+                return Int128(high) << 64 | Int128(low)
             }
             var dense = 0
             for group in 0..<width {

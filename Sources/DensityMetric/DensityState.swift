@@ -184,10 +184,27 @@ public struct DensityState: Sendable, Hashable, Codable {
     /// - Returns: ``DensityError/incompatibleStates(expected:actual:)`` naming the first bad count.
     package static func rangeProblem(_ counts: UnsafeBufferPointer<Int64>, at start: Int, vectors: Int64,
                                      features: Int, components: Int?) -> DensityError? {
-        guard let bad = counts.firstIndex(where: { $0 < 0 || $0 > vectors }) else { return nil }
+        guard let bad = firstOutOfRange(counts, upTo: vectors) else { return nil }
         return DensityError.incompatibleStates(
             expected: "every count in 0...\(vectors) (the vectors seen)",
             actual: "count \(counts[bad]) at \(describeIndex(start + bad, features: features, components: components))")
+    }
+
+    /// The index of the first count outside `0...limit`, or `nil`.
+    ///
+    /// A valid state has none, and every frame `density record` takes is checked, so the common
+    /// answer comes from one pass that only ORs sign bits (a count is in range exactly when it and
+    /// `limit - count` are both non-negative), which the compiler turns into vector code; only a
+    /// bad piece is searched for the count to name.
+    /// - Parameters:
+    ///   - counts: The counts.
+    ///   - limit: The largest count allowed, at least 0.
+    /// - Returns: The first index whose count is below 0 or above `limit`.
+    package static func firstOutOfRange(_ counts: UnsafeBufferPointer<Int64>, upTo limit: Int64) -> Int? {
+        var signs: Int64 = 0
+        for count in counts { signs |= count | (limit &- count) }
+        guard signs < 0 else { return nil }
+        return counts.firstIndex { $0 < 0 || $0 > limit }
     }
 
     /// Why a piece of a state's counts cannot follow the same piece of an earlier state (the count

@@ -103,4 +103,24 @@ import Testing
         let flat = try DensityState(features: 2, components: nil, counts: [0, 1], vectors: 1 << 40)
         #expect(try JSONDecoder().decode(DensityState.self, from: JSONEncoder().encode(flat)) == flat)
     }
+
+    /// The range check's one-pass answer equals a search for the first count outside `0...limit`,
+    /// with a bad count anywhere (or none), of any size, against small limits and the largest.
+    @Test func theFirstCountOutOfRangeIsFoundWherever() {
+        var rng = SplitMix64(seed: 42)
+        for limit: Int64 in [0, 1, 4096, 1 << 40, .max] {
+            for trial in 0..<200 {
+                var counts = (0..<Int.random(in: 0...100, using: &rng)).map { _ in Int64.random(in: 0...limit, using: &rng) }
+                if trial % 4 != 0, !counts.isEmpty {
+                    let bad: [Int64] = [-1, .min, -(1 << 40)] + (limit < .max ? [limit + 1, .max] : [])
+                    for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                        counts[Int.random(in: 0..<counts.count, using: &rng)] = bad.randomElement(using: &rng)!
+                    }
+                }
+                let expected = counts.firstIndex { $0 < 0 || $0 > limit }
+                #expect(counts.withUnsafeBufferPointer { DensityState.firstOutOfRange($0, upTo: limit) } == expected,
+                        "limit \(limit), counts \(counts)")
+            }
+        }
+    }
 }
