@@ -1,3 +1,5 @@
+internal import DensityMetric
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -169,6 +171,10 @@ public struct StateFrameReader {
     /// One frame's payload of `total` bytes, read in order: a frame that ends early throws
     /// ``StateFrameError/truncated(source:frame:offset:expected:received:)``.
     private struct Payload {
+        /// How many counts are read and range-checked at a time: 32,768 (256 KiB), which stay in
+        /// a core's cache between the two.
+        static let checkedPieceCounts = 32_768
+
         let reader: StateFrameReader
         let total: Int
         /// Payload bytes read so far.
@@ -237,10 +243,17 @@ public struct StateFrameReader {
             if let counts = tensors[TorchMetricsState.countsName], counts.dtype == "I64",
                !tensors.contains(where: { $0.key != TorchMetricsState.countsName && $0.value.range.overlaps(counts.range) }) {
                 var data = try bytes(counts.range.lowerBound)
+                // Piece by piece, each range-checked (its largest count) while it is in cache: no
+                // later pass over the whole state reads it back from memory to check it.
+                var largest: UInt64 = 0
                 let values = try [Int64](unsafeUninitializedCapacity: counts.elementCount) { buffer, initialized in
-                    try read(into: UnsafeMutableRawBufferPointer(buffer))
-                    for i in buffer.indices { buffer[i] = Int64(littleEndian: buffer[i]) }
-                    initialized = buffer.count
+                    for start in stride(from: 0, to: buffer.count, by: Self.checkedPieceCounts) {
+                        let piece = UnsafeMutableBufferPointer(rebasing: buffer[start..<min(start + Self.checkedPieceCounts, buffer.count)])
+                        try read(into: UnsafeMutableRawBufferPointer(piece))
+                        for i in piece.indices { piece[i] = Int64(littleEndian: piece[i]) }
+                        largest = max(largest, DensityState.largestCount(UnsafeBufferPointer(piece)))
+                        initialized = start + piece.count
+                    }
                 }
                 data += try bytes(dataCount - counts.range.upperBound)
                 for (name, tensor) in tensors {
@@ -253,7 +266,7 @@ public struct StateFrameReader {
                     }
                 }
                 let file = SafetensorsFile(source: source, tensors: tensors, metadata: metadata, data: data)
-                return Result { try TorchMetricsState(file: file, counts: values) }
+                return Result { try TorchMetricsState(file: file, counts: values, largestCount: largest) }
             }
             let file = SafetensorsFile(source: source, tensors: tensors, metadata: metadata, data: try bytes(dataCount))
             return Result { try TorchMetricsState(file: file) }

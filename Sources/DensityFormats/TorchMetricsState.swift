@@ -32,12 +32,15 @@ public struct TorchMetricsState: Sendable, Hashable {
     public let step: Int64?
     /// Things the user should know, such as float32 counts past 2^24.
     public let warnings: [String]
+    /// ``DensityMetric/DensityState/largestCount(_:)`` of the counts, so that turning this into a
+    /// ``DensityMetric/DensityState`` does not read them again.
+    let largestCount: UInt64
 
     /// Reads the state from a parsed file.
     /// - Parameter file: A `.safetensors` file or frame.
     /// - Throws: ``SafetensorsError`` naming what is missing or wrong.
     public init(file: SafetensorsFile) throws {
-        try self.init(file: file, counts: nil)
+        try self.init(file: file, counts: nil, largestCount: nil)
     }
 
     /// Reads the state from a `.safetensors` file without holding the file's bytes: int64 counts
@@ -68,8 +71,9 @@ public struct TorchMetricsState: Sendable, Hashable {
 
     /// Reads the state from a parsed file whose int64 counts were already read into memory of
     /// their own (``StateFrameReader`` reads them straight from the stream); `nil` reads them from
-    /// the file's data.
-    init(file: SafetensorsFile, counts decoded: [Int64]?) throws {
+    /// the file's data. `largestCount` is their ``DensityMetric/DensityState/largestCount(_:)``
+    /// when the reader took it as they arrived; `nil` takes it here, in one more pass.
+    init(file: SafetensorsFile, counts decoded: [Int64]?, largestCount known: UInt64?) throws {
         try Self.requireNames(found: Array(file.tensors.keys), source: file.source)
         let countsTensor = file.tensors[Self.countsName]!
         guard ["F32", "F64", "I32", "I64"].contains(countsTensor.dtype) else {
@@ -83,7 +87,8 @@ public struct TorchMetricsState: Sendable, Hashable {
                 reason: "has shape \(countsTensor.shape); expected [features] or [components, features]")
         }
         let counts = try decoded ?? file.integers(Self.countsName)
-        if let negative = counts.withUnsafeBufferPointer({ DensityState.firstOutOfRange($0, upTo: .max) }) {
+        let largestCount = known ?? counts.withUnsafeBufferPointer(DensityState.largestCount)
+        if largestCount > UInt64(Int64.max), let negative = counts.firstIndex(where: { $0 < 0 }) {
             throw SafetensorsError.invalidValues(source: file.source(of: Self.countsName), name: Self.countsName,
                                                  reason: "holds the negative count \(counts[negative]) at index \(negative)")
         }
@@ -117,6 +122,7 @@ public struct TorchMetricsState: Sendable, Hashable {
         self.vectors = vectors
         self.step = step
         self.warnings = warnings
+        self.largestCount = largestCount
     }
 
     /// Checks that the two state names are among `found`.
@@ -145,6 +151,6 @@ public struct TorchMetricsState: Sendable, Hashable {
                 expected: "neuron_fired_count of shape \(expected)", actual: "shape \(shape)")
         }
         return try DensityState(features: features, components: components, counts: counts, vectors: vectors,
-                                nonFinite: nonFinite)
+                                nonFinite: nonFinite, largestCount: largestCount)
     }
 }

@@ -39,6 +39,18 @@ public struct DensityState: Sendable, Hashable, Codable {
     ///   - nonFinite: The number of non-finite activations seen.
     /// - Throws: ``DensityError`` when a size is wrong or a count is negative or above `vectors`.
     public init(features: Int, components: Int?, counts: [Int64], vectors: Int64, nonFinite: Int64 = 0) throws {
+        try self.init(features: features, components: components, counts: counts, vectors: vectors, nonFinite: nonFinite,
+                      largestCount: counts.withUnsafeBufferPointer(Self.largestCount))
+    }
+
+    /// A state whose counts' ``largestCount(_:)`` the caller already has, from a pass of its own
+    /// (a reader takes it from each piece of counts as it arrives): checked as
+    /// ``init(features:components:counts:vectors:nonFinite:)`` checks, without reading the counts
+    /// again unless one is out of range, to name it.
+    /// - Parameter largestCount: ``largestCount(_:)`` of `counts`.
+    package init(features: Int, components: Int?, counts: [Int64], vectors: Int64, nonFinite: Int64, largestCount: UInt64)
+        throws
+    {
         try Self.validate(features: features, components: components)
         let expected = (components ?? 1) * features
         guard counts.count == expected else {
@@ -48,7 +60,7 @@ public struct DensityState: Sendable, Hashable, Codable {
         guard vectors >= 0, nonFinite >= 0 else {
             throw DensityError.countsDecreased(detail: "vectors (\(vectors)) and non-finite (\(nonFinite)) must be >= 0")
         }
-        if let problem = counts.withUnsafeBufferPointer({
+        if largestCount > UInt64(vectors), let problem = counts.withUnsafeBufferPointer({
             Self.rangeProblem($0, at: 0, vectors: vectors, features: features, components: components)
         }) {
             throw problem
@@ -190,20 +202,38 @@ public struct DensityState: Sendable, Hashable, Codable {
             actual: "count \(counts[bad]) at \(describeIndex(start + bad, features: features, components: components))")
     }
 
-    /// The index of the first count outside `0...limit`, or `nil`.
-    ///
-    /// A valid state has none, and every frame `density record` takes is checked, so the common
-    /// answer comes from one pass that only ORs sign bits (a count is in range exactly when it and
-    /// `limit - count` are both non-negative), which the compiler turns into vector code; only a
-    /// bad piece is searched for the count to name.
+    /// The largest of some counts, a negative one reading as larger than any count (its bit
+    /// pattern as `UInt64`): the counts all lie in `0...limit` exactly when this is at most
+    /// `limit`. The one range check of counts: a pass of compares, which a reader can run on each
+    /// piece of counts as it arrives, while the piece is in cache.
+    /// - Parameter counts: The counts.
+    /// - Returns: The largest count as `UInt64`, 0 when there are none.
+    package static func largestCount(_ counts: UnsafeBufferPointer<Int64>) -> UInt64 {
+        // Four running maxima, so that each compare waits on the one four counts back.
+        var lanes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var i = 0
+        while i + 4 <= counts.count {
+            lanes.0 = max(lanes.0, UInt64(bitPattern: counts[i]))
+            lanes.1 = max(lanes.1, UInt64(bitPattern: counts[i + 1]))
+            lanes.2 = max(lanes.2, UInt64(bitPattern: counts[i + 2]))
+            lanes.3 = max(lanes.3, UInt64(bitPattern: counts[i + 3]))
+            i += 4
+        }
+        while i < counts.count {
+            lanes.0 = max(lanes.0, UInt64(bitPattern: counts[i]))
+            i += 1
+        }
+        return max(max(lanes.0, lanes.1), max(lanes.2, lanes.3))
+    }
+
+    /// The index of the first count outside `0...limit`, or `nil`: ``largestCount(_:)`` answers
+    /// for a valid piece, and only a bad one is searched for the count to name.
     /// - Parameters:
     ///   - counts: The counts.
     ///   - limit: The largest count allowed, at least 0.
     /// - Returns: The first index whose count is below 0 or above `limit`.
     package static func firstOutOfRange(_ counts: UnsafeBufferPointer<Int64>, upTo limit: Int64) -> Int? {
-        var signs: Int64 = 0
-        for count in counts { signs |= count | (limit &- count) }
-        guard signs < 0 else { return nil }
+        guard largestCount(counts) > UInt64(limit) else { return nil }
         return counts.firstIndex { $0 < 0 || $0 > limit }
     }
 

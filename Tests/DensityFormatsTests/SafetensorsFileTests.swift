@@ -129,4 +129,40 @@ import Testing
         let state = try TorchMetricsState(file: SafetensorsFile(bytes: Self.bytes(header: above, data: Self.int64Bytes([9, 4])), source: "mem"))
         #expect(throws: DensityError.self) { try state.state(features: 1, components: nil) }
     }
+
+    /// A stream's frame is range-checked piece by piece as it is read: a negative count in any
+    /// piece (the first, one past a piece boundary, the last) is named as the whole-file reader
+    /// names it, a count above the vectors is refused when the state is made, and a valid frame
+    /// gives the same state as the whole-file reader.
+    @Test(arguments: [0, 32_768, 70_001])
+    func aStreamFrameNamesABadCountInAnyPiece(index: Int) throws {
+        let features = 70_002
+        func payload(_ counts: [Int64], vectors: Int64) throws -> [UInt8] {
+            var writer = SafetensorsWriter()
+            try writer.add(TorchMetricsState.countsName, shape: [features], values: .int64(counts))
+            try writer.add(TorchMetricsState.vectorsName, shape: [], values: .int64([vectors]))
+            try writer.add(TorchMetricsState.stepName, shape: [], values: .int64([3]))
+            return writer.bytes()
+        }
+        func streamed(_ bytes: [UInt8]) throws -> Result<TorchMetricsState, any Error> {
+            var reader = StateFrameReader(bytes: StateFrameReader.frame(bytes), source: "s")
+            return try #require(try reader.nextState())
+        }
+        let valid = (0..<features).map { Int64($0 % 50) }
+        let good = try payload(valid, vectors: 50)
+        let fromStream = try streamed(good).get()
+        #expect(fromStream == (try TorchMetricsState(file: SafetensorsFile(bytes: good, source: "s"))))
+        #expect(try fromStream.state(features: features, components: nil).counts == valid)
+
+        var negative = valid
+        negative[index] = -7
+        let error = try #require(throws: SafetensorsError.self) { try streamed(try payload(negative, vectors: 50)).get() }
+        #expect("\(error)".contains("negative count -7 at index \(index)"))
+
+        var above = valid
+        above[index] = 51
+        let state = try streamed(try payload(above, vectors: 50)).get()
+        let refused = try #require(throws: DensityError.self) { try state.state(features: features, components: nil) }
+        #expect("\(refused)".contains("count 51 at feature \(index)"), "\(refused)")
+    }
 }
