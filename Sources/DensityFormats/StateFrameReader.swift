@@ -248,7 +248,8 @@ public struct StateFrameReader {
                 var largest: UInt64 = 0
                 let values = try [Int64](unsafeUninitializedCapacity: counts.elementCount) { buffer, initialized in
                     for start in stride(from: 0, to: buffer.count, by: Self.checkedPieceCounts) {
-                        let piece = UnsafeMutableBufferPointer(rebasing: buffer[start..<min(start + Self.checkedPieceCounts, buffer.count)])
+                        let end = min(start + Self.checkedPieceCounts, buffer.count)
+                        let piece = UnsafeMutableBufferPointer(rebasing: buffer[start..<end])
                         try read(into: UnsafeMutableRawBufferPointer(piece))
                         for i in piece.indices { piece[i] = Int64(littleEndian: piece[i]) }
                         largest = max(largest, DensityState.largestCount(UnsafeBufferPointer(piece)))

@@ -123,9 +123,9 @@ extension DensityStore {
     /// It is written only if, under the run's writer lock and the write transaction, the run and
     /// its settings are unchanged, its latest checkpoint is the prepared one's basis (same step,
     /// vectors, non-finite count and depth) and the last one this store wrote, with that very
-    /// state, and no other connection has committed since (so its blobs are the ones written). Otherwise nothing is
-    /// written and this returns `nil`: the caller records the state the ordinary way, which reads
-    /// the latest checkpoint back and names any fault.
+    /// state, and no other connection has committed since (so its blobs are the ones written).
+    /// Otherwise nothing is written and this returns `nil`: the caller records the state the
+    /// ordinary way, which reads the latest checkpoint back and names any fault.
     /// - Parameter prepared: The prepared checkpoint.
     /// - Returns: What was done, or `nil` when the prepared checkpoint no longer applies.
     /// - Throws: ``StoreError/unknownRun(name:known:)``, ``WriterLockError``, ``SQLiteError`` (disk

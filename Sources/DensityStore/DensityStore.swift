@@ -398,7 +398,8 @@ public final class DensityStore: Sendable {
         let summary = verified ? try write(before: {}) : try write(before: verify)
         try Self.writeSummary(db, checkpointID: checkpointID, summary ?? DensitySummary(state))
         let checkpoint = try Self.checkpoint(db, run, atOrBefore: step)!
-        return (checkpoint, LatestStateCache(runID: run.id, checkpoint: checkpoint, dataVersion: try Self.dataVersion(db), state: state))
+        let cache = LatestStateCache(runID: run.id, checkpoint: checkpoint, dataVersion: try Self.dataVersion(db), state: state)
+        return (checkpoint, cache)
     }
 
     /// The run's checkpoints, oldest first.
