@@ -76,21 +76,19 @@ extension DensityStore {
     ///
     /// Wide checkpoints are a pipeline: other cores encode chunks (each thread with its own zstd
     /// context) and, with `summarize`, tally each chunk's share of the summary, while this thread
-    /// first runs `before` (such as verifying the cached previous state) and then inserts the
-    /// chunks in order as they come, encoding some itself whenever it would otherwise wait.
+    /// inserts the chunks in order as they come, encoding some itself whenever it would otherwise
+    /// wait.
     /// - Returns: The summary when asked for.
-    /// - Throws: `before`'s error; `onViolation`'s error when a count is below `previous` or grew
-    ///   by more than the vectors (the
-    ///   caller's transaction then discards what was inserted); ``SQLiteError``.
+    /// - Throws: `onViolation`'s error when a count is below `previous` or grew by more than the
+    ///   vectors (the caller's transaction then discards what was inserted); ``SQLiteError``.
     static func writeChunks(
         _ db: Connection, _ run: Run, checkpointID: Int64, state: DensityState, previous: DensityState?,
-        zstd: Zstd, summarize: Bool = false, before: () throws -> Void = {}, onViolation: () throws -> Void = {}
+        zstd: Zstd, summarize: Bool = false, onViolation: () throws -> Void = {}
     ) throws -> DensitySummary? {
         let layout = chunkLayout(run)
         let insert = try ChunkInserter(db, checkpointID: checkpointID, layout: layout)
         let added = state.vectors - (previous?.vectors ?? 0)
-        return try encodeChunks(layout, state: state, previous: previous, zstd: zstd, summarize: summarize,
-                                before: before) { index, chunk in
+        return try encodeChunks(layout, state: state, previous: previous, zstd: zstd, summarize: summarize) { index, chunk in
             if chunk.decreased || chunk.largestDelta > added { try onViolation() }
             try insert(index, chunk)
         }
@@ -135,12 +133,11 @@ extension DensityStore {
     ///
     /// Each chunk's share of the summary is tallied right after the chunk is encoded, while its
     /// counts are in cache. When the state is wide enough to pay for threads, the other cores take
-    /// chunks while the calling thread runs `before`, then consumes chunks as they are ready and
-    /// takes chunks itself while it waits. Every task has finished when this returns or throws.
+    /// chunks while the calling thread consumes chunks as they are ready and takes chunks itself
+    /// while it waits. Every task has finished when this returns or throws.
     static func encodeChunks(
         _ layout: [(component: Int, chunk: Int, start: Int, width: Int)], state: DensityState,
-        previous: DensityState?, zstd: Zstd, summarize: Bool, before: () throws -> Void = {},
-        consume: (Int, ChunkCodec.Encoded) throws -> Void
+        previous: DensityState?, zstd: Zstd, summarize: Bool, consume: (Int, ChunkCodec.Encoded) throws -> Void
     ) throws -> DensitySummary? {
         let builder = summarize
             ? DensitySummary.Builder(vectors: state.vectors, width: state.counts.count, nonFinite: state.nonFinite) : nil
@@ -160,7 +157,6 @@ extension DensityStore {
         var tallies: [DensitySummary.Tally] = []
         let helpers = min(ProcessInfo.processInfo.activeProcessorCount, layout.count) - 1
         guard helpers > 0, state.counts.count >= 1 << 18 else {
-            try before()
             for index in layout.indices {
                 let (chunk, tally) = encode(index, zstd)
                 try consume(index, chunk)
@@ -198,7 +194,6 @@ extension DensityStore {
             work.withLock { $0.cancelled = true }
             group.wait()
         }
-        try before()
         for index in layout.indices {
             // Wait for the chunk, encoding unclaimed ones (perhaps this one) meanwhile.
             while work.withLock({ $0.chunks[index] == nil }) {

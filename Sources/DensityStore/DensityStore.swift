@@ -301,10 +301,9 @@ public final class DensityStore: Sendable {
     /// Inserts a checkpoint inside the caller's IMMEDIATE transaction: checks the step and growth,
     /// encodes the chunks (a delta when the chain allows) and writes the summary.
     ///
-    /// The previous state comes from the last checkpoint this store wrote, when it is that row;
-    /// that no other connection has committed since is checked while the new chunks are encoded. If
-    /// one has, the attempt is undone (a savepoint) and redone from the decoded state, which names
-    /// any damage.
+    /// The previous state comes from the last checkpoint this store wrote, when it is that row and
+    /// no other connection has committed since; otherwise the latest checkpoint is read back,
+    /// which names any damage.
     /// - Returns: The checkpoint, and the cache entry to publish once the caller has committed.
     func insertCheckpoint(_ db: Connection, _ run: Run, step: Int64, state: DensityState, approximate: Bool)
         throws -> (Checkpoint, LatestStateCache)
@@ -322,19 +321,14 @@ public final class DensityStore: Sendable {
             throw StoreError.stepNotIncreasing(run: run.name, step: step, latest: latest.step)
         }
         if let latest, let cached = latestWritten.withLock({ $0 }), cached.runID == run.id, cached.checkpoint == latest {
-            do {
-                return try db.inTransaction {  // a savepoint: a stale cache undoes only this attempt
-                    try insertCheckpoint(db, run, step: step, state: state, approximate: approximate, after: latest,
-                                         before: cached.state) {
-                        guard try cached.isCurrent(db) else { throw StaleLatestState() }
-                    }
-                }
-            } catch is StaleLatestState {
-                latestWritten.withLock { $0 = nil }
+            if try cached.isCurrent(db) {
+                return try insertCheckpoint(db, run, step: step, state: state, approximate: approximate, after: latest,
+                                            before: cached.state)
             }
+            latestWritten.withLock { $0 = nil }
         }
         let before = try latest.map { try Self.readState(db, run, $0) }
-        return try insertCheckpoint(db, run, step: step, state: state, approximate: approximate, after: latest, before: before) {}
+        return try insertCheckpoint(db, run, step: step, state: state, approximate: approximate, after: latest, before: before)
     }
 
     /// Refuses a state to be written that does not follow the one before it
@@ -358,19 +352,14 @@ public final class DensityStore: Sendable {
         }
     }
 
-    /// The cached previous state no longer matches the stored checkpoint.
-    private struct StaleLatestState: Error {}
-
-    /// Inserts a checkpoint after `latest`, whose state is `before`; `verify` runs while the chunks
-    /// are encoded, before any is inserted.
+    /// Inserts a checkpoint after `latest`, whose state is `before`.
     private func insertCheckpoint(
         _ db: Connection, _ run: Run, step: Int64, state: DensityState, approximate: Bool,
-        after latest: Checkpoint?, before: DensityState?, verify: () throws -> Void
+        after latest: Checkpoint?, before: DensityState?
     ) throws -> (Checkpoint, LatestStateCache) {
         var previous: DensityState?
         var depth = 0
         var requireGrowth: () throws -> Void = {}
-        var verified = false  // whether `verify` already ran
         if let latest, let before {
             requireGrowth = { try Self.requireWritable(run, (step, state), after: (latest.step, before)) }
             if latest.deltaDepth + 1 < run.keyframeInterval {
@@ -378,24 +367,15 @@ public final class DensityStore: Sendable {
                 // the vectors added, and only then is the full check run, to name it.
                 previous = before
                 depth = latest.deltaDepth + 1
-                if state.vectors < before.vectors || state.nonFinite < before.nonFinite {
-                    try verify()
-                    verified = true
-                    try requireGrowth()
-                }
+                if state.vectors < before.vectors || state.nonFinite < before.nonFinite { try requireGrowth() }
             } else {
-                try verify()
-                verified = true
                 try requireGrowth()
             }
         }
         let checkpointID = try Self.insertCheckpointRow(db, run, step: step, state: state, deltaDepth: depth,
                                                         approximate: approximate)
-        func write(before: () throws -> Void) throws -> DensitySummary? {
-            try Self.writeChunks(db, run, checkpointID: checkpointID, state: state, previous: previous, zstd: Zstd(),
-                                 summarize: true, before: before, onViolation: requireGrowth)
-        }
-        let summary = verified ? try write(before: {}) : try write(before: verify)
+        let summary = try Self.writeChunks(db, run, checkpointID: checkpointID, state: state, previous: previous,
+                                           zstd: Zstd(), summarize: true, onViolation: requireGrowth)
         try Self.writeSummary(db, checkpointID: checkpointID, summary ?? DensitySummary(state))
         let checkpoint = try Self.checkpoint(db, run, atOrBefore: step)!
         let cache = LatestStateCache(runID: run.id, checkpoint: checkpoint, dataVersion: try Self.dataVersion(db), state: state)
