@@ -1,5 +1,5 @@
-/// Tallies counts into histogram bins, zeros and dense counts in one pass, with a few instructions
-/// and no branch that depends on the data, exactly as a search over the bins' first counts would.
+/// Tallies counts into histogram bins, zeros and dense counts in one pass, a few instructions a
+/// count, exactly as a search over the bins' first counts would.
 ///
 /// The counts `0...maxCount` are split into classes by every boundary a summary asks about: each
 /// bin's first count, 1 (so that 0 is a class of its own) and the first dense count. A count's

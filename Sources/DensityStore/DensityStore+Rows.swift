@@ -109,9 +109,9 @@ extension DensityStore {
     final class ChunkInserter {
         private let statement: Statement
         private let checkpointID: Int64
-        private let layout: [(component: Int, chunk: Int, start: Int, width: Int)]
+        private let layout: [ChunkPosition]
 
-        init(_ db: Connection, checkpointID: Int64, layout: [(component: Int, chunk: Int, start: Int, width: Int)]) throws {
+        init(_ db: Connection, checkpointID: Int64, layout: [ChunkPosition]) throws {
             statement = try db.prepare(
                 "INSERT INTO chunks (checkpoint_id, component, chunk, encoding, checksum, data) VALUES (?, ?, ?, ?, ?, ?)")
             self.checkpointID = checkpointID
@@ -136,7 +136,7 @@ extension DensityStore {
     /// chunks while the calling thread consumes chunks as they are ready and takes chunks itself
     /// while it waits. Every task has finished when this returns or throws.
     static func encodeChunks(
-        _ layout: [(component: Int, chunk: Int, start: Int, width: Int)], state: DensityState,
+        _ layout: [ChunkPosition], state: DensityState,
         previous: DensityState?, zstd: Zstd, summarize: Bool, consume: (Int, ChunkCodec.Encoded) throws -> Void
     ) throws -> DensitySummary? {
         let builder = summarize

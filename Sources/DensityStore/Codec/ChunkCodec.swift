@@ -49,7 +49,8 @@ package enum ChunkCodec {
         // The varints go into uninitialized scratch memory: no zero-filling of 10 bytes a count.
         // The sign and largest change are the closure's own locals, kept in registers: variables
         // captured from outside would be stored and reloaded for every count.
-        let (compressed, decreased, largest) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, counts.count * 10 + 10)) {
+        let scratch = max(1, counts.count * 10 + 10)
+        let (compressed, decreased, largest) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: scratch) {
             out -> ([UInt8], Bool, Int64) in
             var position = 0
             var signs: Int64 = 0
