@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import warnings
 
-from .errors import NoCheckpointError
+from ._resume import latest_state
 from .recorder import DensityRecorder
-from .state import load_state
 
 __all__ = ["MetricRecorder", "restore", "FLOAT32_EXACT_LIMIT"]
 
@@ -53,13 +52,20 @@ class MetricRecorder:
     Args:
         metric: A torchmetrics ``Metric`` with states ``neuron_fired_count`` and
             ``num_activation_vectors``.
-        run, db, every, density: As :class:`DensityRecorder`.
+        run, db, every, density, loggers, mirror, mirror_every: As :class:`DensityRecorder`.
         ranks: Under torch.distributed, ``"each"`` (every rank records its partial state) or
             ``"zero"`` (rank 0 records the synced state); ignored otherwise.
+
+    Raises:
+        ValueError: a metric whose counts are not of the run's shape, or that counts with another
+            fire threshold than the run's (the metric's ``fire_threshold`` attribute, 0 when it has
+            none, as the reference metric's ``torch.gt(acts, 0)``).
+        DensityError: an unknown store or run.
     """
 
     def __init__(self, metric, run: str, db: str | None = None, every: int = 1, ranks: str = "each",
-                 density: str | None = None):
+                 density: str | None = None, loggers=(), mirror: str | None = None,
+                 mirror_every: float | None = None):
         if ranks not in ("each", "zero"):
             raise ValueError(f"ranks must be 'each' or 'zero', got {ranks!r}")
         for name in ("neuron_fired_count", "num_activation_vectors"):
@@ -72,13 +78,33 @@ class MetricRecorder:
         self.synced = distributed is not None and ranks == "zero"
         self.rank = distributed[0] if distributed else 0
         self._pending_step = None
+        options = dict(db=db, every=every, density=density, loggers=loggers, mirror=mirror, mirror_every=mirror_every)
         if distributed is None:
-            self.recorder = DensityRecorder(run, db=db, every=every, density=density)
+            self.recorder = DensityRecorder(run, **options)
         elif ranks == "each":
-            self.recorder = DensityRecorder(run, db=db, every=every, rank=distributed[0],
-                                            world_size=distributed[1], density=density)
+            self.recorder = DensityRecorder(run, rank=distributed[0], world_size=distributed[1], **options)
         else:
-            self.recorder = DensityRecorder(run, db=db, every=every, density=density) if self.rank == 0 else None
+            self.recorder = DensityRecorder(run, **options) if self.rank == 0 else None
+        if self.recorder is not None:
+            self._check(metric, self.recorder)
+
+    @staticmethod
+    def _check(metric, recorder: DensityRecorder) -> None:
+        """The metric's counts have the run's shape and count with the run's fire threshold."""
+        shape = tuple(metric.neuron_fired_count.shape)
+        threshold = float(getattr(metric, "fire_threshold", 0.0))
+        run_threshold = recorder.run_info.get("fire_threshold", 0.0)
+        problem = None
+        if shape != recorder.shape:
+            problem = (f"the metric's neuron_fired_count has shape {list(shape)}, run '{recorder.run}' has "
+                       f"{list(recorder.shape)}: is it the right run?")
+        elif threshold != run_threshold:
+            problem = (f"run '{recorder.run}' counts activations > {run_threshold} (its fire threshold), the metric "
+                       f"counts > {threshold}: record it into a run created with --fire-threshold {threshold}, or "
+                       f"give the metric a fire_threshold of {run_threshold}")
+        if problem:
+            recorder.close()
+            raise ValueError(problem)
 
     def record(self, step: int, force: bool = False) -> bool:
         """Sends the metric's state at ``step`` when ``step % every == 0`` (or ``force``).
@@ -139,18 +165,13 @@ def restore(metric, run: str, db: str | None = None, step="latest", density: str
     state = None
     try:
         if lead:
-            state = load_state(run, db=db, step=step, density=density, discard_later=discard_later)
-    except NoCheckpointError:
-        pass
+            state = latest_state(run, db=db, density=density, step=step, discard_later=discard_later)
     finally:
         if distributed is not None:
             import torch.distributed as dist
             dist.barrier()
     if not lead:
-        try:
-            state = load_state(run, db=db, step=step, density=density)
-        except NoCheckpointError:
-            pass
+        state = latest_state(run, db=db, density=density, step=step, discard_later=False)
     if state is None:
         metric.reset()
         return 0

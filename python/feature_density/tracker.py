@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from .errors import NoCheckpointError
-from .recorder import DensityRecorder
-from .state import load_state
+from ._resume import CountsView, FiringCounter
 
 __all__ = ["DensityTracker"]
 
 
-class DensityTracker:
-    """Counts firings (``> 0``) on the activations' own device and sends the state every N steps.
+class DensityTracker(CountsView):
+    """Counts firings (``> the run's fire threshold``) on the activations' own device and sends the
+    state every N steps.
 
     ::
 
@@ -23,64 +22,55 @@ class DensityTracker:
                 tracker.step(step)                      # sends every 100th step; the last one on exit
 
     The counts are an int64 tensor on the device of the first activations seen (the GPU in real
-    use): nothing leaves it but the state every ``every`` steps.
+    use): only the state of every ``every``-th step is copied to the host, without blocking the
+    loop (see :class:`~feature_density.DensityRecorder`).
 
     Args:
-        run, db, every, density: As :class:`DensityRecorder`.
+        run, db, every, density, loggers, mirror, mirror_every: As :class:`DensityRecorder`.
         resume: Start from the run's latest checkpoint (counts, vectors and ``start``); later
             checkpoints are discarded (``load_state(..., discard_later=True)``).
+
+    Raises:
+        DensityError: an unknown store or run, at once.
     """
 
     def __init__(self, run: str, db: str | None = None, every: int = 1, density: str | None = None,
-                 resume: bool = False):
-        self.counts = None
-        self.vectors = 0
+                 resume: bool = False, loggers=(), mirror: str | None = None, mirror_every: float | None = None):
+        self._counter = FiringCounter(run, db=db, every=every, density=density, resume=resume, loggers=loggers,
+                                      mirror=mirror, mirror_every=mirror_every)
+        self.recorder = self._counter.recorder
         #: The first step to train: 0, or the resumed checkpoint's step + 1.
-        self.start = 0
-        if resume:
-            try:
-                state = load_state(run, db=db, density=density, discard_later=True)
-                import torch
-
-                self.counts = torch.from_numpy(state["neuron_fired_count"])
-                self.vectors = state["num_activation_vectors"]
-                self.start = state["step"] + 1
-            except NoCheckpointError:
-                pass
-        self.recorder = DensityRecorder(run, db=db, every=every, density=density)
+        self.start = self._counter.step + 1 if resume and self._counter.counts is not None else 0
 
     def update(self, activations) -> None:
-        """Adds a batch: ``activations`` is ``[batch, features]`` or ``[batch, components, features]``."""
-        import torch
+        """Adds a batch: ``activations`` is ``[batch, features]`` or ``[batch, components, features]``
+        (the run's shape).
 
-        with torch.no_grad():
-            acts = activations.detach()
-            if acts.dim() not in (2, 3):
-                raise ValueError(f"activations must be [batch, features] or [batch, components, features], "
-                                 f"got shape {list(acts.shape)}")
-            fired = (acts > 0).sum(dim=0)
-            if self.counts is None:
-                self.counts = torch.zeros_like(fired, dtype=torch.int64)
-            elif self.counts.device != fired.device:
-                self.counts = self.counts.to(fired.device)
-            if self.counts.shape != fired.shape:
-                raise ValueError(f"activations of shape {list(acts.shape)} do not match the counts' "
-                                 f"{list(self.counts.shape)}")
-            self.counts += fired
-        self.vectors += acts.shape[0]
+        Raises:
+            ValueError: activations of another shape (such as ``[batch, seq, features]``), saying
+                what to pass.
+        """
+        self._counter.count(activations)
 
     def step(self, step: int, force: bool = False) -> bool:
         """Sends the state at ``step`` when ``step % every == 0`` (or ``force``); returns whether it did."""
-        if self.counts is None:
-            return False
-        return self.recorder.record(step, self.counts, self.vectors, force=force)
+        return self._counter.mark(step, force)
+
+    def flush(self) -> None:
+        """Waits until every state sent so far is stored (see :meth:`DensityRecorder.flush`)."""
+        self.recorder.flush()
 
     def close(self) -> int:
-        """Sends the last skipped step and waits for ``density`` (see :meth:`DensityRecorder.close`)."""
-        return self.recorder.close()
+        """Sends the last skipped step and waits for ``density`` (see :meth:`DensityRecorder.close`);
+        warns when no activations were ever added."""
+        return self._counter.close(f"DensityTracker of run '{self.recorder.run}' closed without any update(): "
+                                   f"nothing was counted or recorded")
 
     def __enter__(self) -> "DensityTracker":
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:
-        self.recorder.__exit__(exc_type, exc, traceback)
+        if exc_type is None:
+            self.close()
+            return
+        self._counter.exit(exc_type, exc, traceback)

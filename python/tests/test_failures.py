@@ -17,36 +17,35 @@ def run(db):
     return "r"
 
 
-def test_a_wrong_run_name_stops_recording_and_raises_on_exit(db, run):
-    sent = []
-    with pytest.raises(fd.DensityError, match="no run named 'wrong'") as raised:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            with fd.DensityRecorder("wrong", db=db) as recorder:
-                recorder.process.wait(timeout=30)   # density has refused the run by now
-                for step in range(1, 5):
-                    sent.append(recorder.record(step, np.zeros(4), step))
-    assert sent == [False] * 4
-    assert raised.value.returncode == 1
-    assert any("no run named 'wrong'" in str(w.message) for w in caught)
+def test_a_wrong_run_name_raises_before_anything_is_recorded(db, run):
+    with pytest.raises(fd.DensityError, match="no run named 'wrong'.*runs: 'r'.*density create wrong") as raised:
+        fd.DensityRecorder("wrong", db=db)
+    assert raised.value.returncode is None                     # found by the recorder, before density record starts
+    with pytest.raises(fd.DensityError, match="no store at"):
+        fd.DensityRecorder(run, db=db + ".typo")
 
 
-def test_a_refused_frame_fails_the_close_with_densitys_message(db, run):
+def test_a_refused_frame_after_the_first_warns_and_fails_the_close(db, run):
     recorder = fd.DensityRecorder(run, db=db)
     assert recorder.record(1, np.array([1, 0, 0, 0]), 1)
-    assert recorder.record(2, np.array([1, 0, 0]), 2)         # the wrong shape: refused, the stream goes on
+    assert recorder.record(2, np.array([0, 0, 0, 0]), 2)      # counts that decrease: refused, the stream goes on
+    with pytest.warns(RuntimeWarning, match="refused a state of run 'r'.*close\\(\\) will raise.*went from 1 to 0"):
+        recorder.flush()                                       # density has answered on every state sent
+    assert recorder.stats.refused == 1
     assert recorder.record(3, np.array([2, 0, 0, 0]), 3)
-    with pytest.raises(fd.DensityError, match="shape") as raised:
+    with pytest.raises(fd.DensityError, match="exit status 1") as raised:
         recorder.close()
     assert raised.value.returncode == 1
-    assert fd.load_state(run, db=db)["step"] == 3              # the good frames are stored
+    assert recorder.stats.refused == 1 and recorder.stats.stored == 2
+    assert fd.Store(db).checkpoints(run)["step"].tolist() == [1, 3]   # the good frames are stored
 
 
-def test_an_exception_in_the_block_is_not_masked(db):
-    with pytest.warns(RuntimeWarning, match="no run named 'nope'"):
+def test_an_exception_in_the_block_is_not_masked(db, run):
+    with pytest.warns(RuntimeWarning, match="exit status 1"):
         with pytest.raises(KeyError):
-            with fd.DensityRecorder("nope", db=db) as recorder:
-                recorder.process.wait(timeout=30)
+            with fd.DensityRecorder(run, db=db) as recorder:
+                recorder.record(1, np.array([1, 0, 0, 0]), 1)
+                recorder.record(2, np.array([0, 0, 0, 0]), 2)   # refused: the close fails
                 raise KeyError("training failed")
 
 

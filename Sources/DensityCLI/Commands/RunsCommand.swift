@@ -10,7 +10,7 @@ struct RunsCommand: ParsableCommand {
         discussion: """
             Example:
               density runs
-              density runs --format json   # [{"name","features","components","checkpoints","latest_step","vectors","world_size","pending_steps"}]
+              density runs --format json   # [{"name","features","components","checkpoints","latest_step","vectors","world_size","pending_steps","fire_threshold"}]
             """
     )
 

@@ -8,7 +8,8 @@ package import DensityStore
 package enum QueryJSON {
     // MARK: - runs
 
-    /// `density runs`: `[{"name","features","components","checkpoints","latest_step","vectors","world_size","pending_steps"}]`.
+    /// `density runs`: `[{"name","features","components","checkpoints","latest_step","vectors","world_size","pending_steps",
+    /// "fire_threshold"}]`.
     /// - Parameter summaries: The store's runs.
     package static func runs(_ summaries: [RunSummary]) -> JSONValue {
         .array(summaries.map { summary in
@@ -21,6 +22,7 @@ package enum QueryJSON {
                 ("vectors", .int(summary.latest?.vectors ?? 0)),
                 ("world_size", .int(summary.run.worldSize)),
                 ("pending_steps", .int(summary.pendingSteps)),
+                ("fire_threshold", .double(summary.run.fireThreshold)),
             ])
         })
     }
