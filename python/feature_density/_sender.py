@@ -301,7 +301,6 @@ class Sender:
                     self.last_verdict = time.perf_counter()
                     self._lock.notify_all()
                     continue
-                self.tail.append(line)
                 if line.startswith("Error:") and line.endswith("the frame was skipped"):
                     self.verdicts += 1
                     self.last_verdict = time.perf_counter()
@@ -309,7 +308,8 @@ class Sender:
                     if self.verdicts in self._repeats:
                         continue    # the refusal of the frame repeated, already reported
                     self.refusals.append((self.verdicts, line))
-                elif line.startswith("warning:"):
+                self.tail.append(line)
+                if line.startswith("warning:"):
                     # One of each kind (float32 counts past 2^24 come with every later frame).
                     key = "warning:" + re.sub(r"\d+", "N", line)
                     if key not in self._noticed:
