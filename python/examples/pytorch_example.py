@@ -46,6 +46,7 @@ with DensityTracker(args.run, db=args.db, every=args.every, resume=args.resume) 
         loss.backward()
         optimizer.step()
         if tracker.step(step) or step == args.steps:          # sent every N steps
+            tracker.flush()                                   # stored before the model says so
             torch.save({"step": step, "encoder": encoder.state_dict(), "decoder": decoder.state_dict(),
                         "optimizer": optimizer.state_dict()}, args.checkpoint + ".partial")
             os.replace(args.checkpoint + ".partial", args.checkpoint)

@@ -22,6 +22,8 @@ __all__ = ["DensityRecorder", "RecorderStats", "run_info"]
 
 #: Steps and vector counts are stored as int64.
 _INT64_MAX = 2 ** 63 - 1
+#: torch dtypes numpy has no view of.
+_TORCH_ONLY = ("torch.bfloat16",)
 
 
 def run_info(run: str, db: str | None = None, density: str | None = None) -> dict:
@@ -256,6 +258,8 @@ class DensityRecorder:
 
     def _keep_pending(self, step, counts, vectors) -> None:
         """Keeps a copy of a skipped state (on its own device, no transfer), for ``close()``."""
+        if hasattr(counts, "detach") and counts.device.type == "cpu" and str(counts.dtype) not in _TORCH_ONLY:
+            counts = counts.detach().numpy()      # numpy's copy, below (see _fill)
         if hasattr(counts, "detach"):
             counts = counts.detach()
             buffer = self._pending_buffer
@@ -266,7 +270,12 @@ class DensityRecorder:
                 buffer.copy_(counts)
             counts = buffer
         else:
-            counts = np.array(counts, copy=True)
+            buffer = self._pending_buffer
+            counts = np.asarray(counts)
+            if not isinstance(buffer, np.ndarray) or buffer.shape != counts.shape or buffer.dtype != counts.dtype:
+                buffer = self._pending_buffer = np.empty_like(counts)
+            np.copyto(buffer, counts)
+            counts = buffer
         if hasattr(vectors, "detach"):
             vectors = vectors.detach().clone()
         self._pending = (step, counts, vectors)
@@ -411,6 +420,14 @@ def _fill(slot, step: int, counts, vectors) -> None:
         target = getattr(torch, dtype.name)
         if source.device.type == "cuda":
             device = source.device
+        elif slot.half is None and source.device.type == "cpu":
+            # numpy's copy: one memcpy on this thread, where torch's copy_ of a wide tensor
+            # splits it across its intra-op threads, slow when the cores are busy.
+            try:
+                counts = source.numpy()
+            except (RuntimeError, TypeError):
+                pass
+    if hasattr(counts, "detach"):
         buffer = slot.counts
         if not isinstance(buffer, torch.Tensor) or buffer.shape != source.shape or buffer.dtype != target \
                 or buffer.is_pinned() != (device is not None):
