@@ -16,7 +16,8 @@ import Testing
 
             let runs = try box.runs()
             #expect(runs == [
-                "wide": RunRow(name: "wide", features: 300, components: 3, checkpoints: 0, latest_step: nil, vectors: 0),
+                "wide": RunRow(name: "wide", features: 300, components: 3, checkpoints: 0, latest_step: nil, vectors: 0,
+                               fire_threshold: 0.25),
                 "plain": RunRow(name: "plain", features: 7, components: nil, checkpoints: 0, latest_step: nil, vectors: 0),
             ])
 

@@ -17,6 +17,9 @@ Record and resume::
             ...                                                # train; metric.update(activations)
             recorder.record(step, metric.neuron_fired_count, metric.num_activation_vectors)
 
+``record`` copies the state and returns; a thread beside the loop writes it to ``density record``
+(see :class:`DensityRecorder`).
+
 Integrations: :mod:`feature_density.torchmetrics`, :mod:`feature_density.saelens`,
 :class:`feature_density.tracker.DensityTracker` (plain PyTorch). Reading: :class:`Store`.
 """
@@ -24,12 +27,12 @@ Integrations: :mod:`feature_density.torchmetrics`, :mod:`feature_density.saelens
 from ._binary import find_density
 from ._state_io import encode_state, frame, read_safetensors, safetensors_bytes, save_state
 from .errors import NO_CHECKPOINT_EXIT_CODE, DensityError, DensityNotFoundError, NoCheckpointError
-from .recorder import DensityRecorder
+from .recorder import DensityRecorder, RecorderStats
 from .state import load_state
 from .store import Store
 
 __version__ = "0.1.0"
 
-__all__ = ["DensityRecorder", "load_state", "save_state", "encode_state", "frame", "read_safetensors",
+__all__ = ["DensityRecorder", "RecorderStats", "load_state", "save_state", "encode_state", "frame", "read_safetensors",
            "safetensors_bytes", "Store", "find_density", "DensityError", "NoCheckpointError",
            "DensityNotFoundError", "NO_CHECKPOINT_EXIT_CODE"]

@@ -64,14 +64,16 @@ def host_dtype(value) -> tuple[np.dtype, str | None]:
 class _Slot:
     """One host buffer and the state queued in it."""
 
-    __slots__ = ("counts", "array", "vectors", "vectors_buffer", "event", "step", "half", "frame_number")
+    __slots__ = ("counts", "array", "vectors", "vectors_buffer", "event", "cuda_event", "step", "half",
+                 "frame_number")
 
     def __init__(self):
         self.counts = None          # the host buffer (a torch tensor, pinned for a CUDA source, or numpy)
         self.array = None           # a numpy view of it, for the pipe
         self.vectors = None         # the vector count, a numpy scalar array (a view of vectors_buffer)
         self.vectors_buffer = None  # a pinned one-element tensor for a vector count on a GPU
-        self.event = None
+        self.event = None           # the CUDA event the copies of this state complete at, or None
+        self.cuda_event = None      # the slot's CUDA event, made once
         self.step = 0
         self.half = None
         self.frame_number = 0

@@ -461,7 +461,9 @@ def _fill(slot, step: int, counts, vectors) -> None:
     if device is not None:
         import torch
 
-        slot.event = torch.cuda.Event()
+        if slot.cuda_event is None:
+            slot.cuda_event = torch.cuda.Event()
+        slot.event = slot.cuda_event
         slot.event.record(torch.cuda.current_stream(device))
 
 
