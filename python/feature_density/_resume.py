@@ -81,7 +81,6 @@ class FiringCounter:
         self.vectors = 0
         self.step = 0
         self.passes = 0
-        self._last_sent = None
         self._pending = None        # the last step passed to step() and skipped
         self._since = None          # counts added since that step (an exception before its next step)
         self._since_vectors = 0
@@ -136,10 +135,7 @@ class FiringCounter:
             self._pending = step
             return False
         self._pending = None
-        sent = self.recorder.record(step, self.counts, self.vectors, force=True)
-        if sent:
-            self._last_sent = step
-        return sent
+        return self.recorder.record(step, self.counts, self.vectors, force=True)
 
     def close(self, silent_reason: str | None = None) -> int:
         """Sends the last skipped step and waits for density (see :meth:`DensityRecorder.close`).

@@ -115,8 +115,6 @@ class Sender:
         self.write_error: str | None = None
         self.exited = False
         self.send_seconds = 0.0   # the sender's time per frame, summed (waiting for density included)
-        self.first_written: float | None = None
-        self.last_verdict: float | None = None
         self._queued = 0
         self._repeats: set[int] = set()   # frame numbers of repeated frames (see wait_for_all)
         self._last = None                 # the slot of the last frame written
@@ -282,8 +280,6 @@ class Sender:
         with self._lock:
             self.written += 1
             self.send_seconds += now - began
-            if self.first_written is None:
-                self.first_written = began
         try:
             self._stored_callback(slot.step)
         except Exception as error:  # never stop the stream; the recorder reports it
@@ -300,12 +296,10 @@ class Sender:
                     self.verdicts = max(self.verdicts, int(stored.group(1)))
                     if self.verdicts not in self._repeats:
                         self.stored += 1
-                    self.last_verdict = time.perf_counter()
                     self._lock.notify_all()
                     continue
                 if line.startswith("Error:") and line.endswith("the frame was skipped"):
                     self.verdicts += 1
-                    self.last_verdict = time.perf_counter()
                     self._lock.notify_all()
                     if self.verdicts in self._repeats:
                         continue    # the refusal of the frame repeated, already reported
