@@ -4,6 +4,8 @@ to the uninterrupted run, configuration errors raise before training goes on, ev
 with the run's fire threshold exactly as `density ingest` does, loggers and mirrors are forwarded."""
 
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -46,12 +48,17 @@ def logged(log):
     return pid, [int(line.split()[1]) for line in lines if line.startswith("step")]
 
 
-def wait_for_steps(process, log, count, timeout=120):
+def wait_for_steps(alive, log, count, timeout=120, skipped_by_every=False):
+    """Waits until the loop logged ``count`` steps (and, with ``skipped_by_every``, its last step
+    is one every=10 skips: a signal now lands in the 100 ms pause after it)."""
     deadline = time.time() + timeout
-    while len(logged(log)[1]) < count:
-        assert process.poll() is None, process.communicate()
+    while True:
+        steps = logged(log)[1]
+        if len(steps) >= count and (not skipped_by_every or steps[-1] % 10 == 5):
+            return
+        assert alive(), "the loop stopped"
         assert time.time() < deadline, "the loop did not get going"
-        time.sleep(0.02)
+        time.sleep(0.005)
 
 
 def wait_for_exit(pid, timeout=60):
@@ -67,21 +74,49 @@ def wait_for_exit(pid, timeout=60):
 def test_a_signal_to_the_process_group_stores_the_last_state_passed_to_record(db, api, sig):
     density("create", "r", "--features", str(FEATURES), "--db", db)
     log = db + ".log"
-    process = start_loop(db, log, "--api", api, "--every", "10", "--pause", "0.02")
-    wait_for_steps(process, log, 25)
+    process = start_loop(db, log, "--api", api, "--every", "10", "--pause", "0.1")
+    wait_for_steps(lambda: process.poll() is None, log, 15, skipped_by_every=True)
     os.killpg(process.pid, sig)          # what Ctrl-C in the terminal does (SIGINT), or `kill -TERM -PGID`
     out, err = process.communicate(timeout=60)
     assert process.returncode != 0 and "trained to the end" not in out
     assert ("KeyboardInterrupt" in err) == (sig == signal.SIGINT), err
     pid, steps = logged(log)
     last = steps[-1]
-    assert last % 10, "the last step must be one that every=10 skipped for this test to mean something"
+    assert last % 10 == 5, "the last step must be one that every=10 skipped for this test to mean something"
     state = Store(db).state("r")
     assert state["step"] == last
     counts, vectors = expected(last)
     assert state["neuron_fired_count"].tolist() == counts and state["num_activation_vectors"] == vectors
     assert Store(db).checkpoints("r")["step"].tolist() == list(range(10, last, 10)) + [last]
     assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_ctrl_c_in_a_tmux_pane_stores_the_last_state_passed_to_record(db):
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    density("create", "r", "--features", str(FEATURES), "--db", db)
+    log, socket = db + ".log", f"fd-test-{os.getpid()}"
+    env = example_env()
+    command = (f"exec env PYTHONPATH={shlex.quote(env['PYTHONPATH'])} DENSITY_BIN={shlex.quote(env['DENSITY_BIN'])} "
+               f"{shlex.quote(sys.executable)} {LOOP} --db {db} --run r --log {log} --every 10 --pause 0.1 "
+               f"2> {db}.err")
+    tmux = ["tmux", "-L", socket]
+    subprocess.run(tmux + ["new-session", "-d", "-s", "loop", "-x", "120", "-y", "30", command], check=True)
+    try:
+        trainer = int(subprocess.run(tmux + ["display-message", "-p", "-t", "loop", "#{pane_pid}"], check=True,
+                                     capture_output=True, text=True).stdout)
+        wait_for_steps(lambda: os.path.exists(f"/proc/{trainer}"), log, 15, skipped_by_every=True)
+        subprocess.run(tmux + ["send-keys", "-t", "loop", "C-c"], check=True)   # Ctrl-C, as typed
+        wait_for_exit(trainer)
+    finally:
+        subprocess.run(tmux + ["kill-server"], capture_output=True)
+    assert "KeyboardInterrupt" in open(db + ".err").read()
+    pid, steps = logged(log)
+    assert not os.path.exists(f"/proc/{pid}")        # density record finished before the trainer exited
+    state = Store(db).state("r")
+    assert steps[-1] % 10 == 5 and state["step"] == steps[-1]
+    counts, vectors = expected(steps[-1])
+    assert state["neuron_fired_count"].tolist() == counts and state["num_activation_vectors"] == vectors
 
 
 def test_a_sigkill_loses_at_most_the_states_in_flight_and_resumes_to_the_uninterrupted_run(tmp_path):
@@ -92,7 +127,7 @@ def test_a_sigkill_loses_at_most_the_states_in_flight_and_resumes_to_the_uninter
 
     log = str(tmp_path / "split.log")
     process = start_loop(split, log, "--api", "tracker", "--pause", "0.01", "--steps", "40")
-    wait_for_steps(process, log, 15)
+    wait_for_steps(lambda: process.poll() is None, log, 15)
     os.killpg(process.pid, signal.SIGKILL)
     process.communicate(timeout=60)
     pid, steps = logged(log)
