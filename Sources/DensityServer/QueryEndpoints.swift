@@ -7,8 +7,6 @@ import Synchronization
 /// parameters as the command resolves its options, and answers with the command's `--format json`
 /// document (``QueryJSON``).
 enum QueryEndpoints {
-    /// The most trend points one request draws; ask for fewer with `points` or `every`.
-    static let maxTrendPoints = 5_000
     /// The most features one histogram bin lists.
     static let maxBinFeatures = 1_000
 
@@ -59,7 +57,7 @@ enum QueryEndpoints {
         }
         let given = try query.int("component", in: 0...Int(Int32.max))
         let every = try query.int("every", in: 1...Int(Int32.max))
-        let points = try query.int("points", in: 2...maxTrendPoints)
+        let points = try query.int("points", in: 2...Int.max)
         if every != nil, points != nil { throw RequestError.bad("points", "give every or points, not both") }
         let run = try store.run(named: name)
         let component = try parameter("component") { try ComponentChoice.resolve(given, of: run, why: "a trend follows one (component, feature) pair") }
@@ -69,9 +67,6 @@ enum QueryEndpoints {
         let all = try store.trend(run: name, feature: feature, component: component)
         if all.isEmpty { throw store.noCheckpointYet(run: name) }
         let kept = TrendThinning.thin(all.count, every: every, points: points).map { all[$0] }
-        guard kept.count <= maxTrendPoints else {
-            throw RequestError.bad("points", "run '\(name)' has \(all.count) checkpoints; one request draws at most \(maxTrendPoints): pass points=N (N <= \(maxTrendPoints)) or every=K")
-        }
         return (run, feature, component, kept, TrendThinning.windowDensities(kept))
     }
 
