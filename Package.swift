@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "DensityServer",
             dependencies: [
-                "DensityMetric", "DensityStore", "DensityViews",
+                "DensityMetric", "DensityStore", "DensityViews", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -76,7 +76,7 @@ struct DensityServe: AsyncParsableCommand {
             router: router,
             server: .http1(configuration: http),
             configuration: .init(address: .hostname(host, port: port), serverName: "density-serve",
-                                 availableConnectionsDelegate: MaximumAvailableConnections(Self.maxConnections)),
+                                 availableConnectionsDelegate: ConnectionBudget(limit: Self.maxConnections)),
             onServerRunning: { [host, port] channel in
                 let bound = channel.localAddress?.port ?? port
                 FileHandle.standardOutput.write(Data("density-serve: serving '\(path)' read-only at http://\(host):\(bound)/ (Ctrl-C to stop)\n".utf8))
