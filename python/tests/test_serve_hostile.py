@@ -292,35 +292,33 @@ def test_a_large_post_gets_405_and_the_connection_ends(server):
 # MARK: - Server faults
 
 
-def test_a_deleted_store_is_a_server_error(tmp_path):
-    path = str(tmp_path / "gone.sqlite")
+def remove_store(path, tmp_path):
+    for suffix in ["", "-wal", "-shm"]:
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+
+def replace_store(path, tmp_path):
+    replacement = str(tmp_path / "other.sqlite")
+    sqlite3.connect(replacement).execute("CREATE TABLE t(x)").connection.commit()
+    os.replace(replacement, path)
+
+
+@pytest.mark.parametrize("fault,status,says", [(remove_store, 503, "deleted or moved"),
+                                                (replace_store, 500, "could not read the store")])
+def test_a_store_gone_or_damaged_is_a_server_error(tmp_path, fault, status, says):
+    path = str(tmp_path / "store.sqlite")
     density("demo", "--db", path, "--features", "32", "--checkpoints", "4")
     server = Server(path)
     try:
         assert server.get("/api/runs/demo/show")[0] == 200
-        for suffix in ["", "-wal", "-shm"]:
-            if os.path.exists(path + suffix):
-                os.remove(path + suffix)
-        status, _, body = server.get("/api/runs/demo/show")
-        assert status == 503 and "deleted or moved" in json.loads(body)["error"]
-        # A store put back under the same name is read, not the old handles.
+        fault(path, tmp_path)
+        answer = server.json("/api/runs/demo/show", status=status)
+        assert says in answer["error"]
+        # A store put back under the same name is read, not through the old handles.
+        remove_store(path, tmp_path)
         density("demo", "--db", path, "--features", "32", "--checkpoints", "4", "--run", "again")
         assert [r["name"] for r in server.json("/api/runs")] == ["again"]
-    finally:
-        server.stop()
-
-
-def test_a_damaged_store_is_a_server_error(tmp_path):
-    path = str(tmp_path / "damaged.sqlite")
-    density("demo", "--db", path, "--features", "32", "--checkpoints", "4")
-    server = Server(path)
-    try:
-        assert server.get("/api/runs/demo/show")[0] == 200
-        replacement = str(tmp_path / "other.sqlite")
-        sqlite3.connect(replacement).execute("CREATE TABLE t(x)").connection.commit()
-        os.replace(replacement, path)
-        status, _, body = server.get("/api/runs/demo/show")
-        assert status == 500 and json.loads(body)["error"]
     finally:
         server.stop()
 
