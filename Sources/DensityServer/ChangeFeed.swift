@@ -6,8 +6,9 @@ import Synchronization
 
 /// `GET /api/events`: server-sent events, one `data: N` each time the store changes, and a comment
 /// every 15 s to keep the connection open. One watcher (``watch()``) polls SQLite's
-/// `PRAGMA data_version` on a handle of its own twice a second while any stream is open, and
-/// notices the file replaced; each stream checks the watcher's count four times a second. At most
+/// `PRAGMA data_version` on a handle of its own twice a second, from the start (so a change that
+/// lands while a stream is being admitted is still counted), and notices the file replaced; each
+/// stream checks the watcher's count four times a second. At most
 /// ``limit`` streams at once (503 beyond); a stream's slot is freed the moment its connection
 /// closes (``ConnectionCloser`` closes it when the client goes away).
 final class ChangeFeed: Sendable {
@@ -15,7 +16,7 @@ final class ChangeFeed: Sendable {
     static let limit = 32
     /// How often a stream looks for a change.
     static let tick = Duration.milliseconds(250)
-    /// How often the watcher polls the store while a stream is open.
+    /// How often the watcher polls the store.
     static let poll = Duration.milliseconds(500)
 
     /// Where the watcher reads.
@@ -31,9 +32,6 @@ final class ChangeFeed: Sendable {
     init(pool: StorePool) {
         self.pool = pool
     }
-
-    /// Streams open now.
-    var openStreams: Int { open.withLock { $0 } }
 
     /// Starts a stream on `channel`.
     /// - Throws: ``RequestError`` (503) when ``limit`` streams are open.
@@ -83,14 +81,13 @@ final class ChangeFeed: Sendable {
         return headers
     }
 
-    /// The watcher: until cancelled, polls the store while any stream is open and counts its changes.
+    /// The watcher: until cancelled, polls the store and counts its changes.
     func watch() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: Self.poll)
-            guard openStreams > 0 else { continue }
             if (try? await pool.blocking({ [self] in checkForChange() })) == true {
                 changes.withLock { $0 += 1 }
             }
+            try? await Task.sleep(for: Self.poll)
         }
     }
 

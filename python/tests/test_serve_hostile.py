@@ -15,7 +15,7 @@ import pytest
 
 import feature_density as fd
 from conftest import density
-from serve_helpers import SERVE, Server, wait_until
+from serve_helpers import SERVE, Server, open_stream, status_of, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +48,6 @@ def read_all(s: socket.socket, timeout: float) -> bytes:
     except TimeoutError:
         pass
     return b"".join(chunks)
-
-
-def status_of(response: bytes) -> int:
-    return int(response.split(b" ", 2)[1])
 
 
 def get(port: int, path: str, host: str | None = "127.0.0.1", extra: str = "") -> bytes:
@@ -96,31 +92,6 @@ def test_allow_host_admits_a_name_on_purpose(db):
 
 
 # MARK: - Event streams
-
-
-def open_stream(port: int, origin: str | None = None) -> tuple[socket.socket, bytes]:
-    """Opens /api/events; returns the socket and what arrived up to the first event (or the refusal)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    origin_line = f"Origin: {origin}\r\n" if origin else ""
-    s.sendall(f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{origin_line}\r\n".encode())
-    received = b""
-    while b"data: 0\n\n" not in received and b"\r\n\r\n{" not in received:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        received += chunk
-        if received.startswith(b"HTTP/1.1 5") or received.startswith(b"HTTP/1.1 4"):
-            received += read_body(s, received)
-            break
-    return s, received
-
-
-def read_body(s, received):
-    head, _, body = received.partition(b"\r\n\r\n")
-    length = int([line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")][0])
-    while len(body) < length:
-        body += s.recv(4096)
-    return body[len(received.partition(b"\r\n\r\n")[2]):]
 
 
 def test_a_cross_origin_stream_is_refused(server):
@@ -358,3 +329,16 @@ def test_a_trend_has_no_cap_on_either_side(db, server):
     cli = json.loads(density("trend", "demo", "--feature", "1", "--db", db, "--format", "json").stdout)
     api = server.json("/api/runs/demo/trend?feature=1&points=1000000")
     assert api == cli and len(api["points"]) == 6
+
+
+def test_density_serve_forwards_the_allow_list_and_the_timeout(db):
+    from conftest import DENSITY
+    server = Server(db, "--allow-host", "gpu-box", "--idle-timeout", "1", binary=[DENSITY, "serve"])
+    try:
+        assert status_of(get(server.port, "/api/runs", host="gpu-box:9000")) == 200
+        assert status_of(get(server.port, "/api/runs", host="other-box")) == 421
+        with socket.create_connection(("127.0.0.1", server.port)) as s:
+            started = time.monotonic()
+            assert read_all(s, 30) == b"" and time.monotonic() - started < 3
+    finally:
+        server.stop()
