@@ -65,6 +65,7 @@ struct DensityServe: AsyncParsableCommand {
             FileHandle.standardError.write(Data("warning: binding \(host) serves the store to every machine that can reach this address, without authentication; prefer the default 127.0.0.1 and an SSH port forward (ssh -L \(port):localhost:\(port) HOST). Clients must address it as \(host) or a name given with --allow-host\n".utf8))
         }
         let pool = StorePool(path: path, size: readers)
+        let budget = ConnectionBudget(limit: Self.maxConnections)
         let feed = ChangeFeed(pool: pool)
         let router = ServerRoutes.router(pool: pool, feed: feed, hosts: HostAllowList(bound: host, allowed: allowHost))
         var decoder = HTTP1Channel.Configuration.DecoderConfiguration()
@@ -76,7 +77,7 @@ struct DensityServe: AsyncParsableCommand {
             router: router,
             server: .http1(configuration: http),
             configuration: .init(address: .hostname(host, port: port), serverName: "density-serve",
-                                 availableConnectionsDelegate: ConnectionBudget(limit: Self.maxConnections)),
+                                 availableConnectionsDelegate: budget),
             onServerRunning: { [host, port] channel in
                 let bound = channel.localAddress?.port ?? port
                 FileHandle.standardOutput.write(Data("density-serve: serving '\(path)' read-only at http://\(host):\(bound)/ (Ctrl-C to stop)\n".utf8))
@@ -84,8 +85,9 @@ struct DensityServe: AsyncParsableCommand {
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await feed.watch() }
+            group.addTask { await budget.trimWhenIdle() }
             group.addTask { try await app.runService() }
-            try await group.next()  // the server stopped (a signal): stop the watcher too
+            try await group.next()  // the server stopped (a signal): stop the watcher and the trimmer too
             group.cancelAll()
         }
     }
