@@ -76,17 +76,17 @@ def measure(args, binary):
             try:
                 connection.request("GET", path)
                 response = connection.getresponse()
-                response.read()
+                body = response.read()[:200]
                 status = response.status
             except Exception as error:  # noqa: BLE001 - counted and reported
-                status = repr(error)
+                status, body = repr(error), b""
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
             elapsed = time.perf_counter() - start
             with lock:
                 latencies.append(elapsed)
                 if status != 200:
-                    errors.append((path, status))
+                    errors.append((path, status, body))
         connection.close()
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
