@@ -2,6 +2,7 @@ import DensityStore
 import Foundation
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// `GET /api/events`: server-sent events, one `data: N` each time the store changes, and a comment
@@ -10,7 +11,8 @@ import Synchronization
 /// lands while a stream is being admitted is still counted), and notices the file replaced; each
 /// stream checks the watcher's count four times a second. At most
 /// ``limit`` streams at once (503 beyond); a stream's slot is freed the moment its connection
-/// closes (``ConnectionCloser`` closes it when the client goes away).
+/// closes (``ConnectionCloser`` closes it when the client goes away). Streams end when the server
+/// shuts down (SIGTERM, Ctrl-C), so that it stops at once.
 final class ChangeFeed: Sendable {
     /// The most streams open at once.
     static let limit = 32
@@ -52,7 +54,7 @@ final class ChangeFeed: Sendable {
             var sent = 0
             var quiet = Duration.zero
             try await writer.write(ByteBuffer(string: "retry: 2000\ndata: 0\n\n"))
-            while !Task.isCancelled, channel.isActive {
+            while !Task.isCancelled, !Task.isShuttingDownGracefully, channel.isActive {
                 try await Task.sleep(for: Self.tick)
                 let now = changes.withLock { $0 }
                 if now != seen {

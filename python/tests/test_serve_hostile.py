@@ -356,3 +356,16 @@ def test_density_serve_forwards_the_allow_list_and_the_timeout(db):
             assert read_all(s, 30) == b"" and time.monotonic() - started < 3
     finally:
         server.stop()
+
+
+def test_it_stops_at_once_with_a_stream_open(db):
+    server = Server(db)
+    s, received = open_stream(server.port)
+    try:
+        assert status_of(received) == 200
+        started = time.monotonic()
+        server.process.terminate()
+        assert server.process.wait(timeout=10) == 0 and time.monotonic() - started < 3
+    finally:
+        s.close()
+        server.stop()
