@@ -345,9 +345,9 @@ def test_a_trend_has_no_cap_on_either_side(db, server):
     assert api == cli and len(api["points"]) == 6
 
 
-def test_density_serve_forwards_the_allow_list_and_the_timeout(db):
+def test_density_serve_forwards_the_allow_list_the_timeout_and_the_readers(db):
     from conftest import DENSITY
-    server = Server(db, "--allow-host", "gpu-box", "--idle-timeout", "1", binary=[DENSITY, "serve"])
+    server = Server(db, "--allow-host", "gpu-box", "--idle-timeout", "1", "--readers", "1", binary=[DENSITY, "serve"])
     try:
         assert status_of(get(server.port, "/api/runs", host="gpu-box:9000")) == 200
         assert status_of(get(server.port, "/api/runs", host="other-box")) == 421
@@ -356,6 +356,8 @@ def test_density_serve_forwards_the_allow_list_and_the_timeout(db):
             assert read_all(s, 30) == b"" and time.monotonic() - started < 3
     finally:
         server.stop()
+    refused = subprocess.run([DENSITY, "serve", "--readers", "0", "--db", db], capture_output=True, text=True)
+    assert refused.returncode != 0 and "--readers must be 1 to 64" in refused.stderr
 
 
 def test_it_stops_at_once_with_a_stream_open(db):

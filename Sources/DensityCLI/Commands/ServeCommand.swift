@@ -38,6 +38,10 @@ struct ServeCommand: ParsableCommand {
                                valueName: "seconds"))
     var idleTimeout: Int?
 
+    @Option(help: ArgumentHelp("The most store reads at once, each on a read-only handle kept open (default: the number of cores).",
+                               valueName: "n"))
+    var readers: Int?
+
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
@@ -53,6 +57,7 @@ struct ServeCommand: ParsableCommand {
         }
         let arguments = [executable.path, "--port", String(port), "--host", host, "--db", store.path]
             + allowHost.flatMap { ["--allow-host", $0] } + (idleTimeout.map { ["--idle-timeout", String($0)] } ?? [])
+            + (readers.map { ["--readers", String($0)] } ?? [])
         let argv = arguments.map { strdup($0) } + [nil]
         execv(executable.path, argv)
         throw CLIError("could not start \(executable.path): \(String(cString: strerror(errno)))")
