@@ -82,6 +82,19 @@ import Testing
         }
     }
 
+    /// A name a web address cannot carry as one path segment is refused before anything is
+    /// created, with the reason and the fix; `demo --run` follows the same rule.
+    @Test(arguments: [(".", "'.'"), ("..", "'..'"), ("a/b", "'/'"), ("line\nbreak", "control characters")])
+    func unsafeRunNamesAreRefused(_ name: String, _ mention: String) throws {
+        try Sandbox.with { box in
+            let result = try box.fails(["create", name, "--features", "4"], mentioning: [mention, "choose another name"])
+            #expect(result.status == 64, "a refused name is a usage error: \(result)")
+            #expect(box.listing() == [], "a refused create left files behind")
+            try box.fails(["demo", "--run", name, "--features", "8", "--checkpoints", "4"], mentioning: [mention])
+            #expect(box.listing() == [], "a refused demo left files behind")
+        }
+    }
+
     /// A negative threshold is a finite number: it must be accepted in either spelling.
     @Test(arguments: [["--fire-threshold", "-0.5"], ["--fire-threshold=-0.5"]])
     func negativeFireThresholdIsAccepted(_ options: [String]) throws {
