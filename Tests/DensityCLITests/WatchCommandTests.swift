@@ -136,10 +136,12 @@ import Testing
             defer { tmux.kill() }
             try tmux.start("'\(try DensityBinary.url().path)' watch w --db '\(sandbox.db)' --interval 0.2; sleep 600",
                            width: width, height: height)
-            try Self.waitFor { try tmux.capture().contains("more") }
             let size = try tmux.paneSize()
             #expect(size.width == width && size.height == height, "pane \(size)")
-            let rows = try tmux.capture().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let screen = { try tmux.capture().split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+            // Drawn for this pane size (a redraw follows the status line's removal).
+            try Self.waitFor { let rows = try screen(); return rows.prefix { !$0.isEmpty }.count == size.height && rows.contains { $0.hasPrefix("… ") } }
+            let rows = try screen()
             let shown = rows.prefix { !$0.isEmpty }
             #expect(shown.count == size.height, "\(rows)")
             #expect(rows.first.map { "density watch · run 'w'".hasPrefix($0.dropLast()) && $0.hasSuffix("…") } == true,
