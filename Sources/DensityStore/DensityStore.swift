@@ -121,7 +121,7 @@ public final class DensityStore: Sendable {
 
     /// Creates a run.
     /// - Parameters:
-    ///   - name: A unique name, 1 to 256 characters.
+    ///   - name: A unique name, 1 to 256 characters, usable in a web address (``runNameProblem(_:)``).
     ///   - features: The number of learned features, positive.
     ///   - components: The number of components, or `nil` for `[batch, features]` activations.
     ///   - fireThreshold: An activation fires when `> fireThreshold` (finite).
@@ -165,12 +165,7 @@ public final class DensityStore: Sendable {
         name: String, features: Int, components: Int? = nil, fireThreshold: Double = 0,
         chunkFeatures: Int = 8192, keyframeInterval: Int = 32, worldSize: Int = 1, metadata: String? = nil
     ) throws {
-        guard (1...256).contains(name.unicodeScalars.count) else {  // what the schema's length(name) counts
-            throw StoreError.invalidRunSetting("a run name must have 1 to 256 characters, got \(name.unicodeScalars.count)")
-        }
-        guard !name.unicodeScalars.contains("\0") else {
-            throw StoreError.invalidRunSetting("a run name must not contain a NUL character")
-        }
+        if let problem = runNameProblem(name) { throw StoreError.invalidRunSetting(problem) }
         guard features > 0 else {
             throw StoreError.settingOutOfRange(.features, value: String(features), expected: "a positive integer")
         }

@@ -46,6 +46,8 @@ struct DemoCommand: ParsableCommand {
         guard features > 0, batch > 0, checkpoints >= 4, every > 0 else {
             throw ValidationError("--features, --batch and --every must be positive, --checkpoints at least 4")
         }
+        // The library's check of the run's name and width, before the store is opened.
+        try ErrorText.validating { try DensityStore.checkRunSettings(name: runName, features: features) }
     }
 
     func run() throws {

@@ -21,6 +21,8 @@ struct WatchFrame {
     var moversNote: String?
     /// A problem met while reading, shown in the frame (a live view keeps going).
     var problem: String?
+    /// What happened to the store's file (deleted, replaced), shown under the title.
+    var notice: String?
 
     /// The rows of the histogram: the stored 50 bins grouped into this many.
     static let histogramBins = 10
@@ -71,13 +73,15 @@ struct WatchFrame {
         let title = "density watch · run '\(run.name)'"
         guard let (latest, summary) = summaries.last else {
             lines.append(title)
+            if let notice { lines.append("! \(notice)") }
             lines.append("waiting for the first checkpoint (\(run.describeShape))")
             lines.append(contentsOf: pendingLines())
             if let problem { lines.append("! \(problem)") }
-            return lines.map { Self.clip($0, width) }
+            return lines.map { Terminal.clip($0, width) }
         }
         lines.append(title + " · step \(latest.step) · \(summaries.count) checkpoint\(summaries.count == 1 ? "" : "s")"
                      + (interactive ? " · q quits" : ""))
+        if let notice { lines.append("! \(notice)") }
         let shape = run.components.map { "\(run.features) features x \($0) components" } ?? "\(run.features) features"
         var facts = ["vectors \(summary.vectors)", shape, "mean density \(Console.format(summary.meanDensity))",
                      "non-finite \(summary.nonFinite)"]
@@ -92,7 +96,7 @@ struct WatchFrame {
         lines.append("")
         lines.append(contentsOf: moverLines())
         lines.append(contentsOf: pendingLines())
-        return lines.map { Self.clip($0, width) }
+        return lines.map { Terminal.clip($0, width) }
     }
 
     /// Checkpoints per minute and vectors per second over the latest checkpoints, from the times
@@ -210,18 +214,5 @@ struct WatchFrame {
     /// `42 s`, `3 min`, `5 h`.
     static func duration(_ seconds: Int) -> String {
         seconds < 120 ? "\(seconds) s" : seconds < 7200 ? "\(seconds / 60) min" : "\(seconds / 3600) h"
-    }
-
-    /// A line cut to `width` columns (measured as every table measures them, ``DisplayWidth``).
-    static func clip(_ line: String, _ width: Int) -> String {
-        guard DisplayWidth.of(line) > width else { return line }
-        var kept = "", used = 0
-        for character in line {
-            let columns = DisplayWidth.of(String(character))
-            if used + columns > max(1, width - 1) { break }
-            kept.append(character)
-            used += columns
-        }
-        return kept + "…"
     }
 }

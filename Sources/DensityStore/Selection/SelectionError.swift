@@ -41,7 +41,10 @@ public enum SelectionError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .beforeFirstCheckpoint(run, step, first):
             return "run '\(run)' has no checkpoint at or before step \(step) (its first is step \(first))"
         case let .offsetOutOfRange(run, offset, checkpoints):
-            return "step -\(offset) is out of range: run '\(run)' has \(checkpoints) checkpoint(s), so offsets go down to -\(checkpoints - 1)"
+            guard checkpoints > 1 else {
+                return "step -\(offset) is out of range: run '\(run)' has one checkpoint, so none is before the latest; use latest (or first), or record more checkpoints"
+            }
+            return "step -\(offset) is out of range: run '\(run)' has \(checkpoints) checkpoints, so offsets go down to -\(checkpoints - 1); use first for the earliest"
         case let .windowNotOrdered(run, window, from, to):
             return "window \(window) of run '\(run)': A must be before B, but they resolve to checkpoints \(from) and \(to); choose an earlier A or a later B"
         case let .startIsNoCheckpoint(run):
