@@ -22,6 +22,7 @@ Integrations: :mod:`feature_density.torchmetrics`, :mod:`feature_density.saelens
 """
 
 from ._binary import find_density
+from ._read import History, Summaries
 from ._state_io import encode_state, frame, read_safetensors, safetensors_bytes, save_state
 from .errors import NO_CHECKPOINT_EXIT_CODE, DensityError, DensityNotFoundError, NoCheckpointError
 from .recorder import DensityRecorder
@@ -30,6 +31,6 @@ from .store import Store
 
 __version__ = "0.1.0"
 
-__all__ = ["DensityRecorder", "load_state", "save_state", "encode_state", "frame", "read_safetensors",
+__all__ = ["DensityRecorder", "load_state", "History", "Summaries", "save_state", "encode_state", "frame", "read_safetensors",
            "safetensors_bytes", "Store", "find_density", "DensityError", "NoCheckpointError",
            "DensityNotFoundError", "NO_CHECKPOINT_EXIT_CODE"]
