@@ -10,6 +10,7 @@ import tempfile
 import numpy as np
 
 from ._binary import run_density
+from ._display import Run
 from ._read import History, Summaries, read_history
 from ._state_io import read_safetensors
 from .errors import DensityError
@@ -66,6 +67,12 @@ class Store:
         if components is not None:
             arguments += ["--components", str(int(components))]
         self._run(arguments)
+
+    def run(self, name: str, start=None, end=None, features=None) -> Run:
+        """The run ``name`` for a notebook: displayed, it shows the report's panels inline; it also
+        plots in one line (``plot_histogram``, ``plot_dead_dense``, ``plot_trend``).
+        ``start``/``end``/``features`` are ``density report``'s ``--from``/``--to``/``--features``."""
+        return Run(self, name, start, end, features)
 
     def runs(self) -> list[dict]:
         """Every run: ``name``, ``features``, ``components`` (None without), ``checkpoints``,
