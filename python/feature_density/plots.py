@@ -28,6 +28,16 @@ def _axes(ax):
     return plt.subplots(figsize=(7, 3.2))[1]
 
 
+def _label(ax, xlabel: str, ylabel: str, title: str | None, legend: bool = True):
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend:
+        ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 def histogram(counts, edges, ax=None, title: str | None = None):
     """Bars of features per bin of log10(density + 1e-10); the first bin (dead) in red."""
     ax = _axes(ax)
@@ -35,11 +45,7 @@ def histogram(counts, edges, ax=None, title: str | None = None):
     colors = ["#d62728"] + ["#4c78a8"] * (len(counts) - 1)
     ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=colors)
     ax.set_xlim(edges[0], edges[-1])
-    ax.set_xlabel("log10(density + 1e-10)")
-    ax.set_ylabel("features")
-    if title:
-        ax.set_title(title)
-    return ax
+    return _label(ax, "log10(density + 1e-10)", "features", title, legend=False)
 
 
 def dead_dense(summaries, ax=None, title: str | None = None):
@@ -47,12 +53,7 @@ def dead_dense(summaries, ax=None, title: str | None = None):
     ax = _axes(ax)
     ax.plot(summaries["step"], summaries["dead"], color="#d62728", label="dead")
     ax.plot(summaries["step"], summaries["dense"], color="#f58518", label="dense")
-    ax.set_xlabel("step")
-    ax.set_ylabel("features")
-    ax.legend()
-    if title:
-        ax.set_title(title)
-    return ax
+    return _label(ax, "step", "features", title)
 
 
 def trend(points: dict, ax=None, title: str | None = None):
@@ -63,9 +64,4 @@ def trend(points: dict, ax=None, title: str | None = None):
     ax.plot(points["step"], points["window_density"], color="#54a24b", marker=".", label="window")
     if np.any(np.asarray(points["density"]) > 0):
         ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("density")
-    ax.legend()
-    if title:
-        ax.set_title(title)
-    return ax
+    return _label(ax, "step", "density", title)
