@@ -51,7 +51,8 @@ import Testing
         }
     }
 
-    /// The tensors of a safetensors file as int64 arrays, with their shapes.
+    /// The tensors of a safetensors file as int64 arrays (F64 tensors as their bit patterns), with
+    /// their shapes.
     static func readSafetensors(_ path: String) throws -> [String: (shape: [Int], values: [Int64])] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let length = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
@@ -59,7 +60,7 @@ import Testing
         var tensors: [String: (shape: [Int], values: [Int64])] = [:]
         for (name, value) in header where name != "__metadata__" {
             let info = try #require(value as? [String: Any])
-            #expect(info["dtype"] as? String == "I64")
+            #expect(["I64", "F64"].contains(info["dtype"] as? String))
             let offsets = try #require(info["data_offsets"] as? [Int])
             let bytes = data.subdata(in: (8 + length + offsets[0])..<(8 + length + offsets[1]))
             let values = bytes.withUnsafeBytes { raw in (0..<(bytes.count / 8)).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) } }
@@ -132,6 +133,16 @@ import Testing
                     let binned = try #require(summaries.mean_log10_density[index])
                     #expect(abs(binned - exact) <= 0.1 + 1e-12, "\(run) \(step): \(binned) vs \(exact)")
                 }
+                let file = box.path("\(run)-summaries.safetensors")
+                try box.ok(["summaries", run, "--format", "safetensors", "--out", file])
+                let tensors = try Self.readSafetensors(file)
+                #expect(tensors["step"]?.values == summaries.step && tensors["dead"]?.values == summaries.dead.map(Int64.init))
+                #expect(tensors["dense"]?.values == summaries.dense.map(Int64.init) && tensors["vectors"]?.values == summaries.vectors)
+                #expect(tensors["histogram"]?.shape == [3, 50])
+                #expect(tensors["histogram"]?.values == summaries.histogram.flatMap { $0.map(Int64.init) })
+                #expect(tensors["mean_density"]?.values.map { Double(bitPattern: UInt64(bitPattern: $0)) } == summaries.mean_density.map { $0! })
+                #expect(tensors["edges"]?.values.map { Double(bitPattern: UInt64(bitPattern: $0)) } == summaries.edges)
+                try box.fails(["summaries", run, "--format", "safetensors"], mentioning: ["--out"])
                 let csv = try box.ok(["summaries", run, "--format", "csv"]).split(separator: "\n")
                 #expect(csv.count == 4 && csv[1].hasPrefix("100,\(summaries.vectors[0]),0,\(summaries.dead[0]),"))
                 #expect(csv[3].hasSuffix("," + summaries.histogram[2].map(String.init).joined(separator: ",")))

@@ -86,6 +86,17 @@ class Summaries(dict):
         self.features = answer["features"]
         self.components = answer["components"]
 
+    @classmethod
+    def from_tensors(cls, tensors: dict, metadata: dict) -> "Summaries":
+        """From ``density summaries --format safetensors``'s tensors and metadata."""
+        summaries = cls.__new__(cls)
+        dict.__init__(summaries, {name: tensors[name] for name in (*cls.COLUMNS, "histogram")})
+        summaries.edges = tensors["edges"]
+        summaries.run = metadata["run"]
+        summaries.features = int(metadata["features"])
+        summaries.components = int(metadata["components"]) if metadata.get("components") else None
+        return summaries
+
     def __getattr__(self, name):
         try:
             return self[name]

@@ -170,7 +170,11 @@ class Store:
         :class:`Summaries`, numpy columns ``step``, ``vectors``, ``dead``, ``dense``,
         ``mean_density``, ``mean_log10_density``, ``histogram`` ``[checkpoints, 50]`` ...;
         ``.to_pandas()`` for a DataFrame."""
-        return Summaries(self._json(["summaries", run]))
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "summaries.safetensors")
+            self._run(["summaries", run, "--format", "safetensors", "--out", path])
+            tensors, metadata = read_safetensors(path)
+        return Summaries.from_tensors(tensors, metadata)
 
     def checkpoints(self, run: str) -> dict:
         """The run's checkpoints: ``step``, ``vectors`` and ``non_finite`` int64 arrays."""

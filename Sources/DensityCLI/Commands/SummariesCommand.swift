@@ -1,4 +1,5 @@
 import ArgumentParser
+import DensityFormats
 import DensityMetric
 import DensityStore
 import Foundation
@@ -23,12 +24,16 @@ struct SummariesCommand: ParsableCommand {
             JSON, one array per column: {"run","features","components","edges":[51],"step":[...],\
             "vectors","non_finite","dead","dense","mean_density","mean_log10_density","histogram":[[50],...]}.
             CSV: step,vectors,non_finite,dead,dense,mean_density,mean_log10_density, then one column per bin.
+            safetensors (with --out FILE, or - for stdout): the same columns as tensors (I64; F64 for \
+            the means, NaN for null; histogram I64 [checkpoints, 50]; edges F64 [51]); __metadata__ \
+            holds run, features and components.
+              density summaries demo --format safetensors --out summaries.safetensors
             """
     )
 
     /// The output formats.
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case json, csv
+        case json, csv, safetensors
     }
 
     @OptionGroup var store: StoreOptions
@@ -36,10 +41,22 @@ struct SummariesCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
     var runName: String
 
-    @Option(help: "json or csv.")
+    @Option(help: "json, csv or safetensors.")
     var format: Format = .json
 
+    @Option(help: ArgumentHelp("With --format safetensors: the file to write, or - for stdout.", valueName: "file"))
+    var out: String?
+
+    @Flag(help: "Replace --out if it exists.")
+    var force = false
+
+    func validate() throws {
+        if format == .safetensors, out == nil { throw ValidationError("--format safetensors needs --out FILE (or --out - for stdout)") }
+        if format != .safetensors, out != nil { throw ValidationError("--out is for --format safetensors; json and csv print to stdout") }
+    }
+
     func run() throws {
+        let target = try out.map { try ExportTarget(path: $0, force: force, binary: true) }  // checked before any work
         let store = try store.openForReading()
         let runInfo = try store.run(named: runName)
         let summaries = try store.summaries(run: runName)
@@ -47,6 +64,21 @@ struct SummariesCommand: ParsableCommand {
         let means = summaries.map { $0.summary.vectors > 0 ? $0.summary.meanDensity : nil }
         let logs = summaries.map(\.summary.binnedMeanLog10Density)
         switch format {
+        case .safetensors:
+            var writer = SafetensorsWriter(metadata: ["run": runName, "features": String(runInfo.features),
+                                                      "components": runInfo.components.map(String.init) ?? ""])
+            try writer.add("step", shape: [summaries.count], values: .int64(summaries.map(\.checkpoint.step)))
+            try writer.add("vectors", shape: [summaries.count], values: .int64(summaries.map(\.summary.vectors)))
+            try writer.add("non_finite", shape: [summaries.count], values: .int64(summaries.map(\.summary.nonFinite)))
+            try writer.add("dead", shape: [summaries.count], values: .int64(summaries.map { Int64($0.summary.dead) }))
+            try writer.add("dense", shape: [summaries.count], values: .int64(summaries.map { Int64($0.summary.dense) }))
+            try writer.add("mean_density", shape: [summaries.count], values: .float64(means.map { $0 ?? .nan }))
+            try writer.add("mean_log10_density", shape: [summaries.count], values: .float64(logs.map { $0 ?? .nan }))
+            try writer.add("histogram", shape: [summaries.count, DensitySummary.storedBins],
+                           values: .int64(summaries.flatMap { $0.summary.histogram.map(Int64.init) }))
+            try writer.add("edges", shape: [DensitySummary.storedBins + 1],
+                           values: .float64(QueryJSON.histogramEdges(DensitySummary.storedBins)))
+            _ = try target!.write { file in try writer.write { try file.append($0) } }
         case .json:
             func column(_ value: (Checkpoint, DensitySummary) -> Int64) -> JSONValue {
                 .array(summaries.map { .int(value($0.checkpoint, $0.summary)) })
