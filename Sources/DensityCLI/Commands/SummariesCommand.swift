@@ -78,7 +78,8 @@ struct SummariesCommand: ParsableCommand {
                            values: .int64(summaries.flatMap { $0.summary.histogram.map(Int64.init) }))
             try writer.add("edges", shape: [DensitySummary.storedBins + 1],
                            values: .float64(QueryJSON.histogramEdges(DensitySummary.storedBins)))
-            _ = try target!.write { file in try writer.write { try file.append($0) } }
+            let bytes = try target!.write { file in try writer.write { try file.append($0) } }
+            Console.message("run '\(runName)': summaries of \(summaries.count) checkpoints -> \(target!.name) (safetensors, \(bytes) bytes\(target!.note))")
         case .json:
             func column(_ value: (Checkpoint, DensitySummary) -> Int64) -> JSONValue {
                 .array(summaries.map { .int(value($0.checkpoint, $0.summary)) })
