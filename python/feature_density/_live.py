@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -31,8 +32,9 @@ def histogram_range(histogram: np.ndarray, edges: np.ndarray) -> tuple[float, fl
 class SummaryLogger:
     """A logger for ``DensityRecorder(..., loggers=[...])``: after ``attach(run, db)``, each
     ``stored(step)`` reads the run's summaries (one ``density summaries``) at most every
-    ``every_seconds`` and logs the checkpoints not logged yet; ``close()`` logs the rest, once every
-    state the recorder sent is stored. Subclasses say how a checkpoint is logged (``_log``).
+    ``every_seconds`` and logs the checkpoints not logged yet, on a thread of its own so that the
+    recorder's sender never waits for it; ``close()`` logs the rest, once every state the recorder
+    sent is stored. Subclasses say how a checkpoint is logged (``_log``).
 
     Args:
         every_seconds: The least time between two reads of the store while training runs.
@@ -47,21 +49,35 @@ class SummaryLogger:
         self.logged_step: int | None = None     # the last checkpoint logged
         self._last_read = -math.inf
         self._lock = threading.Lock()
+        self._worker: threading.Thread | None = None
 
     def attach(self, run: str, db: str | None) -> None:
         """Called once by the recorder when it starts."""
         self.run, self.db = run, db
 
     def stored(self, step: int) -> None:
-        """Called by the recorder after it sent the state of ``step``: catches up when
-        ``every_seconds`` have passed since the last read."""
-        if time.monotonic() - self._last_read >= self.every_seconds:
+        """Called by the recorder after it sent the state of ``step``: starts a catch-up in the
+        background when ``every_seconds`` have passed since the last read and none is running."""
+        if time.monotonic() - self._last_read < self.every_seconds:
+            return
+        if self._worker is not None and self._worker.is_alive():
+            return
+        self._last_read = time.monotonic()
+        self._worker = threading.Thread(target=self._catch_up_quietly, name="density-logger", daemon=True)
+        self._worker.start()
+
+    def _catch_up_quietly(self) -> None:
+        try:
             self.catch_up()
+        except Exception as error:  # a destination's trouble must never reach training
+            warnings.warn(f"{type(self).__name__}: could not log run {self.run!r}: {error}", RuntimeWarning)
 
     def close(self) -> None:
-        """Called by the recorder once every state is stored: logs the checkpoints left, then
-        finishes the destination."""
+        """Called by the recorder once every state is stored: waits for a catch-up under way, logs
+        the checkpoints left, then finishes the destination."""
         try:
+            if self._worker is not None:
+                self._worker.join()
             self.catch_up()
         finally:
             self._finish()
@@ -76,7 +92,7 @@ class SummaryLogger:
                 summaries = Store(self.db, self.density).summaries(self.run)
             except NoCheckpointError:
                 return 0
-            rows = np.arange(len(summaries)) if self.logged_step is None else \
+            rows = np.arange(summaries.count) if self.logged_step is None else \
                 np.nonzero(summaries["step"] > self.logged_step)[0]
             for row in rows:
                 self._log(summaries, int(row))

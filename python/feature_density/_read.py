@@ -80,7 +80,7 @@ class Summaries(dict):
             self[name] = np.asarray(answer[name], dtype=np.int64)
         for name in ("mean_density", "mean_log10_density"):
             self[name] = np.array([np.nan if v is None else v for v in answer[name]], dtype=np.float64)
-        self["histogram"] = np.asarray(answer["histogram"], dtype=np.int64).reshape(len(self["step"]), -1)
+        self["histogram"] = np.asarray(answer["histogram"], dtype=np.int64).reshape(self.count, -1)
         self.edges = np.asarray(answer["edges"], dtype=np.float64)
         self.run = answer["run"]
         self.features = answer["features"]
@@ -103,7 +103,9 @@ class Summaries(dict):
         except KeyError:
             raise AttributeError(name) from None
 
-    def __len__(self) -> int:  # the number of checkpoints, as a DataFrame's
+    @property
+    def count(self) -> int:
+        """The number of checkpoints (rows)."""
         return len(self["step"])
 
     def width(self) -> int:

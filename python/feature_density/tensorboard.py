@@ -73,13 +73,13 @@ def write(db: str | None, run: str, logdir: str | None = None, writer=None, pref
     own = writer is None
     writer = writer if writer is not None else _summary_writer(logdir)
     try:
-        for row in range(len(summaries)):
+        for row in range(summaries.count):
             log_checkpoint(writer, summaries, row, prefix)
         writer.flush()
     finally:
         if own:
             writer.close()
-    return len(summaries)
+    return summaries.count
 
 
 class Logger(SummaryLogger):

@@ -97,9 +97,9 @@ def write(db: str | None, run: str, wandb_run=None, prefix: str = PREFIX, saelen
         raise RuntimeError("no W&B run: call wandb.init(...) first, or pass wandb_run=")
     summaries = Store(db, density).summaries(run)
     _define_metrics(wandb_run, prefix, saelens)
-    for row in range(len(summaries)):
+    for row in range(summaries.count):
         wandb_run.log(checkpoint_data(summaries, row, prefix, saelens))
-    return len(summaries)
+    return summaries.count
 
 
 class Logger(SummaryLogger):

@@ -194,3 +194,40 @@ def test_wandb_logger_logs_each_checkpoint_once_as_they_land(db, offline, tmp_pa
     _drive(logger, db, "live", (10, 20), (30, 40, 50))
     wandb_run.finish()
     _check_wandb(store, "live", _wandb_rows(wandb_run, tmp_path), (10, 20, 30, 40, 50), True)
+
+
+def test_a_slow_or_failing_destination_never_holds_the_recorders_sender(db):
+    import time
+    from feature_density._live import SummaryLogger
+
+    class Slow(SummaryLogger):
+        def __init__(self):
+            super().__init__(every_seconds=0)
+            self.rows = []
+
+        def _log(self, summaries, row):
+            time.sleep(0.5)
+            self.rows.append(int(summaries["step"][row]))
+
+    class Failing(SummaryLogger):
+        def _log(self, summaries, row):
+            raise OSError("disk full")
+
+    store = Store(db)
+    store.create("live", features=300)
+    _record(db, "live", (300,), (10, 20))
+    slow = Slow()
+    slow.attach("live", db)
+    started = time.monotonic()
+    slow.stored(20)
+    slow.stored(20)                                             # a catch-up under way: nothing more
+    assert time.monotonic() - started < 0.4
+    slow.close()
+    assert slow.rows == [10, 20]                                # each once, all by close()
+    failing = Failing(every_seconds=0)
+    failing.attach("live", db)
+    with pytest.warns(RuntimeWarning, match="disk full"):
+        failing.stored(20)
+        failing._worker.join()
+    with pytest.raises(OSError, match="disk full"):             # close() raises; the recorder warns
+        failing.close()
