@@ -140,8 +140,9 @@ class Store:
                 components, or ``"all"``: every (component, feature) pair, written by the tool one
                 checkpoint at a time.
             component: With a list of indexes, the component they belong to (runs with components).
-            out: Keep the file (``density history``'s safetensors) there and map the counts from it
-                instead of reading them into memory: what ``"all"`` on a long, wide run wants.
+            out: Keep the file (``density history``'s safetensors; a new path, an existing file is
+                refused) there and map the counts from it instead of reading them into memory: what
+                ``"all"`` on a long, wide run wants.
         """
         if isinstance(features, str) and features == "all":
             spec = "all"
