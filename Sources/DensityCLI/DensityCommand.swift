@@ -24,7 +24,7 @@ struct DensityCommand: ParsableCommand {
             ShowCommand.self, DiffCommand.self, TrendCommand.self, DeadCommand.self, DenseCommand.self,
             HistogramCommand.self, ExportCommand.self, CompareCommand.self, ResumeCommand.self,
             ReportCommand.self, WatchCommand.self, ServeCommand.self, CheckpointCommand.self, ImportCommand.self, RecordCommand.self, MergeCommand.self, StateCommand.self, CompactCommand.self, MigrateCommand.self,
-            VerifyCommand.self,
+            VerifyCommand.self, HistoryCommand.self, SummariesCommand.self,
         ]
     )
 
