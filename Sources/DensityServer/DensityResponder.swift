@@ -61,7 +61,7 @@ struct DensityResponder: HTTPResponder {
         case 2 where segments[0] == "runs":
             let name = segments[1]
             _ = try QueryParameters(pairs, allowed: [])
-            let run = try await reader.read { try $0.run(named: name) }
+            let run = try await reader.read { store in try store.read { try $0.run(named: name) } }
             return Self.html(Pages.run(run))
         case 4 where segments[0] == "api" && segments[1] == "runs":
             return try await api(run: segments[2], endpoint: segments[3], pairs)

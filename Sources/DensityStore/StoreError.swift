@@ -33,10 +33,6 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Stored checkpoints break the store's invariants (a damaged store, or one written by another
     /// program): a query refuses what it cannot answer within them.
     case inconsistentHistory(run: String, step: Int64, previousStep: Int64?, detail: String)
-    /// The run has no checkpoint at or before the step asked for.
-    case noCheckpoint(run: String, atOrBefore: Int64?)
-    /// A window's start is not before its end.
-    case invalidWindow(run: String, from: Int64, to: Int64)
     /// A window holds no activation vectors, so its densities are undefined.
     case emptyWindow(run: String, from: Int64?, to: Int64)
     /// A feature or component index is outside the run.
@@ -112,11 +108,6 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .inconsistentHistory(run, step, previousStep, detail):
             let between = previousStep.map { "between steps \($0) and \(step)" } ?? "at step \(step)"
             return "run '\(run)' breaks the store's invariants \(between): \(detail). The store is damaged or was written by another program"
-        case let .noCheckpoint(run, step):
-            return step.map { "run '\(run)' has no checkpoint at or before step \($0)" }
-                ?? "run '\(run)' has no checkpoints yet"
-        case let .invalidWindow(run, from, to):
-            return "a window of run '\(run)' must start before it ends, got from \(from) to \(to)"
         case let .emptyWindow(run, from, to):
             return "window (\(from.map(String.init) ?? "start"), \(to)] of run '\(run)' holds no activation vectors; its densities are undefined. Choose steps further apart"
         case let .indexOutOfRange(run, what, index, size):
@@ -163,8 +154,6 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "to restart training from an earlier step, rewind the run to that step first (discarding the checkpoints after it)"
         case .inconsistentHistory:
             return "verify the store to list every problem, and query other steps meanwhile"
-        case .noCheckpoint(_, nil):
-            return "record one first"
         case .conflictingState:
             return "to record that step again, rewind the run to a step before it first (discarding the checkpoints after it)"
         case let .rankRequired(_, worldSize):

@@ -23,10 +23,10 @@ import Testing
             let store = try DensityStore(path: path)
             let wording = "broken delta chain (depth 3 after"
             let readers: [(String, () throws -> Void)] = [
-                ("state", { _ = try store.state(run: "r", atOrBefore: 7) }),
-                ("trend", { _ = try store.trend(run: "r", feature: 1) }),
-                ("history", { try store.forEachState(run: "r") { _, _ in true } }),
-                ("dead", { _ = try store.deadFeatures(run: "r", threshold: 1) }),
+                ("state", { _ = try store.read { try $0.state(run: "r", at: .exact(7)) } }),
+                ("trend", { _ = try store.read { try $0.trend(run: "r", feature: 1) } }),
+                ("window", { _ = try store.read { try $0.window(run: "r", WindowSpec(from: .exact(5), to: .exact(7))) } }),
+                ("dead", { _ = try store.read { try $0.deadFeatures(run: "r", threshold: 1) } }),
                 ("compact", { _ = try store.compact(run: "r", keepEvery: 2) }),
             ]
             for (name, read) in readers {

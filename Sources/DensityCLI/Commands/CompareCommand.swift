@@ -39,13 +39,7 @@ struct CompareCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func run() throws {
-        let store = try store.openForReading()
-        let at: Int64? = switch stepOption.step {
-        case .latest: nil
-        case .exact(let value): value
-        default: try store.resolve(stepOption.step, run: first)
-        }
-        let comparison = try store.compare(first, second, atOrBefore: at)
+        let comparison = try store.openForReading().read { try $0.compare(first, second, at: stepOption.step) }
         switch format {
         case .json:
             Console.out(JSONValue.object([

@@ -104,9 +104,9 @@ struct ExportCommand: ParsableCommand {
         let format = resolvedFormat!
         // The destination is checked before any work.
         let target = try ExportTarget(path: out ?? "-", force: force, binary: format.isBinary)
-        let store = try store.openForReading()
-        let runInfo = try store.run(named: runName)
-        let selected = try selection.read(store, run: runName)
+        let (runInfo, selected) = try store.openForReading().read { snapshot in
+            (try snapshot.run(named: runName), try selection.read(snapshot, run: runName))
+        }
         let state = selected.state
         var sparsity: [UInt8] = []
         if format == .saelens {

@@ -80,8 +80,10 @@ struct HistogramCommand: ParsableCommand {
         if overTraining {
             try printOverTraining(store)
         } else {
-            try printOne(try selection.summary(store, run: runName, bins: bins ?? Self.defaultBins),
-                         run: try store.run(named: runName))
+            let (selected, run) = try store.read { snapshot in
+                (try selection.summary(snapshot, run: runName, bins: bins ?? Self.defaultBins), try snapshot.run(named: runName))
+            }
+            try printOne(selected, run: run)
         }
     }
 
@@ -135,8 +137,11 @@ struct HistogramCommand: ParsableCommand {
 
     func printOverTraining(_ store: DensityStore) throws {
         let bins = self.bins ?? Self.defaultOverTrainingBins
-        let summaries = try store.summaries(run: runName)
-        guard !summaries.isEmpty else { throw store.noCheckpointYet(run: runName) }
+        let summaries = try store.read { snapshot in
+            let summaries = try snapshot.summaries(run: runName)
+            if summaries.isEmpty { throw try snapshot.noCheckpointYet(run: runName) }
+            return summaries
+        }
         // A checkpoint with no vectors has no densities, so no histogram: as with --step there.
         let rows = try summaries.map { checkpoint, summary in
             (step: checkpoint.step, vectors: summary.vectors,
@@ -242,7 +247,7 @@ struct StateSelection: ParsableArguments {
     /// Reads the selected state; refuses one with no vectors, whose densities are undefined.
     /// - Throws: ``StoreError`` (unknown run, no checkpoint, empty window), ``NoDensities`` (a
     ///   step with no vectors) or ``CLIError`` (the window's ends resolve out of order).
-    func read(_ store: DensityStore, run: String) throws -> SelectedState {
+    func read(_ store: StoreSnapshot, run: String) throws -> SelectedState {
         if window.isGiven {
             let window = try self.window.reading { try store.window(run: run, $0) }
             let note = self.window.note(from: window.from, to: window.to)
@@ -261,11 +266,11 @@ struct StateSelection: ParsableArguments {
 
 extension StateSelection {
     /// The summary of the selected state with `bins` histogram bins: a window's is summarized
-    /// by the library chunk by chunk (``DensityStore/summary(run:window:bins:)``), without holding
+    /// by the library chunk by chunk (``StoreSnapshot/windowSummary(run:_:bins:)``), without holding
     /// its counts. Refuses a state with no vectors, as ``read(_:run:)`` does.
-    func summary(_ store: DensityStore, run: String, bins: Int) throws -> SelectedSummary {
+    func summary(_ store: StoreSnapshot, run: String, bins: Int) throws -> SelectedSummary {
         if window.isGiven {
-            let (bounds, summary) = try self.window.reading { try store.summary(run: run, window: $0, bins: bins) }
+            let (bounds, summary) = try self.window.reading { try store.windowSummary(run: run, $0, bins: bins) }
             return SelectedSummary(scope: .window(from: bounds.from, to: bounds.to), summary: summary,
                                    note: self.window.note(from: bounds.from, to: bounds.to))
         }

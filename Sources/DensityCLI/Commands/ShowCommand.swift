@@ -30,14 +30,9 @@ struct ShowCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func run() throws {
-        let store = try store.openForReading()
-        let runInfo = try store.run(named: runName)
-        let resolved = try store.resolve(stepOption.step, run: runName)!
         // The summary stored with the checkpoint: no counts are decoded.
-        guard let (checkpoint, summary) = try store.summary(run: runName, atOrBefore: resolved) else {
-            throw StoreError.noCheckpoint(run: runName, atOrBefore: resolved)
-        }
-        let pending = runInfo.worldSize > 1 ? try store.pendingSteps(run: runName) : []
+        let overview = try store.openForReading().read { try $0.overview(run: runName, at: stepOption.step) }
+        let (runInfo, checkpoint, summary, pending) = (overview.run, overview.checkpoint, overview.summary, overview.pending)
         switch format {
         case .json:
             Console.out(QueryJSON.show(run: runInfo, checkpoint: checkpoint, summary: summary, pending: pending).text + "\n")

@@ -41,6 +41,11 @@ struct WatchFrame {
     ///   - last: The last window spans this many checkpoint intervals, ending at the latest.
     ///   - top: How many risers and fallers to list.
     static func load(store: DensityStore, run name: String, last: Int, top: Int) throws -> WatchFrame {
+        try store.read { try load($0, run: name, last: last, top: top) }
+    }
+
+    /// Reads a frame from one snapshot.
+    static func load(_ store: StoreSnapshot, run name: String, last: Int, top: Int) throws -> WatchFrame {
         let run = try store.run(named: name)
         let summaries = try store.summaries(run: name)
         let pending = run.worldSize > 1 ? try store.pendingSteps(run: name) : []
@@ -51,7 +56,7 @@ struct WatchFrame {
         } else if top > 0 {
             let end = steps[steps.count - 1]
             let start = steps[max(0, steps.count - 1 - last)]
-            frame.movers = try ReportData.movers(store: store, run: run, from: start, to: end, top: top, recentlyDead: 0)
+            frame.movers = try ReportData.movers(store, run: run, from: start, to: end, top: top, recentlyDead: 0)
             if frame.movers == nil {
                 frame.moversNote = "risers and fallers of (\(start), \(end)]: no previous window of the same length with vectors yet"
             }
