@@ -26,8 +26,7 @@ struct DensityResponder: HTTPResponder {
         } catch let error as RequestError {
             return Self.json(QueryJSON.error(error.message, parameter: error.parameter), status: error.status)
         } catch let error as StoreError {
-            if case .unknownRun = error { return Self.json(QueryJSON.error(error.description), status: .notFound) }
-            return Self.json(QueryJSON.error(error.description), status: .badRequest)
+            return Self.json(QueryJSON.error(error.description), status: HTTPResponse.Status(code: error.kind.httpStatus))
         } catch let error as SelectionError {
             // A run with nothing recorded yet has no such resource; any other selection is the request's fault.
             if case .noCheckpointYet = error { return Self.json(QueryJSON.error(error.description), status: .notFound) }

@@ -160,12 +160,12 @@ enum QueryEndpoints {
         return (from ?? .start, to ?? .latest, nil)
     }
 
-    /// The parameter a ``QueryError`` is about, when it is about a value of its own rather than
-    /// the window: the threshold, or the number of vectors.
-    static func parameter(of error: QueryError) -> String? {
-        switch error {
-        case .thresholdOutOfRange: "threshold"
-        case .nonPositiveVectors: "last_vectors"
+    /// The parameter a setting out of its range is given with, when it is a value of its own
+    /// rather than the window: the threshold, or the number of vectors.
+    static func parameter(of setting: StoreSetting) -> String? {
+        switch setting {
+        case .threshold: "threshold"
+        case .windowVectors: "last_vectors"
         default: nil
         }
     }
@@ -180,10 +180,11 @@ enum QueryEndpoints {
         } catch let error as StoreError {
             switch error {
             case .indexOutOfRange: throw RequestError.bad(name, error.description)
+            case let .settingOutOfRange(setting, _, _): throw RequestError.bad(parameter(of: setting) ?? name, error.description)
             default: throw error
             }
         } catch let error as QueryError {
-            throw RequestError.bad(parameter(of: error) ?? name, error.description)
+            throw RequestError.bad(name, error.description)
         }
     }
 }

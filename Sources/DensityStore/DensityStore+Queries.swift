@@ -8,11 +8,13 @@ extension DensityStore {
     /// The shortest window ending at the run's latest checkpoint that holds at least `vectors`
     /// activation vectors, from the checkpoints' cumulative vectors (no counts are decoded), inside
     /// the caller's transaction; `from` is `nil` when only the whole run holds enough.
-    /// - Throws: ``QueryError/nonPositiveVectors(_:)``, ``QueryError/notEnoughVectors(run:requested:available:)``
+    /// - Throws: ``StoreError/settingOutOfRange(_:value:expected:)``, ``QueryError/notEnoughVectors(run:requested:available:)``
     ///   when the whole run holds fewer.
     static func recentWindow(_ db: Connection, _ run: Run, holding vectors: Int64) throws -> WindowBounds {
         let name = run.name
-        guard vectors > 0 else { throw QueryError.nonPositiveVectors(vectors) }
+        guard vectors > 0 else {
+            throw StoreError.settingOutOfRange(.windowVectors, value: String(vectors), expected: "a positive number of vectors")
+        }
         let checkpoints = try checkpoints(db, run)
         guard let last = checkpoints.last else { throw SelectionError.noCheckpointYet(run: name, pending: []) }
         // Vectors never decrease, so the first start found walking back is the shortest window.
@@ -114,6 +116,8 @@ extension DensityStore {
 
     /// Checks that a density threshold is in (0, 1].
     static func requireDensityThreshold(_ threshold: Double) throws {
-        guard threshold > 0, threshold <= 1 else { throw QueryError.thresholdOutOfRange(threshold) }
+        guard threshold > 0, threshold <= 1 else {
+            throw StoreError.settingOutOfRange(.threshold, value: String(threshold), expected: "a density in (0, 1]")
+        }
     }
 }

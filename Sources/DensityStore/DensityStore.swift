@@ -31,9 +31,18 @@ public final class DensityStore: Sendable {
     ///     the process (nothing is ever half-written), but may lose the last checkpoints on a power
     ///     loss; for bulk imports that can be redone.
     /// - Throws: ``StoreError`` when the file is not a store, is too new, or was changed, or (for
-    ///   writing) is on a network file system (NFS, Lustre, GPFS, CIFS, ..., told by `statfs`);
-    ///   ``SQLiteError`` on I/O errors.
-    public init(path: String, readOnly: Bool = false, migrator: Migrator = Migrator(), durable: Bool = true) throws {
+    ///   writing) is on a network file system (NFS, Lustre, GPFS, CIFS, ..., told by `statfs`), or
+    ///   ``StoreError/storageFailed(path:cause:detail:)`` when SQLite cannot use the file.
+    public convenience init(path: String, readOnly: Bool = false, migrator: Migrator = Migrator(), durable: Bool = true) throws {
+        do {
+            try self.init(opening: path, readOnly: readOnly, migrator: migrator, durable: durable)
+        } catch let error as SQLiteError {
+            throw StoreError(error, path: path)
+        }
+    }
+
+    /// ``init(path:readOnly:migrator:durable:)``, with SQLite's failures as they come.
+    private init(opening path: String, readOnly: Bool, migrator: Migrator, durable: Bool) throws {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         if exists, isDirectory.boolValue {
@@ -113,8 +122,13 @@ public final class DensityStore: Sendable {
     }
 
     /// Runs `body` with the connection, one caller at a time.
-    func withConnection<T>(_ body: (Connection) throws -> T) rethrows -> T {
-        try connection.withLock(body)
+    /// SQLite's failures leave as ``StoreError/storageFailed(path:cause:detail:)``.
+    func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
+        do {
+            return try connection.withLock(body)
+        } catch let error as SQLiteError {
+            throw StoreError(error, path: path)
+        }
     }
 
     // MARK: - Runs

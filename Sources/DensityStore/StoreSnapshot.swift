@@ -217,7 +217,7 @@ public struct StoreSnapshot {
     ///   - window: The window.
     ///   - threshold: `nil` for "count 0"; else a density in (0, 1] that a dead feature is below.
     /// - Returns: The dead and revived features, in (component, feature) order.
-    /// - Throws: ``QueryError/thresholdOutOfRange(_:)``, ``StoreError/unknownRun(name:known:)``, a
+    /// - Throws: ``StoreError/settingOutOfRange(_:value:expected:)`` for the threshold, ``StoreError/unknownRun(name:known:)``, a
     ///   ``SelectionError``, ``QueryError/notEnoughVectors(run:requested:available:)``,
     ///   ``StoreError/emptyWindow(run:from:to:)`` when the window holds no vectors, or a damaged-chunk error.
     public func deadFeatures(run name: String, in window: WindowSelection = .wholeRun, threshold: Double? = nil) throws

@@ -44,11 +44,12 @@ import Testing
                 CREATE TRIGGER fail AFTER INSERT ON chunks WHEN NEW.chunk = 2
                 BEGIN SELECT RAISE(ABORT, 'injected'); END;
                 """)
-            let error = #expect(throws: SQLiteError.self) {
+            let error = #expect(throws: StoreError.self) {
                 try store.appendCheckpoint(run: "r", step: 40, state: states[3])
             }
-            #expect(error?.code == Self.SQLITE_CONSTRAINT_TRIGGER)
-            #expect(error?.message.contains("injected") == true)
+            guard case let .storageFailed(_, cause, detail) = error else { Issue.record("\(String(describing: error))"); return }
+            #expect(cause == .other && error?.kind == .internal)
+            #expect(detail.contains("SQLite error \(Self.SQLITE_CONSTRAINT_TRIGGER)") && detail.contains("injected"))
             // Nothing of step 40 is visible, to this connection or another.
             #expect(try rowCounts(path) == before)
             #expect(try store.read { try $0.checkpoints(run: "r") }.map(\.step) == [10, 20, 30])
@@ -77,11 +78,12 @@ import Testing
             try #require(pages > 20)
             // Room for a page more, not for a second checkpoint.
             try store.withConnection { db in try db.execute("PRAGMA max_page_count = \(pages + 1)") }
-            let error = #expect(throws: SQLiteError.self) {
+            let error = #expect(throws: StoreError.self) {
                 try store.appendCheckpoint(run: "big", step: 2, state: states[1])
             }
-            #expect(error?.code == Self.SQLITE_FULL)
-            #expect(error?.isFull == true)
+            guard case let .storageFailed(_, cause, detail) = error else { Issue.record("\(String(describing: error))"); return }
+            #expect(cause == .full && error?.kind == .unavailable)
+            #expect(detail.contains("SQLite error \(Self.SQLITE_FULL)"))
             #expect(try store.read { try $0.checkpoints(run: "big") }.map(\.step) == [1])
             #expect(try store.read { try $0.state(run: "big") }.state == states[0])
             #expect(try rowCounts(path) == [1, 40])

@@ -170,8 +170,8 @@ import Testing
                 INSERT INTO no_such_table VALUES (1);
                 """)
             let migrator = Migrator(migrations: Migration.all + [broken])
-            let error = #expect(throws: SQLiteError.self) { _ = try DensityStore(path: path, migrator: migrator) }
-            #expect(error?.message.contains("no_such_table") == true)
+            let error = #expect(throws: StoreError.self) { _ = try DensityStore(path: path, migrator: migrator) }
+            #expect(error?.description.contains("no_such_table") == true)
             let db = try Connection(path: path, mode: .readOnly)
             #expect(try db.query("SELECT name FROM sqlite_schema WHERE name = 'half_done'") { $0.string(0) } == [])
             #expect(try appliedRows(path).map(\.version) == Migration.all.map(\.version))

@@ -238,7 +238,7 @@ import Testing
             #expect(throws: QueryError.notEnoughVectors(run: "r", requested: last.vectors + 1, available: last.vectors)) {
                 _ = try store.read { try DensityStore.recentWindow($0.db, $0.run(named: "r"), holding: last.vectors + 1) }
             }
-            #expect(throws: QueryError.nonPositiveVectors(0)) { _ = try store.read { try DensityStore.recentWindow($0.db, $0.run(named: "r"), holding: 0) } }
+            #expect(throws: StoreError.settingOutOfRange(.windowVectors, value: "0", expected: "a positive number of vectors")) { _ = try store.read { try DensityStore.recentWindow($0.db, $0.run(named: "r"), holding: 0) } }
         }
     }
 
@@ -259,7 +259,7 @@ import Testing
             #expect(throws: QueryError.notEnoughVectors(run: "r", requested: last.vectors + 1, available: last.vectors)) {
                 _ = try store.read { try $0.deadFeatures(run: "r", in: .lastVectors(last.vectors + 1)) }
             }
-            #expect(throws: QueryError.nonPositiveVectors(0)) { _ = try store.read { try $0.denseFeatures(run: "r", in: .lastVectors(0)) } }
+            #expect(throws: StoreError.settingOutOfRange(.windowVectors, value: "0", expected: "a positive number of vectors")) { _ = try store.read { try $0.denseFeatures(run: "r", in: .lastVectors(0)) } }
         }
     }
 
@@ -347,10 +347,11 @@ import Testing
         try withTemporaryPath { path in
             let store = try Self.craftedStore(path)
             for threshold in [0, -0.5, 1.5, .nan, .infinity] as [Double] {
-                #expect(throws: QueryError.self) { _ = try store.read { try $0.deadFeatures(run: "c", threshold: threshold) } }
-                #expect(throws: QueryError.self) { _ = try store.read { try $0.denseFeatures(run: "c", threshold: threshold) } }
+                let refused = StoreError.settingOutOfRange(.threshold, value: String(threshold), expected: "a density in (0, 1]")
+                #expect(throws: refused) { _ = try store.read { try $0.deadFeatures(run: "c", threshold: threshold) } }
+                #expect(throws: refused) { _ = try store.read { try $0.denseFeatures(run: "c", threshold: threshold) } }
             }
-            #expect(throws: QueryError.thresholdOutOfRange(0)) { _ = try store.read { try $0.deadFeatures(run: "c", threshold: 0) } }
+            #expect(throws: StoreError.settingOutOfRange(.threshold, value: "0.0", expected: "a density in (0, 1]")) { _ = try store.read { try $0.deadFeatures(run: "c", threshold: 0) } }
             #expect(throws: SelectionError.windowNotOrdered(run: "c", window: WindowSpec(from: .exact(30), to: .exact(30)), from: 30, to: 30)) {
                 _ = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(30), to: .exact(30)))) }
             }

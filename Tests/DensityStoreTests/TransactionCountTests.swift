@@ -26,8 +26,8 @@ import Testing
 
     /// How many transactions `body` opens on `store`'s connection.
     static func transactions(_ store: DensityStore, _ body: () throws -> Void) throws -> Int {
-        let count = store.withConnection { $0.countTransactions() }
-        defer { store.withConnection { $0.stopCountingTransactions() } }
+        let count = store.connection.withLock { $0.countTransactions() }
+        defer { store.connection.withLock { $0.stopCountingTransactions() } }
         try body()
         return count.count
     }
@@ -120,8 +120,8 @@ import Testing
             try withTemporaryPath { path in
                 let source = try Self.fixture(sourcePath)
                 let store = try DensityStore(path: path)
-                let sourceCount = source.withConnection { $0.countTransactions() }
-                defer { source.withConnection { $0.stopCountingTransactions() } }
+                let sourceCount = source.connection.withLock { $0.countTransactions() }
+                defer { source.connection.withLock { $0.stopCountingTransactions() } }
                 let count = try Self.transactions(store) {
                     let report = try store.merge(from: [source])
                     #expect(report.checkpointsCopied == 16)

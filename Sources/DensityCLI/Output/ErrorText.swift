@@ -13,10 +13,6 @@ enum ErrorText {
         case let SelectionError.noCheckpointYet(run, pending):
             guard let first = pending.first else { return CLIError("run '\(run)' has no checkpoints yet; \(addCheckpoint)") }
             return CLIError("\(error) (`density checkpoint RUN --rank R --world-size \(first.worldSize) FILE`)")
-        case let QueryError.thresholdOutOfRange(value):
-            return CLIError("--threshold must be a density in (0, 1], got \(value)")
-        case let QueryError.nonPositiveVectors(value):
-            return CLIError("--last-vectors must be a positive number of vectors, got \(value)")
         case QueryError.notEnoughVectors:
             return CLIError("\(error); ask for fewer with --last-vectors, or leave it out for the whole run")
         case let StoreError.settingOutOfRange(setting, value, expected):
@@ -95,6 +91,8 @@ enum ErrorText {
         case .step: "--step"
         case .keepEvery: "--keep-every"
         case .keepLast: "--keep-last"
+        case .threshold: "--threshold"
+        case .windowVectors: "--last-vectors"
         }
     }
 }
