@@ -34,7 +34,7 @@ enum QueryEndpoints {
             try store.read { snapshot in
                 (try snapshot.run(named: name),
                  try snapshot.movers(run: name, window: WindowSpec(from: from, to: to), top: 0) { window, _, counts in
-                     densities += counts.lazy.map { Double($0) / Double(window.vectors) }
+                     densities += counts.lazy.map { DensityState.density(count: $0, vectors: window.vectors) }
                  })
             }
         }

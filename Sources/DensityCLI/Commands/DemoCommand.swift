@@ -2,6 +2,7 @@ import ArgumentParser
 import DensityMetric
 import DensityStore
 import DensityWorkload
+import DensityViews
 import Foundation
 
 /// `density demo`: a synthetic SAE run, recorded, crashed, resumed and read back.
@@ -128,15 +129,8 @@ struct DemoCommand: ParsableCommand {
               log10(density + 1e-10) at step \(lastStep):
 
             """
-        let bins = DensitySummary(final, bins: 10).histogram
-        let peak = max(1, bins.max() ?? 1)
-        // Every bin, empty ones too, as `density histogram` prints them.
-        for (i, count) in bins.enumerated() {
-            let low = DensitySummary.binLowerEdge(i, bins: 10)
-            let bar = String(repeating: "#", count: Int((40 * Double(count) / Double(peak)).rounded(.up)))
-            let label = String(format: "%5.0f to %3.0f", low, low + 1)
-            text += "  \(label) \(bar) \(count)\(i == 0 ? " (dead)" : "")\n"
-        }
+        // Every bin, empty ones too, as `density histogram --bins 10` prints them.
+        text += TextHistogram.lines(DensitySummary(final, bins: 10).histogram, style: .table).map { "  \($0)\n" }.joined()
         let db = self.store.db.map { " --db \($0)" } ?? ""
         let example = died.first ?? 0
         text += """

@@ -42,15 +42,7 @@ struct DenseCommand: ParsableCommand {
         let hasComponents = runInfo.components != nil
         switch listing.format {
         case .json:
-            Console.out(JSONValue.object([
-                ("run", .string(runName)), ("from", report.window.from.map { .int($0) } ?? .null),
-                ("to", .int(report.window.to)), ("vectors", .int(report.window.vectors)),
-                ("threshold", .double(report.threshold)),
-                ("dense", .array(report.dense.map { f in
-                    .object((hasComponents ? [("component", .int(f.component))] : [])
-                        + [("feature", .int(f.feature)), ("count", .int(f.count)), ("density", .double(f.density))])
-                })),
-            ]).text + "\n")
+            Console.out(QueryJSON.dense(run: runInfo, report: report).text + "\n")
         case .csv:
             Console.out(ListingOptions.csv(components: hasComponents, ["count", "density"], report.dense) { f in
                 [String(f.count), "\(f.density)"]

@@ -52,19 +52,15 @@ struct DiffCommand: ParsableCommand {
         let (runInfo, movers) = try store.read { snapshot in
             let runInfo = try snapshot.run(named: runName)
             let features = runInfo.features, components = runInfo.components
-            printed.csv = components == nil ? "feature,count,density\n" : "component,feature,count,density\n"
+            printed.csv = CountRows.header(hasComponents: components != nil)
             let movers = try self.window.reading { spec in
                 try snapshot.movers(run: runName, window: spec, top: format == .table ? top : 0, each: format == .table ? nil : {
                     window, start, counts in
-                    let vectors = Double(window.vectors)
                     if format == .json {
-                        printed.densities += counts.lazy.map { Double($0) / vectors }
-                        return
-                    }
-                    for (offset, count) in counts.enumerated() {
-                        let i = start + offset
-                        if components != nil { printed.csv += "\(i / features)," }
-                        printed.csv += "\(i % features),\(count),\(Double(count) / vectors)\n"
+                        printed.densities += counts.lazy.map { DensityState.density(count: $0, vectors: window.vectors) }
+                    } else {
+                        printed.csv += CountRows.rows(counts, start: start, features: features, hasComponents: components != nil,
+                                                      vectors: window.vectors)
                     }
                 })
             }

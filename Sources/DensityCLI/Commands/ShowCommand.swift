@@ -46,7 +46,7 @@ struct ShowCommand: ParsableCommand {
             let width = Double(summary.width)
             var rows: [[String]] = [
                 ["run", runName],
-                ["step", "\(checkpoint.step)\(Self.resolution(stepOption.step, checkpoint.step))"],
+                ["step", "\(checkpoint.step)\(stepOption.step.note(resolvedTo: checkpoint.step))"],
                 ["vectors", String(summary.vectors)],
                 ["features", runInfo.components.map { "\(runInfo.features) x \($0) components" } ?? String(runInfo.features)],
                 ["fire threshold", "\(runInfo.fireThreshold)"],
@@ -68,15 +68,6 @@ struct ShowCommand: ParsableCommand {
             }
             Console.out(rows.map { $0[0].padding(toLength: 17, withPad: " ", startingAt: 0) + $0[1] }
                 .joined(separator: "\n") + "\n")
-        }
-    }
-
-    /// How a step spec resolved, when it was not the exact step.
-    static func resolution(_ spec: StepSpec, _ step: Int64) -> String {
-        switch spec {
-        case .exact(let asked) where asked == step: ""
-        case .exact(let asked): " (latest checkpoint at or before \(asked))"
-        default: " (\(spec))"
         }
     }
 }

@@ -1,5 +1,6 @@
 import DensityMetric
 import DensityStore
+import DensityViews
 import Foundation
 
 /// One screen of `density watch`: what it reads from the store, and how it is drawn in text.
@@ -144,22 +145,11 @@ struct WatchFrame {
     /// The log10-density histogram of the latest checkpoint's cumulative densities.
     func histogramLines(latest: Checkpoint, summary: DensitySummary, width: Int) -> [String] {
         let bins = Self.histogramBins
-        guard let counts = try? HistogramCommand.merge(summary.histogram, into: bins, step: latest.step) else {
+        guard let counts = TextHistogram.regroup(summary.histogram, into: bins) else {
             return ["(the stored histogram of step \(latest.step) has \(summary.histogram.count) bins)"]
         }
-        let edges = HistogramCommand.edges(bins)
-        let labels = (0..<bins).map { HistogramCommand.interval($0, edges) + ($0 == 0 ? " dead" : "") }
-        let labelWidth = labels.map(DisplayWidth.of).max()!
-        let countWidth = counts.map { String($0).count }.max()!
-        let barWidth = max(10, min(60, width - labelWidth - countWidth - 4))
-        let largest = counts.max() ?? 0
-        var lines = ["features per bin of log10(density + 1e-10) at step \(latest.step), since the start"]
-        for index in 0..<bins {
-            lines.append(DisplayWidth.padRight(labels[index], labelWidth) + "  "
-                         + DisplayWidth.padLeft(String(counts[index]), countWidth) + "  "
-                         + HistogramCommand.bar(counts[index], of: largest, width: barWidth))
-        }
-        return lines
+        return ["features per bin of log10(density + 1e-10) at step \(latest.step), since the start"]
+            + TextHistogram.lines(counts, style: .pane(width: width))
     }
 
     /// The risers and fallers of the last window, side by side.
