@@ -299,11 +299,7 @@ extension DensityStore {
         try statement.bind([.integer(checkpoint.id)])
         let layout = chunkLayout(run)
         var expected = 0
-        if let previous, checkpoint.vectors < previous.vectors || checkpoint.nonFinite < previous.nonFinite {
-            throw StoreError.inconsistentHistory(
-                run: run.name, step: checkpoint.step, previousStep: previous.step,
-                detail: "the vectors or the non-finite count decreased (vectors \(previous.vectors) to \(checkpoint.vectors), non-finite \(previous.nonFinite) to \(checkpoint.nonFinite))")
-        }
+        if let previous { try DeltaChain.requireTotalsFollow(run, checkpoint, after: previous) }
         var before: [Int64] = []
         try counts.withUnsafeMutableBufferPointer { counts in
             while try statement.step() {
@@ -320,15 +316,9 @@ extension DensityStore {
                                       component: component, chunk: chunk,
                                       onto: UnsafeMutableBufferPointer(rebasing: counts[range]), zstd: zstd)
                 if let previous {
-                    let added = checkpoint.vectors - previous.vectors
-                    if let i = before.indices.first(where: { counts[range.lowerBound + $0] < before[$0] || counts[range.lowerBound + $0] - before[$0] > added }) {
-                        let at = DensityState.describeIndex(range.lowerBound + i, features: run.features, components: run.components)
-                        let now = counts[range.lowerBound + i]
-                        throw StoreError.inconsistentHistory(
-                            run: run.name, step: checkpoint.step, previousStep: previous.step,
-                            detail: now < before[i] ? "the count at \(at) decreased (\(before[i]) to \(now))"
-                                : DensityState.describeGrowth(at: at, from: before[i], to: now,
-                                                              vectorsFrom: previous.vectors, vectorsTo: checkpoint.vectors))
+                    try before.withUnsafeBufferPointer { before in
+                        try DeltaChain.requireFollows(run, UnsafeBufferPointer(rebasing: counts[range]), of: checkpoint,
+                                                      after: before, of: previous, at: range.lowerBound)
                     }
                 }
                 expected += 1

@@ -508,20 +508,21 @@ public final class DensityStore: Sendable {
                                       onto: UnsafeMutableBufferPointer(start: count, count: 1), scratch: &scratch)
                 }
             }
-            let vectors = statement.int64(1)
-            guard count <= vectors else {
+            let point = TrendPoint(step: step, vectors: statement.int64(1), count: count)
+            guard count <= point.vectors else {
                 throw DeltaChain.damaged(run, step: step, component: component, chunk: chunk,
-                                         "count \(count) is above the vectors seen (\(vectors))")
+                                         "count \(count) is above the vectors seen (\(point.vectors))")
             }
-            if let last = points.last, vectors < last.vectors || count < last.count || count - last.count > vectors - last.vectors {
-                let at = run.components == nil ? "feature \(feature)" : "component \(component), feature \(feature)"
-                throw StoreError.inconsistentHistory(
-                    run: name, step: step, previousStep: last.step,
-                    detail: vectors < last.vectors || count < last.count
-                        ? "the vectors or the count at \(at) decreased (\(last.vectors) to \(vectors), \(last.count) to \(count))"
-                        : DensityState.describeGrowth(at: at, from: last.count, to: count, vectorsFrom: last.vectors, vectorsTo: vectors))
+            if let last = points.last {
+                try DeltaChain.requireTotalsFollow(run, (step, point.vectors, 0), after: (last.step, last.vectors, 0))
+                try [last.count].withUnsafeBufferPointer { earlier in
+                    try [count].withUnsafeBufferPointer { later in
+                        try DeltaChain.requireFollows(run, later, of: (step, point.vectors), after: earlier,
+                                                      of: (last.step, last.vectors), at: component * run.features + feature)
+                    }
+                }
             }
-            points.append(TrendPoint(step: step, vectors: vectors, count: count))
+            points.append(point)
         }
         return points
     }
