@@ -148,16 +148,21 @@ enum QueryEndpoints {
     static func windowSpelling(_ query: QueryParameters, required: Bool) throws -> (from: StepSpec, to: StepSpec, spelled: String?) {
         let window = try query.window("window")
         let from = try query.step("from"), to = try query.step("to")
-        if window != nil, from != nil || to != nil {
+        let spelled: WindowSpec?
+        do {
+            spelled = try WindowSpelling.window(window, from: from, to: to)
+        } catch .both {
             throw RequestError.bad("window", "give window=A:B or from=A&to=B (the same window (A, B]), not both")
+        } catch .endWithoutStart {
+            throw RequestError.bad("to", "to needs from: from=A&to=B (or window=A:B) is the window (A, B]")
+        } catch .endIsStart {
+            throw RequestError.bad("to", "to=start names no checkpoint; use latest or a step")
         }
-        if to != nil, from == nil { throw RequestError.bad("to", "to needs from: from=A&to=B (or window=A:B) is the window (A, B]") }
-        if to == .start { throw RequestError.bad("to", "to=start names no checkpoint; use latest or a step") }
-        if required, window == nil, from == nil {
-            throw RequestError.bad("from", "give the window: from=A[&to=B] or window=A:B, e.g. from=-1 or window=2000:3000")
+        guard let spelled else {
+            if required { throw RequestError.bad("from", "give the window: from=A[&to=B] or window=A:B, e.g. from=-1 or window=2000:3000") }
+            return (.start, .latest, nil)
         }
-        if let window { return (window.from, window.to, "window") }
-        return (from ?? .start, to ?? .latest, nil)
+        return (spelled.from, spelled.to, window != nil ? "window" : nil)
     }
 
     /// The parameter a setting out of its range is given with, when it is a value of its own

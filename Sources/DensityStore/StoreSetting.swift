@@ -43,8 +43,8 @@ public enum StoreSetting: String, Sendable, Hashable, CaseIterable {
         case .step: "a step"
         case .keepEvery: "the step multiple kept by compaction"
         case .keepLast: "the latest checkpoints kept by compaction"
-        case .threshold: "a density threshold"
-        case .windowVectors: "the vectors a window must hold"
+        case .threshold: "the threshold"
+        case .windowVectors: "the number of vectors a window holds"
         }
     }
 }

@@ -27,7 +27,7 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
     var runName: String
 
-    @OptionGroup var window: WindowSpelling
+    @OptionGroup var window: WindowOption
 
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table

@@ -13,7 +13,7 @@ struct StateSelection: ParsableArguments {
         valueName: "step"))
     var step: StepSpec?
 
-    @OptionGroup var window: WindowSpelling
+    @OptionGroup var window: WindowOption
 
     /// Whether --step or a window was given.
     var isGiven: Bool { step != nil || window.isGiven }

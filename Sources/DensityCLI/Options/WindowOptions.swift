@@ -4,7 +4,7 @@ import DensityStore
 /// `--window A:B` (or `--from A --to B`) or `--last-vectors N`: the window (A, B] of a run's
 /// checkpoints a query looks at; the whole run, (start, latest], by default.
 struct WindowOptions: ParsableArguments {
-    @OptionGroup var spelling: WindowSpelling
+    @OptionGroup var spelling: WindowOption
 
     /// The window as written, in either spelling.
     var window: WindowSpec? { spelling.spec }
