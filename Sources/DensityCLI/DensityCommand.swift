@@ -52,7 +52,7 @@ struct DensityCommand: ParsableCommand {
     /// Whether `error` says the run holds no checkpoint at all yet (not: none at or before a step).
     static func meansNoCheckpointYet(_ error: any Error) -> Bool {
         switch error {
-        case SelectionError.noCheckpointYet, StoreError.noCheckpoint(_, nil): true
+        case SelectionError.noCheckpointYet: true
         default: false
         }
     }

@@ -26,8 +26,7 @@ struct DensityResponder: HTTPResponder {
         } catch let error as RequestError {
             return Self.json(QueryJSON.error(error.message, parameter: error.parameter), status: error.status)
         } catch let error as StoreError {
-            if case .unknownRun = error { return Self.json(QueryJSON.error(error.description), status: .notFound) }
-            return Self.json(QueryJSON.error(error.description), status: .badRequest)
+            return Self.json(QueryJSON.error(error.description), status: HTTPResponse.Status(code: error.kind.httpStatus))
         } catch let error as SelectionError {
             // A run with nothing recorded yet has no such resource; any other selection is the request's fault.
             if case .noCheckpointYet = error { return Self.json(QueryJSON.error(error.description), status: .notFound) }
@@ -61,7 +60,7 @@ struct DensityResponder: HTTPResponder {
         case 2 where segments[0] == "runs":
             let name = segments[1]
             _ = try QueryParameters(pairs, allowed: [])
-            let run = try await reader.read { try $0.run(named: name) }
+            let run = try await reader.read { store in try store.read { try $0.run(named: name) } }
             return Self.html(Pages.run(run))
         case 4 where segments[0] == "api" && segments[1] == "runs":
             return try await api(run: segments[2], endpoint: segments[3], pairs)

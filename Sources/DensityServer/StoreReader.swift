@@ -27,7 +27,7 @@ struct StoreReader: Sendable {
                     while true {
                         do {
                             return try body(try open())
-                        } catch let error as SQLiteError where [5, 6, 17].contains(error.primaryCode) && attempt < Self.retries {
+                        } catch let error as any DensityProblem where error.kind == .busy && attempt < Self.retries {
                             attempt += 1
                             usleep(UInt32(20_000 * attempt))
                         }

@@ -22,14 +22,14 @@ import Testing
 
             // Settings the CLI prints nowhere, read back through the store's public API.
             let store = try DensityStore(path: box.db, readOnly: true)
-            let wide = try store.run(named: "wide")
+            let wide = try store.read { try $0.run(named: "wide") }
             #expect(wide.fireThreshold == 0.25)
             #expect(wide.chunkFeatures == 64)
             let stored = try #require(wide.metadata, "the --meta JSON was not stored")
             let original = try JSONSerialization.jsonObject(with: Data(meta.utf8)) as? NSDictionary
             let roundTripped = try JSONSerialization.jsonObject(with: Data(stored.utf8)) as? NSDictionary
             #expect(roundTripped == original, "stored metadata \(stored) differs from \(meta)")
-            let plain = try store.run(named: "plain")
+            let plain = try store.read { try $0.run(named: "plain") }
             #expect(plain.fireThreshold == 0 && plain.metadata == nil && plain.chunkFeatures == 8192)
         }
     }
@@ -125,7 +125,7 @@ import Testing
             let result = try box.db(["create", "r", "--features", "4"] + options)
             #expect(result.status == 0, "\(result)")
             if result.status == 0 {
-                #expect(try DensityStore(path: box.db, readOnly: true).run(named: "r").fireThreshold == -0.5)
+                #expect(try DensityStore(path: box.db, readOnly: true).read { try $0.run(named: "r") }.fireThreshold == -0.5)
             }
         }
     }

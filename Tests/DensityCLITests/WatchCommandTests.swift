@@ -1,4 +1,5 @@
 import Foundation
+import DensityViews
 import Testing
 @testable import DensityCLI
 

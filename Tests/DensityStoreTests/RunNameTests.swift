@@ -35,7 +35,7 @@ import Testing
         #expect(text.contains(mentions), "\(text)")
         #expect(text.contains("choose another name"), "the message says how to fix it: \(text)")
         #expect(DensityStore.runNameProblem(name) == text, "one rule, the one createRun applies")
-        #expect(try store.runs().isEmpty)
+        #expect(try store.read { try $0.runs() }.isEmpty)
     }
 
     /// Dots, percent signs, backslashes and spaces are fine in one segment once encoded.
@@ -46,7 +46,7 @@ import Testing
             #expect(DensityStore.runNameProblem(name) == nil, "\(name.debugDescription)")
             try store.createRun(name: name, features: 2)
         }
-        #expect(Set(try store.runs().map(\.run.name)) == Set(names))
+        #expect(Set(try store.read { try $0.runs() }.map(\.run.name)) == Set(names))
     }
 
     /// A store written before the rule (names set in SQL, as an older version could store them):
@@ -63,12 +63,12 @@ import Testing
                 try db.execute("UPDATE runs SET name = ? WHERE name = ?", [.text(name), .text("placeholder-\(index)")])
             }
             let store = try DensityStore(path: path)
-            #expect(Set(try store.runs().map(\.run.name)) == Set(legacy))
+            #expect(Set(try store.read { try $0.runs() }.map(\.run.name)) == Set(legacy))
             for name in legacy {
-                #expect(try store.run(named: name).features == 3)
+                #expect(try store.read { try $0.run(named: name) }.features == 3)
                 let state = try DensityState(features: 3, components: nil, counts: [1, 0, 4], vectors: 4)
                 try store.appendCheckpoint(run: name, step: 10, state: state)
-                #expect(try store.state(run: name)?.state == state, "\(name.debugDescription)")
+                #expect(try store.read { try $0.state(run: name) }.state == state, "\(name.debugDescription)")
                 #expect(throws: StoreError.self) { try store.createRun(name: name, features: 3) }
             }
         }

@@ -70,61 +70,55 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         let format = resolvedFormat
         let target = try ExportTarget(path: out ?? "-", force: force, binary: format == .safetensors)
-        let store = try store.openForReading()
-        let runInfo = try store.run(named: runName)
-        let pairs: [FeatureHistory.Pair]
-        if let requested {
-            pairs = try requested.map { ref in
-                if let component = ref.component, runInfo.components == nil {
-                    throw CLIError("run '\(runName)' has no components, so --features takes F, not \(component):\(ref.feature)")
-                }
-                return FeatureHistory.Pair(component: ref.component ?? 0, feature: ref.feature)
-            }
-        } else {
-            pairs = (0..<(runInfo.components ?? 1)).flatMap { c in (0..<runInfo.features).map { FeatureHistory.Pair(component: c, feature: $0) } }
-        }
         var rows = 0
-        let bytes: Int
-        if requested != nil {
-            let history = try store.featureHistory(run: runName, pairs: pairs)
-            if history.checkpoints.isEmpty { throw store.noCheckpointYet(run: runName) }
-            rows = history.checkpoints.count
-            bytes = try target.write { file in
-                try writeHead(format, pairs: pairs, checkpoints: history.checkpoints, to: file)
-                try history.counts.withUnsafeBufferPointer { counts in
-                    for row in history.checkpoints.indices {
-                        try writeRow(format, UnsafeBufferPointer(rebasing: counts[(row * pairs.count)..<((row + 1) * pairs.count)]),
-                                     first: row == 0, to: file)
+        var bytes = 0
+        var columns = 0
+        // One snapshot answers the whole question: the run, its checkpoints and their counts.
+        try store.openForReading().read { snapshot in
+            let runInfo = try snapshot.run(named: runName)
+            let pairs: [FeatureHistory.Pair]
+            if let requested {
+                pairs = try requested.map { ref in
+                    if let component = ref.component, runInfo.components == nil {
+                        throw CLIError("run '\(runName)' has no components, so --features takes F, not \(component):\(ref.feature)")
                     }
+                    return FeatureHistory.Pair(component: ref.component ?? 0, feature: ref.feature)
                 }
-                if format == .json { try file.append("]}\n") }
+            } else {
+                pairs = (0..<(runInfo.components ?? 1)).flatMap { c in (0..<runInfo.features).map { FeatureHistory.Pair(component: c, feature: $0) } }
             }
-        } else {
-            // Every pair: one state at a time, up to the latest checkpoint listed for the header.
-            let checkpoints = try store.checkpoints(run: runName)
-            guard let last = checkpoints.last else { throw store.noCheckpointYet(run: runName) }
-            rows = checkpoints.count
-            bytes = try target.write { file in
-                try writeHead(format, pairs: pairs, checkpoints: checkpoints, to: file)
-                // forEachState takes a `sending` body; it runs synchronously on this thread, before
-                // the call returns, so the file and the row counter are never shared.
-                nonisolated(unsafe) let file = file
-                nonisolated(unsafe) var row = 0
-                try store.forEachState(run: runName, to: last.step) { [self] checkpoint, state in
-                    guard row < checkpoints.count, checkpoint.step == checkpoints[row].step else {
-                        throw CLIError("run '\(runName)' changed while it was read (a checkpoint before step \(last.step) was deleted or added); run the command again")
+            columns = pairs.count
+            if requested != nil {
+                let history = try snapshot.featureHistory(run: runName, pairs: pairs)
+                if history.checkpoints.isEmpty { throw try snapshot.noCheckpointYet(run: runName) }
+                rows = history.checkpoints.count
+                bytes = try target.write { file in
+                    try writeHead(format, pairs: pairs, checkpoints: history.checkpoints, to: file)
+                    try history.counts.withUnsafeBufferPointer { counts in
+                        for row in history.checkpoints.indices {
+                            try writeRow(format, UnsafeBufferPointer(rebasing: counts[(row * pairs.count)..<((row + 1) * pairs.count)]),
+                                         first: row == 0, to: file)
+                        }
                     }
-                    try state.counts.withUnsafeBufferPointer { try writeRow(format, $0, first: row == 0, to: file) }
-                    row += 1
-                    return true
+                    if format == .json { try file.append("]}\n") }
                 }
-                guard row == checkpoints.count else {
-                    throw CLIError("run '\(runName)' changed while it was read (\(checkpoints.count) checkpoints listed, \(row) read); run the command again")
+            } else {
+                // Every pair: one state at a time, from the same snapshot as the header's checkpoints.
+                let checkpoints = try snapshot.checkpoints(run: runName)
+                if checkpoints.isEmpty { throw try snapshot.noCheckpointYet(run: runName) }
+                rows = checkpoints.count
+                bytes = try target.write { file in
+                    try writeHead(format, pairs: pairs, checkpoints: checkpoints, to: file)
+                    var first = true
+                    try snapshot.forEachState(run: runName) { _, state in
+                        try state.counts.withUnsafeBufferPointer { try writeRow(format, $0, first: first, to: file) }
+                        first = false
+                    }
+                    if format == .json { try file.append("]}\n") }
                 }
-                if format == .json { try file.append("]}\n") }
             }
         }
-        Console.message("run '\(runName)': counts of \(pairs.count) feature\(pairs.count == 1 ? "" : "s") at \(rows) checkpoints -> \(target.name) (\(format.rawValue), \(bytes) bytes\(target.note))")
+        Console.message("run '\(runName)': counts of \(columns) feature\(columns == 1 ? "" : "s") at \(rows) checkpoints -> \(target.name) (\(format.rawValue), \(bytes) bytes\(target.note))")
     }
 
     /// Writes everything before the counts: in safetensors the header and the small tensors (the

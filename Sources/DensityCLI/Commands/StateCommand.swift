@@ -48,8 +48,7 @@ struct StateCommand: ParsableCommand {
 
     func run() throws {
         let target = try ExportTarget(path: out, force: force, binary: true)  // checked before any work
-        let store = try store.openForReading()
-        let (checkpoint, state) = try store.state(run: runName, at: stepOption.step)
+        let (checkpoint, state) = try store.openForReading().read { try $0.state(run: runName, at: stepOption.step) }
         let writer = try Self.writer(run: runName, checkpoint: checkpoint, state: state, dtype: dtype)
         _ = try target.write { file in
             try writer.write { try file.append($0) }

@@ -1,3 +1,4 @@
+import DensityViews
 import Foundation
 import Synchronization
 

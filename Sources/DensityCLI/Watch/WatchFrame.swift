@@ -1,5 +1,6 @@
 import DensityMetric
 import DensityStore
+import DensityViews
 import Foundation
 
 /// One screen of `density watch`: what it reads from the store, and how it is drawn in text.
@@ -43,6 +44,11 @@ struct WatchFrame {
     ///   - last: The last window spans this many checkpoint intervals, ending at the latest.
     ///   - top: How many risers and fallers to list.
     static func load(store: DensityStore, run name: String, last: Int, top: Int) throws -> WatchFrame {
+        try store.read { try load($0, run: name, last: last, top: top) }
+    }
+
+    /// Reads a frame from one snapshot.
+    static func load(_ store: StoreSnapshot, run name: String, last: Int, top: Int) throws -> WatchFrame {
         let run = try store.run(named: name)
         let summaries = try store.summaries(run: name)
         let pending = run.worldSize > 1 ? try store.pendingSteps(run: name) : []
@@ -53,7 +59,7 @@ struct WatchFrame {
         } else if top > 0 {
             let end = steps[steps.count - 1]
             let start = steps[max(0, steps.count - 1 - last)]
-            frame.movers = try ReportData.movers(store: store, run: run, from: start, to: end, top: top, recentlyDead: 0)
+            frame.movers = try ReportData.movers(store, run: run, from: start, to: end, top: top, recentlyDead: 0)
             if frame.movers == nil {
                 frame.moversNote = "risers and fallers of (\(start), \(end)]: no previous window of the same length with vectors yet"
             }
@@ -143,22 +149,11 @@ struct WatchFrame {
     /// The log10-density histogram of the latest checkpoint's cumulative densities.
     func histogramLines(latest: Checkpoint, summary: DensitySummary, width: Int) -> [String] {
         let bins = Self.histogramBins
-        guard let counts = try? HistogramCommand.merge(summary.histogram, into: bins, step: latest.step) else {
+        guard let counts = TextHistogram.regroup(summary.histogram, into: bins) else {
             return ["(the stored histogram of step \(latest.step) has \(summary.histogram.count) bins)"]
         }
-        let edges = HistogramCommand.edges(bins)
-        let labels = (0..<bins).map { HistogramCommand.interval($0, edges) + ($0 == 0 ? " dead" : "") }
-        let labelWidth = labels.map(DisplayWidth.of).max()!
-        let countWidth = counts.map { String($0).count }.max()!
-        let barWidth = max(10, min(60, width - labelWidth - countWidth - 4))
-        let largest = counts.max() ?? 0
-        var lines = ["features per bin of log10(density + 1e-10) at step \(latest.step), since the start"]
-        for index in 0..<bins {
-            lines.append(DisplayWidth.padRight(labels[index], labelWidth) + "  "
-                         + DisplayWidth.padLeft(String(counts[index]), countWidth) + "  "
-                         + HistogramCommand.bar(counts[index], of: largest, width: barWidth))
-        }
-        return lines
+        return ["features per bin of log10(density + 1e-10) at step \(latest.step), since the start"]
+            + TextHistogram.lines(counts, style: .pane(width: width))
     }
 
     /// The risers and fallers of the last window, side by side.

@@ -1,7 +1,7 @@
 /// Why a step or window could not be chosen among a run's checkpoints. The cases carry the data;
 /// ``description`` words it without naming any command-line flag (the command line says which
 /// flag the spec came from).
-public enum SelectionError: Error, Sendable, Hashable, CustomStringConvertible {
+public enum SelectionError: DensityProblem, Hashable {
     /// What is wrong with a window written as text.
     public enum WindowProblem: Sendable, Hashable {
         /// Not two parts around one colon.
@@ -28,8 +28,18 @@ public enum SelectionError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A window written as text does not parse.
     case malformedWindow(text: String, problem: WindowProblem)
 
+    /// What kind of failure this is: nothing to select from yet is ``ProblemKind/notFound``; any
+    /// other selection is the request's fault.
+    public var kind: ProblemKind {
+        if case .noCheckpointYet = self { return .notFound }
+        return .invalidInput
+    }
+
+    /// How to fix it; the accounts of a selection carry their fix in ``problem``.
+    public var remedy: String? { nil }
+
     /// A one-line account of the problem and its fix.
-    public var description: String {
+    public var problem: String {
         switch self {
         case let .noCheckpointYet(run, pending):
             guard let first = pending.first else {

@@ -1,3 +1,5 @@
+internal import DensityMetric
+
 // MARK: - The one reader of a run's delta chains
 
 /// How a run's checkpoints chain: a keyframe (depth 0) holds counts, a delta of depth d holds the
@@ -10,6 +12,48 @@
 /// onto the counts before it. A broken link, a misfit encoding, a missing chunk and a blob that
 /// does not decode each have one wording, whether a query throws it or `verify` collects it.
 enum DeltaChain {
+    // MARK: - One checkpoint following another
+
+    /// Checks that checkpoint `later`'s vectors and non-finite count follow `earlier`'s (`nil`: the
+    /// empty state before the first), the first check of ``DensityMetric/DensityState/requireFollows(_:)``,
+    /// before any count is read.
+    /// - Throws: ``StoreError/inconsistentHistory(run:step:previousStep:detail:)``.
+    static func requireTotalsFollow(_ run: Run, _ later: Checkpoint, after earlier: Checkpoint?) throws {
+        try requireTotalsFollow(run, (later.step, later.vectors, later.nonFinite),
+                                after: earlier.map { ($0.step, $0.vectors, $0.nonFinite) })
+    }
+
+    /// ``requireTotalsFollow(_:_:after:)`` of the totals as read.
+    static func requireTotalsFollow(_ run: Run, _ later: (step: Int64, vectors: Int64, nonFinite: Int64),
+                                    after earlier: (step: Int64, vectors: Int64, nonFinite: Int64)?) throws {
+        if let problem = DensityState.totalsProblem(vectors: (earlier?.vectors ?? 0, later.vectors),
+                                                    nonFinite: (earlier?.nonFinite ?? 0, later.nonFinite)) {
+            throw StoreError.inconsistentHistory(run: run.name, step: later.step, previousStep: earlier?.step, detail: "\(problem)")
+        }
+    }
+
+    /// Checks that a piece of checkpoint `later`'s counts, the first at flat index `start`, follows
+    /// the same piece of `earlier`'s (`nil`: the empty state): no count below the earlier one, none
+    /// grown by more than the vectors (``DensityMetric/DensityState/followProblem(_:after:at:vectors:features:components:)``).
+    /// - Throws: ``StoreError/inconsistentHistory(run:step:previousStep:detail:)``.
+    static func requireFollows(_ run: Run, _ later: UnsafeBufferPointer<Int64>, of laterCheckpoint: Checkpoint,
+                               after earlier: UnsafeBufferPointer<Int64>, of earlierCheckpoint: Checkpoint?, at start: Int) throws {
+        try requireFollows(run, later, of: (laterCheckpoint.step, laterCheckpoint.vectors), after: earlier,
+                           of: earlierCheckpoint.map { ($0.step, $0.vectors) }, at: start)
+    }
+
+    /// ``requireFollows(_:_:of:after:of:at:)`` of the steps and vectors as read.
+    static func requireFollows(_ run: Run, _ later: UnsafeBufferPointer<Int64>, of laterCheckpoint: (step: Int64, vectors: Int64),
+                               after earlier: UnsafeBufferPointer<Int64>, of earlierCheckpoint: (step: Int64, vectors: Int64)?,
+                               at start: Int) throws {
+        if let problem = DensityState.followProblem(later, after: earlier, at: start,
+                                                    vectors: (earlierCheckpoint?.vectors ?? 0, laterCheckpoint.vectors),
+                                                    features: run.features, components: run.components) {
+            throw StoreError.inconsistentHistory(run: run.name, step: laterCheckpoint.step, previousStep: earlierCheckpoint?.step,
+                                                 detail: "\(problem)")
+        }
+    }
+
     /// Why a checkpoint of `depth` cannot follow one of depth `previous` (`nil`: it is the first
     /// read), or `nil` when it can.
     static func depthProblem(_ depth: Int, after previous: Int?) -> String? {

@@ -1,7 +1,30 @@
 /// Why the store refused a request. Each case carries the values that were wrong; its message says
 /// what was wrong and how to fix it in the library's terms. Nothing already stored is changed when
 /// one is thrown.
-public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+public enum StoreError: DensityProblem, Hashable {
+    /// What SQLite reported when it could not use the store, told by its result code.
+    public enum StorageCause: String, Sendable, Hashable {
+        /// The disk, or the store's size limit, is full (`SQLITE_FULL`).
+        case full
+        /// The file, its folder or the file system is read-only (`SQLITE_READONLY`).
+        case readOnly
+        /// Permission was denied (`SQLITE_PERM`, `SQLITE_AUTH`).
+        case permission
+        /// The file, or its -wal or -shm file, cannot be opened (`SQLITE_CANTOPEN`).
+        case cannotOpen
+        /// An I/O error (`SQLITE_IOERR`).
+        case io
+        /// Another connection held a lock past the wait (`SQLITE_BUSY`, `SQLITE_LOCKED`), or the
+        /// schema changed under the statement (`SQLITE_SCHEMA`).
+        case busy
+        /// The file is damaged or not a database (`SQLITE_CORRUPT`, `SQLITE_NOTADB`).
+        case damaged
+        /// Out of memory (`SQLITE_NOMEM`).
+        case noMemory
+        /// Any other failure.
+        case other
+    }
+
     /// The file is not an SQLite database, or cannot be read.
     case notADatabase(path: String, detail: String)
     /// The file is an SQLite database, but not a FeatureDensity store.
@@ -33,10 +56,6 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Stored checkpoints break the store's invariants (a damaged store, or one written by another
     /// program): a query refuses what it cannot answer within them.
     case inconsistentHistory(run: String, step: Int64, previousStep: Int64?, detail: String)
-    /// The run has no checkpoint at or before the step asked for.
-    case noCheckpoint(run: String, atOrBefore: Int64?)
-    /// A window's start is not before its end.
-    case invalidWindow(run: String, from: Int64, to: Int64)
     /// A window holds no activation vectors, so its densities are undefined.
     case emptyWindow(run: String, from: Int64?, to: Int64)
     /// A feature or component index is outside the run.
@@ -61,13 +80,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case notCreatedYet(path: String)
     /// A store was given as a source of a merge into itself (the same file).
     case mergeIntoItself(path: String)
-
-    /// A one-line account of the problem and its fix: ``problem``, then ``remedy`` where there is
-    /// one. The words are the library's (the store's path, the run, the step, the setting); a
-    /// front end that names its own flags and commands words the fix itself from the cases' data.
-    public var description: String {
-        remedy.map { "\(problem); \($0)" } ?? problem
-    }
+    /// SQLite could not use the store: the cause, and SQLite's own account for the record.
+    case storageFailed(path: String, cause: StorageCause, detail: String)
 
     /// What was wrong, with which value: the description without its fix.
     public var problem: String {
@@ -112,11 +126,6 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .inconsistentHistory(run, step, previousStep, detail):
             let between = previousStep.map { "between steps \($0) and \(step)" } ?? "at step \(step)"
             return "run '\(run)' breaks the store's invariants \(between): \(detail). The store is damaged or was written by another program"
-        case let .noCheckpoint(run, step):
-            return step.map { "run '\(run)' has no checkpoint at or before step \($0)" }
-                ?? "run '\(run)' has no checkpoints yet"
-        case let .invalidWindow(run, from, to):
-            return "a window of run '\(run)' must start before it ends, got from \(from) to \(to)"
         case let .emptyWindow(run, from, to):
             return "window (\(from.map(String.init) ?? "start"), \(to)] of run '\(run)' holds no activation vectors; its densities are undefined. Choose steps further apart"
         case let .indexOutOfRange(run, what, index, size):
@@ -137,6 +146,41 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "cannot merge run '\(run)': the stores hold different versions of \(whose) at step \(step), and a merge never overwrites one. Nothing was changed"
         case let .runSettingsDiffer(run, detail):
             return "both stores have a run '\(run)', but with different settings (\(detail)); they are different runs and cannot become one; merge the other runs, or merge into a new store"
+        case let .storageFailed(path, cause, detail):
+            let intact = "nothing of this request was stored, and the checkpoints already stored are intact"
+            let what = switch cause {
+            case .full: "the disk holding '\(path)' is full (or the store reached its size limit): \(intact)"
+            case .readOnly: "'\(path)' cannot be written: the file, its folder or the file system is read-only (SQLite also writes the -wal and -shm files beside it): \(intact)"
+            case .permission: "permission denied on '\(path)': \(intact)"
+            case .cannotOpen: "'\(path)' (or its -wal or -shm file) cannot be opened: \(intact)"
+            case .io: "an I/O error while using '\(path)' (a failing disk, a full or vanished file system); the transaction was rolled back and the checkpoints stored before are intact, but a commit that failed while syncing may still be there"
+            case .busy: "'\(path)' stayed locked by another process for longer than the wait: \(intact)"
+            case .damaged: "'\(path)' is damaged"
+            case .noMemory: "out of memory while using '\(path)': \(intact)"
+            case .other: "SQLite could not use '\(path)'"
+            }
+            return "\(what) (\(detail))"
+        }
+    }
+
+    /// What kind of failure this is.
+    public var kind: ProblemKind {
+        switch self {
+        case .unknownRun: .notFound
+        case .notADatabase, .notAStore, .networkFileSystem, .invalidRunSetting, .shapeMismatch, .countsDecreased,
+             .countsOutgrewVectors, .beyondSupportedRange, .emptyWindow, .indexOutOfRange, .rankRequired,
+             .worldSizeMismatch, .settingOutOfRange, .mergeIntoItself: .invalidInput
+        case .schemaTooNew, .needsMigration, .duplicateRun, .stepNotIncreasing, .conflictingState, .rankStepCompleted,
+             .mergeConflict, .runSettingsDiffer: .conflict
+        case .notCreatedYet: .busy
+        case .migrationChanged, .inconsistentHistory, .corruptChunk: .damaged
+        case let .storageFailed(_, cause, _):
+            switch cause {
+            case .busy: .busy
+            case .damaged: .damaged
+            case .other: .internal
+            case .full, .readOnly, .permission, .cannotOpen, .io, .noMemory: .unavailable
+            }
         }
     }
 
@@ -163,8 +207,6 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "to restart training from an earlier step, rewind the run to that step first (discarding the checkpoints after it)"
         case .inconsistentHistory:
             return "verify the store to list every problem, and query other steps meanwhile"
-        case .noCheckpoint(_, nil):
-            return "record one first"
         case .conflictingState:
             return "to record that step again, rewind the run to a step before it first (discarding the checkpoints after it)"
         case let .rankRequired(_, worldSize):
@@ -173,8 +215,38 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             return "every rank of a run must give the same world size (a run's world size is set by its first write)"
         case .mergeConflict:
             return "compare the two stores' states at that step, then merge without the store whose state is wrong"
+        case let .storageFailed(_, cause, _):
+            return switch cause {
+            case .full: "free some space (or move the store), then try again"
+            case .readOnly: "make them writable, then try again"
+            case .permission: "check the permissions of the store, its -wal and -shm files and its folder"
+            case .cannotOpen: "check that its folder exists and is readable and writable"
+            case .io: "check the disk, then verify the store"
+            case .busy: "try again when the other writer is done"
+            case .damaged: "verify the store to see where; queries that do not touch the damage still work"
+            case .noMemory, .other: nil
+            }
         default:
             return nil
         }
+    }
+}
+
+extension StoreError {
+    /// SQLite's failure to use the store at `path`, told by its result code: the one place a
+    /// SQLite code is read, so no caller matches one.
+    init(_ error: SQLiteError, path: String) {
+        let cause: StorageCause = switch error.primaryCode {
+        case 13: .full  // SQLITE_FULL
+        case 8: .readOnly  // SQLITE_READONLY
+        case 3, 23: .permission  // SQLITE_PERM, SQLITE_AUTH
+        case 14: .cannotOpen  // SQLITE_CANTOPEN
+        case 10: .io  // SQLITE_IOERR
+        case 5, 6, 17: .busy  // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_SCHEMA
+        case 11, 26: .damaged  // SQLITE_CORRUPT, SQLITE_NOTADB
+        case 7: .noMemory  // SQLITE_NOMEM
+        default: .other
+        }
+        self = .storageFailed(path: path, cause: cause, detail: error.description)
     }
 }

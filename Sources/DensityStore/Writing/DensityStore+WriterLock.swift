@@ -23,12 +23,15 @@ extension DensityStore {
     ///     for the whole run.
     /// - Throws: ``StoreError/unknownRun(name:known:)``, ``StoreError/settingOutOfRange(_:value:expected:)`` for a
     ///   rank out of range, ``WriterLockError``.
-    public func lockRunForWriting(_ name: String, rank: Int? = nil) throws {
-        let run = try self.run(named: name)
+    /// - Returns: The run locked.
+    @discardableResult
+    public func lockRunForWriting(_ name: String, rank: Int? = nil) throws -> Run {
+        let run = try withConnection { try Self.requireRun($0, name) }
         if let rank, !(0..<Self.maxWorldSize).contains(rank) {
             throw StoreError.settingOutOfRange(.rank, value: String(rank), expected: "0 to \(Self.maxWorldSize - 1)")
         }
         try holdWriterLock(run, rank: rank)
+        return run
     }
 
     /// Takes `run`'s writer lock, or that of one of its ranks, unless this handle holds it already

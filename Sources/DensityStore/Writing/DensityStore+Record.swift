@@ -137,7 +137,7 @@ extension DensityStore {
                 let run = try Self.requireRun(db, prepared.run.name)
                 guard run == prepared.run, !prepared.violatesBasis else { return nil }
                 try holdWriterLock(run)
-                guard let latest = try Self.checkpoint(db, run, atOrBefore: nil),
+                guard let latest = try Self.latestCheckpoint(db, run),
                       latest.step == basis.step, latest.deltaDepth == basis.deltaDepth,
                       latest.vectors == basis.state.vectors, latest.nonFinite == basis.state.nonFinite,
                       let cached = latestWritten.withLock({ $0 }), cached.runID == run.id, cached.checkpoint == latest,
@@ -152,7 +152,7 @@ extension DensityStore {
                 let insert = try ChunkInserter(db, checkpointID: checkpointID, layout: Self.chunkLayout(run))
                 for (index, chunk) in prepared.chunks.enumerated() { try insert(index, chunk) }
                 try Self.writeSummary(db, checkpointID: checkpointID, prepared.summary)
-                let checkpoint = try Self.checkpoint(db, run, atOrBefore: prepared.step)!
+                let checkpoint = try Self.checkpoint(db, run, step: prepared.step)!
                 return LatestStateCache(runID: run.id, checkpoint: checkpoint, dataVersion: try Self.dataVersion(db),
                                         state: prepared.state)
             }
@@ -160,18 +160,6 @@ extension DensityStore {
         guard let written else { return nil }
         latestWritten.withLock { $0 = written }  // only once the transaction has committed
         return RecordOutcome(step: prepared.step, rank: nil, alreadyStored: false, completed: [written.checkpoint], pending: [])
-    }
-
-    /// The steps of a run that some but not all ranks have written, oldest first.
-    /// - Parameter name: The run's name.
-    /// - Returns: The pending steps (always empty for a run of one rank).
-    /// - Throws: ``StoreError/unknownRun(name:known:)``.
-    public func pendingSteps(run name: String) throws -> [PendingStep] {
-        try withConnection { db in
-            try db.inTransaction(.deferred) {
-                try Self.pendingSteps(db, try Self.requireRun(db, name))
-            }
-        }
     }
 
     /// Stores one rank's partial state and turns every step that is now complete into a checkpoint.
@@ -194,7 +182,7 @@ extension DensityStore {
             return (RecordOutcome(step: step, rank: rank, alreadyStored: true, completed: [],
                                   pending: try Self.pendingSteps(db, run)), nil)
         }
-        if let latest = try Self.checkpoint(db, run, atOrBefore: nil), step <= latest.step {
+        if let latest = try Self.latestCheckpoint(db, run), step <= latest.step {
             throw StoreError.rankStepCompleted(run: run.name, step: step, rank: rank, latest: latest.step)
         }
         // The rank's own history: its state must follow its previous pending one. A completed
@@ -253,7 +241,7 @@ extension DensityStore {
     /// Whether the run already has exactly this checkpoint at `step` (`false` when it has none there).
     /// - Throws: ``StoreError/conflictingState(run:step:rank:)`` when the checkpoint there differs.
     static func isStored(_ db: Connection, _ run: Run, step: Int64, state: DensityState, approximate: Bool) throws -> Bool {
-        guard let existing = try checkpoint(db, run, atOrBefore: step), existing.step == step else { return false }
+        guard let existing = try checkpoint(db, run, step: step) else { return false }
         guard existing.approximate == approximate, try readState(db, run, existing) == state else {
             throw StoreError.conflictingState(run: run.name, step: step, rank: nil)
         }

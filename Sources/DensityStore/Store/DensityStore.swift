@@ -15,7 +15,7 @@ public final class DensityStore: Sendable {
     public let path: String
     /// Whether this store was opened read-only.
     public let isReadOnly: Bool
-    let connection: Mutex<Connection>
+    let connection: ConfinedConnection
     /// The last checkpoint written through this store, verified before each use.
     let latestWritten = Mutex<LatestStateCache?>(nil)
     /// The runs this handle writes, each with its writer lock, held until the handle is released.
@@ -31,9 +31,18 @@ public final class DensityStore: Sendable {
     ///     the process (nothing is ever half-written), but may lose the last checkpoints on a power
     ///     loss; for bulk imports that can be redone.
     /// - Throws: ``StoreError`` when the file is not a store, is too new, or was changed, or (for
-    ///   writing) is on a network file system (NFS, Lustre, GPFS, CIFS, ..., told by `statfs`);
-    ///   ``SQLiteError`` on I/O errors.
-    public init(path: String, readOnly: Bool = false, migrator: Migrator = Migrator(), durable: Bool = true) throws {
+    ///   writing) is on a network file system (NFS, Lustre, GPFS, CIFS, ..., told by `statfs`), or
+    ///   ``StoreError/storageFailed(path:cause:detail:)`` when SQLite cannot use the file.
+    public convenience init(path: String, readOnly: Bool = false, migrator: Migrator = Migrator(), durable: Bool = true) throws {
+        do {
+            try self.init(opening: path, readOnly: readOnly, migrator: migrator, durable: durable)
+        } catch let error as SQLiteError {
+            throw StoreError(error, path: path)
+        }
+    }
+
+    /// ``init(path:readOnly:migrator:durable:)``, with SQLite's failures as they come.
+    private init(opening path: String, readOnly: Bool, migrator: Migrator, durable: Bool) throws {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         if exists, isDirectory.boolValue {
@@ -80,7 +89,7 @@ public final class DensityStore: Sendable {
         }
         self.path = path
         self.isReadOnly = readOnly
-        self.connection = Mutex(connection)
+        self.connection = ConfinedConnection(connection)
     }
 
     /// How long a reader waits for a store that another process is creating or migrating.
@@ -113,8 +122,13 @@ public final class DensityStore: Sendable {
     }
 
     /// Runs `body` with the connection, one caller at a time.
-    func withConnection<T>(_ body: sending (Connection) throws -> sending T) throws -> sending T {
-        try connection.withLock { connection in try body(connection) }
+    /// SQLite's failures leave as ``StoreError/storageFailed(path:cause:detail:)``.
+    func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
+        do {
+            return try connection.withLock(body)
+        } catch let error as SQLiteError {
+            throw StoreError(error, path: path)
+        }
     }
 
     // MARK: - Runs
@@ -237,34 +251,6 @@ public final class DensityStore: Sendable {
         }
     }
 
-    /// The run of this name.
-    /// - Parameter name: The run's name.
-    /// - Returns: The run.
-    /// - Throws: ``StoreError/unknownRun(name:known:)`` listing the runs that exist.
-    public func run(named name: String) throws -> Run {
-        try withConnection { db in try Self.requireRun(db, name) }
-    }
-
-    /// Every run with its checkpoint count and latest checkpoint, by name.
-    /// - Returns: One summary per run.
-    /// - Throws: ``SQLiteError``.
-    public func runs() throws -> [RunSummary] {
-        try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let runs = try db.query("SELECT \(Self.runColumns) FROM runs ORDER BY name", row: Self.readRun)
-                return try runs.map { run in
-                    let count = try db.queryFirst(
-                        "SELECT count(*) FROM checkpoints WHERE run_id = ?", [.integer(run.id)]) { $0.int(0) } ?? 0
-                    let pending = try db.queryFirst(
-                        "SELECT count(DISTINCT step) FROM rank_states WHERE run_id = ? AND data IS NOT NULL",
-                        [.integer(run.id)]) { $0.int(0) } ?? 0
-                    return RunSummary(run: run, checkpointCount: count, latest: try Self.checkpoint(db, run, atOrBefore: nil),
-                                      pendingSteps: pending)
-                }
-            }
-        }
-    }
-
     // MARK: - Checkpoints
 
     /// Adds a checkpoint: the run's cumulative state at a training step, in one transaction.
@@ -311,7 +297,7 @@ public final class DensityStore: Sendable {
             throw StoreError.shapeMismatch(run: run.name, expected: run.describeShape, actual: state.describeShape)
         }
         try Self.requireSupportedRange(run, step: step, state)
-        let latest = try Self.checkpoint(db, run, atOrBefore: nil)
+        let latest = try Self.latestCheckpoint(db, run)
         if let latest, step <= latest.step {
             throw StoreError.stepNotIncreasing(run: run.name, step: step, latest: latest.step)
         }
@@ -372,89 +358,15 @@ public final class DensityStore: Sendable {
         let summary = try Self.writeChunks(db, run, checkpointID: checkpointID, state: state, previous: previous,
                                            zstd: Zstd(), summarize: true, onViolation: requireGrowth)
         try Self.writeSummary(db, checkpointID: checkpointID, summary ?? DensitySummary(state))
-        let checkpoint = try Self.checkpoint(db, run, atOrBefore: step)!
+        let checkpoint = try Self.checkpoint(db, run, step: step)!
         let cache = LatestStateCache(runID: run.id, checkpoint: checkpoint, dataVersion: try Self.dataVersion(db), state: state)
         return (checkpoint, cache)
     }
 
-    /// The run's checkpoints, oldest first.
-    /// - Parameter name: The run's name.
-    /// - Returns: Every checkpoint.
-    /// - Throws: ``StoreError/unknownRun(name:known:)``.
-    public func checkpoints(run name: String) throws -> [Checkpoint] {
-        try withConnection { db in
-            let run = try Self.requireRun(db, name)
-            return try db.query("SELECT \(Self.checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
-                                [.integer(run.id)], row: Self.readCheckpoint)
-        }
-    }
-
-    /// The latest checkpoint at or before a step, without decoding its counts.
-    /// - Parameters:
-    ///   - name: The run's name.
-    ///   - step: A step, or `nil` for the latest checkpoint.
-    /// - Returns: The checkpoint, or `nil` when the run has none at or before `step`.
-    /// - Throws: ``StoreError/unknownRun(name:known:)``.
-    public func checkpoint(run name: String, atOrBefore step: Int64? = nil) throws -> Checkpoint? {
-        try withConnection { db in try Self.checkpoint(db, try Self.requireRun(db, name), atOrBefore: step) }
-    }
-
-    /// The latest checkpoint at or before a step, with its exact state.
-    /// - Parameters:
-    ///   - name: The run's name.
-    ///   - step: A step, or `nil` for the latest checkpoint.
-    /// - Returns: The checkpoint and its state, or `nil` when the run has none at or before `step`.
-    /// - Throws: ``StoreError/unknownRun(name:known:)``, ``StoreError/corruptChunk(run:step:component:chunk:reason:)``.
-    public func state(run name: String, atOrBefore step: Int64? = nil) throws -> (checkpoint: Checkpoint, state: DensityState)? {
-        try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let run = try Self.requireRun(db, name)
-                guard let checkpoint = try Self.checkpoint(db, run, atOrBefore: step) else { return nil }
-                return (checkpoint, try Self.readState(db, run, checkpoint))
-            }
-        }
-    }
-
-    /// The summary of the latest checkpoint at or before a step: vectors, mean density, dead and
-    /// dense counts, and the log10-density histogram (50 bins over [-10, 0]).
-    ///
-    /// Read from the summary stored with the checkpoint, without decoding counts; a checkpoint
-    /// written before summaries existed is decoded and summarized instead.
-    /// - Parameters:
-    ///   - name: The run's name.
-    ///   - step: A step, or `nil` for the latest checkpoint.
-    /// - Returns: The checkpoint and its summary, or `nil` when the run has none at or before `step`.
-    /// - Throws: ``StoreError/unknownRun(name:known:)``, or a damaged-chunk error when decoding.
-    public func summary(run name: String, atOrBefore step: Int64? = nil) throws -> (checkpoint: Checkpoint, summary: DensitySummary)? {
-        try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let run = try Self.requireRun(db, name)
-                guard let checkpoint = try Self.checkpoint(db, run, atOrBefore: step) else { return nil }
-                if let stored = try Self.storedSummary(db, run, checkpoint) { return (checkpoint, stored) }
-                return (checkpoint, DensitySummary(try Self.readState(db, run, checkpoint)))
-            }
-        }
-    }
-
-    /// Where a resumed training run continues from: its latest checkpoint at or before a step.
-    ///
-    /// With `discardLater`, the checkpoints after it are deleted in the same transaction, so a run
-    /// restarted from an older model checkpoint can record those steps again.
-    /// - Parameters:
-    ///   - name: The run's name.
-    ///   - step: Resume at or before this step; `nil` for the latest checkpoint.
-    ///   - discardLater: Delete the checkpoints after the resume point.
-    /// - Returns: The checkpoint, its state, and how many later checkpoints exist (or were discarded).
-    /// - Throws: ``StoreError/noCheckpoint(run:atOrBefore:)`` when there is nothing to resume from.
-    public func resume(run name: String, at step: Int64? = nil, discardLater: Bool = false) throws
-        -> (checkpoint: Checkpoint, state: DensityState, later: Int)
-    {
-        try resume(run: name, from: .atOrBefore(step), discardLater: discardLater)
-    }
-
     /// Where a resumed training run continues from: the checkpoint a step spec names
     /// (``StepSpec/resolve(in:run:)``), resolved in the same transaction that reads it and, with
-    /// `discardLater`, deletes the checkpoints after it.
+    /// `discardLater`, deletes the checkpoints after it, so a run restarted from an older model
+    /// checkpoint can record those steps again.
     /// - Parameters:
     ///   - name: The run's name.
     ///   - spec: The checkpoint to resume from, e.g. `.latest`, `.offset(3)`, `.first`, `.exact(5000)`.
@@ -462,41 +374,13 @@ public final class DensityStore: Sendable {
     /// - Returns: The checkpoint, its state, and how many later checkpoints exist (or were discarded).
     /// - Throws: a ``SelectionError`` when the spec names no checkpoint (``StepSpec/start`` names
     ///   none either), ``StoreError/unknownRun(name:known:)``.
-    public func resume(run name: String, at spec: StepSpec, discardLater: Bool = false) throws
-        -> (checkpoint: Checkpoint, state: DensityState, later: Int)
-    {
-        try resume(run: name, from: .spec(spec), discardLater: discardLater)
-    }
-
-    /// The checkpoint a resume starts from, in either spelling.
-    private enum ResumePoint: Sendable {
-        /// The latest checkpoint at or before a step (`nil`: the latest).
-        case atOrBefore(Int64?)
-        /// The checkpoint a spec names.
-        case spec(StepSpec)
-    }
-
-    /// The resume of both spellings: the point is resolved inside the transaction.
-    private func resume(run name: String, from point: ResumePoint, discardLater: Bool) throws
+    public func resume(run name: String, at spec: StepSpec = .latest, discardLater: Bool = false) throws
         -> (checkpoint: Checkpoint, state: DensityState, later: Int)
     {
         try withConnection { db in
             try db.inTransaction(discardLater ? .immediate : .deferred) {
                 let run = try Self.requireRun(db, name)
-                let checkpoint: Checkpoint
-                switch point {
-                case .atOrBefore(let step):
-                    guard let found = try Self.checkpoint(db, run, atOrBefore: step) else {
-                        throw StoreError.noCheckpoint(run: name, atOrBefore: step)
-                    }
-                    checkpoint = found
-                case .spec(let spec):
-                    guard let step = try spec.resolve(in: Self.checkpointSteps(db, run), run: name),
-                          let found = try Self.checkpoint(db, run, atOrBefore: step) else {
-                        throw SelectionError.startIsNoCheckpoint(run: name)
-                    }
-                    checkpoint = found
-                }
+                let checkpoint = try Self.checkpoint(db, run, at: spec)
                 if discardLater { try holdWriterLock(run) }
                 let state = try Self.readState(db, run, checkpoint)
                 let later = try db.queryFirst("SELECT count(*) FROM checkpoints WHERE run_id = ? AND step > ?",
@@ -514,29 +398,11 @@ public final class DensityStore: Sendable {
         }
     }
 
-    /// The exact counts over a window (from, to] of checkpoint steps.
-    ///
-    /// Each bound resolves to the latest checkpoint at or before it; `from: nil` is the empty state
-    /// before the first checkpoint, so `window(from: nil, to: s)` is the cumulative state at `s`.
-    /// - Parameters:
-    ///   - name: The run's name.
-    ///   - from: The window starts after this step; `nil` for the start of the run.
-    ///   - to: The window ends at this step.
-    /// - Returns: The window, with the checkpoint steps actually used.
-    /// - Throws: ``StoreError/invalidWindow(run:from:to:)`` when `from >= to`,
-    ///   ``StoreError/noCheckpoint(run:atOrBefore:)`` when a bound precedes every checkpoint.
-    public func window(run name: String, from: Int64?, to: Int64) throws -> DensityWindow {
-        if let from, from >= to { throw StoreError.invalidWindow(run: name, from: from, to: to) }
-        return try withConnection { db in
-            try db.inTransaction(.deferred) { try Self.window(db, try Self.requireRun(db, name), from: from, to: to) }
-        }
-    }
-
-    /// ``window(run:from:to:)`` inside the caller's transaction: the window's counts are written
-    /// chunk by chunk from both ends' chunks (``forEachChunk(_:_:of:_:)``), so no whole state but
-    /// the window's is held.
-    static func window(_ db: Connection, _ run: Run, from: Int64?, to: Int64) throws -> DensityWindow {
-        let (start, end) = try windowCheckpoints(db, run, from: from, to: to)
+    /// The exact counts over a resolved window inside the caller's transaction: the window's counts
+    /// are written chunk by chunk from both ends' chunks (``forEachChunk(_:_:of:_:)``), so no whole
+    /// state but the window's is held.
+    static func window(_ db: Connection, _ run: Run, _ window: StepWindow) throws -> DensityWindow {
+        let (start, end) = try windowCheckpoints(db, run, window)
         var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
         try counts.withUnsafeMutableBufferPointer { counts in
             try forEachChunk(db, run, of: [start, end]) { position, chunks in
@@ -549,72 +415,11 @@ public final class DensityStore: Sendable {
         return DensityWindow(run: run.name, from: start?.step, to: end.step, state: state)
     }
 
-    /// The checkpoints a window (from, to] resolves to: each bound the latest checkpoint at or
-    /// before it; `nil` start for the start of the run.
-    /// - Throws: ``StoreError/noCheckpoint(run:atOrBefore:)`` when a bound precedes every
-    ///   checkpoint, ``StoreError/invalidWindow(run:from:to:)`` when both resolve to one checkpoint.
-    static func windowCheckpoints(_ db: Connection, _ run: Run, from: Int64?, to: Int64) throws
+    /// The checkpoints at a resolved window's bounds; `nil` start for the start of the run.
+    static func windowCheckpoints(_ db: Connection, _ run: Run, _ window: StepWindow) throws
         -> (start: Checkpoint?, end: Checkpoint)
     {
-        guard let end = try checkpoint(db, run, atOrBefore: to) else {
-            throw StoreError.noCheckpoint(run: run.name, atOrBefore: to)
-        }
-        guard let from else { return (nil, end) }
-        guard let start = try checkpoint(db, run, atOrBefore: from) else {
-            throw StoreError.noCheckpoint(run: run.name, atOrBefore: from)
-        }
-        if start.step == end.step { throw StoreError.invalidWindow(run: run.name, from: start.step, to: end.step) }
-        return (start, end)
-    }
-
-    /// A window's summary, the previous window (``StepWindow/previous(in:)``), and the features
-    /// whose density rose and fell most between them, read in one transaction.
-    /// - Parameters:
-    ///   - name: The run's name.
-    ///   - window: The window, as resolved by ``resolve(_:run:)-(WindowSpec,_)``.
-    ///   - top: How many risers and fallers to rank (0: none).
-    ///   - recentlyDead: How many of the features dead in the window that fired before it to list,
-    ///     the latest to last rise first (0: none).
-    /// - Returns: Both windows and the ranked changes.
-    /// - Throws: ``StoreError/unknownRun(name:known:)``, ``StoreError/noCheckpoint(run:atOrBefore:)``,
-    ///   ``StoreError/invalidWindow(run:from:to:)``, ``StoreError/emptyWindow(run:from:to:)`` when
-    ///   the window holds no vectors, or a damaged-chunk error.
-    public func movers(run name: String, window: StepWindow, top: Int, recentlyDead: Int = 0) throws -> WindowMovers {
-        if let from = window.from, from >= window.to { throw StoreError.invalidWindow(run: name, from: from, to: window.to) }
-        return try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let run = try Self.requireRun(db, name)
-                return try Self.movers(db, run, window: window, steps: try Self.checkpointSteps(db, run), top: top,
-                                       recentlyDead: recentlyDead)
-            }
-        }
-    }
-
-    /// ``movers(run:window:top:recentlyDead:)`` for a window as written, resolved
-    /// (``resolve(_:run:)-(WindowSpec,_)``) in the same transaction that reads it: one snapshot.
-    ///
-    /// With `each`, the window's counts are handed over too, a chunk at a time in (component,
-    /// feature) order, as they are read: what `diff --format csv|json` prints, without holding
-    /// them all.
-    /// - Parameters:
-    ///   - name: The run's name.
-    ///   - spec: The window as written.
-    ///   - top: How many risers and fallers to rank (0: none).
-    ///   - each: Called with the window, the flat index of each chunk's first feature and the
-    ///     window's counts of the chunk (valid during the call only).
-    /// - Returns: Both windows and the ranked changes.
-    /// - Throws: What ``resolve(_:run:)-(WindowSpec,_)`` and ``movers(run:window:top:recentlyDead:)``
-    ///   throw, or what `each` throws.
-    public func movers(run name: String, window spec: WindowSpec, top: Int,
-                       each: sending ((WindowBounds, Int, UnsafeBufferPointer<Int64>) throws -> Void)? = nil) throws -> WindowMovers {
-        try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let run = try Self.requireRun(db, name)
-                let steps = try Self.checkpointSteps(db, run)
-                return try Self.movers(db, run, window: Self.resolve(spec, in: steps, run: name), steps: steps, top: top,
-                                       each: each)
-            }
-        }
+        (try window.from.map { try checkpoint(db, run, at: .exact($0)) }, try checkpoint(db, run, at: .exact(window.to)))
     }
 
     /// ``movers(run:window:top:recentlyDead:)`` inside the caller's transaction, in one pass over
@@ -625,10 +430,10 @@ public final class DensityStore: Sendable {
                        recentlyDead: Int = 0, each: ((WindowBounds, Int, UnsafeBufferPointer<Int64>) throws -> Void)? = nil) throws
         -> WindowMovers
     {
-        let (start, end) = try windowCheckpoints(db, run, from: window.from, to: window.to)
+        let (start, end) = try windowCheckpoints(db, run, window)
         var previousStart: Checkpoint??  // the previous window's start, when there is a previous window
         if let start, let earlier = StepWindow(from: start.step, to: end.step).previous(in: steps) {
-            previousStart = try windowCheckpoints(db, run, from: earlier.from, to: earlier.to).start
+            previousStart = try windowCheckpoints(db, run, earlier).start
         }
         let previous = previousStart.map { previousStart in
             WindowBounds(from: previousStart?.step, to: start!.step, vectors: start!.vectors - (previousStart?.vectors ?? 0))
@@ -666,79 +471,6 @@ public final class DensityStore: Sendable {
                             risers: ranking.risers, fallers: ranking.fallers, recentlyDead: dead?.found ?? [])
     }
 
-    /// The summary of a window as written, resolved (``resolve(_:run:)-(WindowSpec,_)``) and read
-    /// in one transaction, chunk by chunk: what `histogram --from A --to B` shows, without holding
-    /// the window's counts.
-    /// - Parameters:
-    ///   - name: The run's name.
-    ///   - spec: The window as written.
-    ///   - bins: The histogram's bins over [-10, 0].
-    /// - Returns: The window and its summary.
-    /// - Throws: ``StoreError/unknownRun(name:known:)``, a ``SelectionError``,
-    ///   ``StoreError/emptyWindow(run:from:to:)`` when the window holds no vectors, or a damaged-chunk error.
-    public func summary(run name: String, window spec: WindowSpec, bins: Int = DensitySummary.storedBins) throws
-        -> (window: WindowBounds, summary: DensitySummary)
-    {
-        try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let run = try Self.requireRun(db, name)
-                let steps = try Self.checkpointSteps(db, run)
-                let found = try Self.movers(db, run, window: Self.resolve(spec, in: steps, run: name), steps: steps, top: 0,
-                                            bins: bins)
-                return (found.window, found.summary)
-            }
-        }
-    }
-
-    /// The exact counts over a window as written, resolved (``resolve(_:run:)-(WindowSpec,_)``) in
-    /// the same transaction that reads them: one snapshot, whatever another process commits.
-    /// - Parameters:
-    ///   - name: The run's name.
-    ///   - spec: The window as written.
-    /// - Returns: The window, with the checkpoint steps it resolved to.
-    /// - Throws: ``StoreError/unknownRun(name:known:)``, a ``SelectionError``, or a damaged-chunk error.
-    public func window(run name: String, _ spec: WindowSpec) throws -> DensityWindow {
-        try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let run = try Self.requireRun(db, name)
-                let window = try Self.resolve(spec, in: Self.checkpointSteps(db, run), run: name)
-                return try Self.window(db, run, from: window.from, to: window.to)
-            }
-        }
-    }
-
-    /// The checkpoint a step spec names and its exact state, resolved in the transaction that reads it.
-    /// - Parameters:
-    ///   - name: The run's name.
-    ///   - spec: The step as written; ``StepSpec/start`` names no checkpoint.
-    /// - Returns: The checkpoint and its state.
-    /// - Throws: ``StoreError/unknownRun(name:known:)``, a ``SelectionError``, or a damaged-chunk error.
-    public func state(run name: String, at spec: StepSpec) throws -> (checkpoint: Checkpoint, state: DensityState) {
-        try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let run = try Self.requireRun(db, name)
-                guard let step = try spec.resolve(in: Self.checkpointSteps(db, run), run: name),
-                      let checkpoint = try Self.checkpoint(db, run, atOrBefore: step) else {
-                    throw SelectionError.startIsNoCheckpoint(run: name)
-                }
-                return (checkpoint, try Self.readState(db, run, checkpoint))
-            }
-        }
-    }
-
-    /// One feature's cumulative count at every checkpoint, reading only that feature's chunk.
-    /// - Parameters:
-    ///   - name: The run's name.
-    ///   - feature: The 0-based feature index.
-    ///   - component: The 0-based component index (0 when the run has none).
-    /// - Returns: One point per checkpoint, oldest first.
-    /// - Throws: ``StoreError/indexOutOfRange(run:what:index:size:)``, ``StoreError/corruptChunk(run:step:component:chunk:reason:)``.
-    public func trend(run name: String, feature: Int, component: Int = 0) throws -> [TrendPoint] {
-        try withConnection { db in
-            try db.inTransaction(.deferred) { try Self.trend(db, try Self.requireRun(db, name), feature: feature, component: component) }
-        }
-    }
-
     /// ``trend(run:feature:component:)`` inside the caller's transaction.
     static func trend(_ db: Connection, _ run: Run, feature: Int, component: Int) throws -> [TrendPoint] {
         let name = run.name
@@ -771,20 +503,21 @@ public final class DensityStore: Sendable {
                                       onto: UnsafeMutableBufferPointer(start: count, count: 1), scratch: &scratch)
                 }
             }
-            let vectors = statement.int64(1)
-            guard count <= vectors else {
+            let point = TrendPoint(step: step, vectors: statement.int64(1), count: count)
+            guard count <= point.vectors else {
                 throw DeltaChain.damaged(run, step: step, component: component, chunk: chunk,
-                                         "count \(count) is above the vectors seen (\(vectors))")
+                                         "count \(count) is above the vectors seen (\(point.vectors))")
             }
-            if let last = points.last, vectors < last.vectors || count < last.count || count - last.count > vectors - last.vectors {
-                let at = run.components == nil ? "feature \(feature)" : "component \(component), feature \(feature)"
-                throw StoreError.inconsistentHistory(
-                    run: name, step: step, previousStep: last.step,
-                    detail: vectors < last.vectors || count < last.count
-                        ? "the vectors or the count at \(at) decreased (\(last.vectors) to \(vectors), \(last.count) to \(count))"
-                        : DensityState.describeGrowth(at: at, from: last.count, to: count, vectorsFrom: last.vectors, vectorsTo: vectors))
+            if let last = points.last {
+                try DeltaChain.requireTotalsFollow(run, (step, point.vectors, 0), after: (last.step, last.vectors, 0))
+                try [last.count].withUnsafeBufferPointer { earlier in
+                    try [count].withUnsafeBufferPointer { later in
+                        try DeltaChain.requireFollows(run, later, of: (step, point.vectors), after: earlier,
+                                                      of: (last.step, last.vectors), at: component * run.features + feature)
+                    }
+                }
             }
-            points.append(TrendPoint(step: step, vectors: vectors, count: count))
+            points.append(point)
         }
         return points
     }

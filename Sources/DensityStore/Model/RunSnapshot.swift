@@ -1,6 +1,7 @@
 public import DensityMetric
 
-/// A run's stored summary at one checkpoint, as ``DensityStore/compare(_:_:atOrBefore:)`` reads it.
+/// A run's stored summary at one checkpoint, as ``StoreSnapshot/overview(run:at:)`` and
+/// ``StoreSnapshot/compare(_:_:at:)`` read it.
 public struct RunSnapshot: Sendable, Hashable {
     /// The run.
     public let run: Run
@@ -9,6 +10,8 @@ public struct RunSnapshot: Sendable, Hashable {
     /// The checkpoint's cumulative summary: vectors, mean density, dead, dense (>= 1e-2),
     /// non-finite, and the 50-bin histogram of log10(density + 1e-10).
     public let summary: DensitySummary
+    /// The steps of a distributed run still waiting for some of its ranks (empty for one rank).
+    public let pending: [PendingStep]
 
     /// Bounds on the median over every (component, feature) of `log10(density + 1e-10)`, read
     /// from the histogram without decoding counts: from the lower edge of the bin holding the lower

@@ -24,6 +24,10 @@ public enum StoreSetting: String, Sendable, Hashable, CaseIterable {
     case keepEvery
     /// Compaction keeps this many of the latest checkpoints.
     case keepLast
+    /// A density a query compares features with, in (0, 1].
+    case threshold
+    /// The activation vectors a window must hold.
+    case windowVectors
 
     /// The setting in words, e.g. "the number of features".
     public var words: String {
@@ -39,6 +43,8 @@ public enum StoreSetting: String, Sendable, Hashable, CaseIterable {
         case .step: "a step"
         case .keepEvery: "the step multiple kept by compaction"
         case .keepLast: "the latest checkpoints kept by compaction"
+        case .threshold: "the threshold"
+        case .windowVectors: "the number of vectors a window holds"
         }
     }
 }

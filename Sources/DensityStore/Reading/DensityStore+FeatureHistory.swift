@@ -1,25 +1,7 @@
 internal import DensityMetric
 
 extension DensityStore {
-    /// The cumulative counts of some (component, feature) pairs at every checkpoint, read in one
-    /// transaction: each stored chunk holding one of the pairs is walked once in step order, and only
-    /// the pairs' values are decoded from it (as ``trend(run:feature:component:)`` does for one).
-    ///
-    /// Memory is the answer's, `checkpoints x pairs` counts, and one chunk's scratch.
-    /// - Parameters:
-    ///   - name: The run's name.
-    ///   - pairs: The pairs, in the order the columns are wanted; repeats are allowed.
-    /// - Returns: The checkpoints and the counts, `[checkpoints, pairs]`.
-    /// - Throws: ``StoreError/indexOutOfRange(run:what:index:size:)`` for a pair outside the run,
-    ///   ``StoreError/corruptChunk(run:step:component:chunk:reason:)`` or
-    ///   ``StoreError/inconsistentHistory(run:step:previousStep:detail:)`` for damaged data.
-    public func featureHistory(run name: String, pairs: [FeatureHistory.Pair]) throws -> FeatureHistory {
-        try withConnection { db in
-            try db.inTransaction(.deferred) { try Self.featureHistory(db, try Self.requireRun(db, name), pairs: pairs) }
-        }
-    }
-
-    /// ``featureHistory(run:pairs:)`` inside the caller's transaction.
+    /// ``StoreSnapshot/featureHistory(run:pairs:)`` inside the caller's transaction.
     static func featureHistory(_ db: Connection, _ run: Run, pairs: [FeatureHistory.Pair]) throws -> FeatureHistory {
         for pair in pairs {
             guard (0..<run.features).contains(pair.feature) else {

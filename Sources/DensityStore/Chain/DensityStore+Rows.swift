@@ -46,17 +46,46 @@ extension DensityStore {
         }
     }
 
-    /// The latest checkpoint at or before `step` (the latest of all when `step` is nil).
-    static func checkpoint(_ db: Connection, _ run: Run, atOrBefore step: Int64?) throws -> Checkpoint? {
-        try db.queryFirst(
-            "SELECT \(checkpointColumns) FROM checkpoints WHERE run_id = ? AND step <= ? ORDER BY step DESC LIMIT 1",
-            [.integer(run.id), .integer(step ?? .max)], row: readCheckpoint)
+    /// The run's latest checkpoint, or `nil` when it has none.
+    static func latestCheckpoint(_ db: Connection, _ run: Run) throws -> Checkpoint? {
+        try db.queryFirst("SELECT \(checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1",
+                          [.integer(run.id)], row: readCheckpoint)
     }
 
-    /// The run's first checkpoint.
-    static func firstCheckpoint(_ db: Connection, _ run: Run) throws -> Checkpoint? {
-        try db.queryFirst("SELECT \(checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step LIMIT 1",
-                          [.integer(run.id)], row: readCheckpoint)
+    /// The run's checkpoint at exactly `step`, or `nil` when there is none.
+    static func checkpoint(_ db: Connection, _ run: Run, step: Int64) throws -> Checkpoint? {
+        try db.queryFirst("SELECT \(checkpointColumns) FROM checkpoints WHERE run_id = ? AND step = ?",
+                          [.integer(run.id), .integer(step)], row: readCheckpoint)
+    }
+
+    /// The checkpoint a step spec names (``StepSpec/resolve(in:run:)``, the one place a step is
+    /// resolved to the latest checkpoint at or before it).
+    /// - Throws: A ``SelectionError``; ``SelectionError/startIsNoCheckpoint(run:)`` for ``StepSpec/start``.
+    static func checkpoint(_ db: Connection, _ run: Run, at spec: StepSpec) throws -> Checkpoint {
+        guard let step = try spec.resolve(in: checkpointSteps(db, run), run: run.name) else {
+            throw SelectionError.startIsNoCheckpoint(run: run.name)
+        }
+        guard let found = try checkpoint(db, run, step: step) else {
+            throw DeltaChain.damaged(run, step: step, "the checkpoint listed at this step cannot be read")
+        }
+        return found
+    }
+
+    /// The run's checkpoints, oldest first.
+    static func checkpoints(_ db: Connection, _ run: Run) throws -> [Checkpoint] {
+        try db.query("SELECT \(checkpointColumns) FROM checkpoints WHERE run_id = ? ORDER BY step",
+                     [.integer(run.id)], row: readCheckpoint)
+    }
+
+    /// A checkpoint's stored summary, or its decoded counts summarized when it has none.
+    static func summary(_ db: Connection, _ run: Run, _ checkpoint: Checkpoint) throws -> DensitySummary {
+        try storedSummary(db, run, checkpoint) ?? DensitySummary(try readState(db, run, checkpoint))
+    }
+
+    /// A run at one of its checkpoints: the stored summary and the steps waiting for ranks.
+    static func overview(_ db: Connection, _ run: Run, at checkpoint: Checkpoint) throws -> RunSnapshot {
+        RunSnapshot(run: run, checkpoint: checkpoint, summary: try summary(db, run, checkpoint),
+                    pending: run.worldSize > 1 ? try pendingSteps(db, run) : [])
     }
 
     /// The chunk positions of a run, in storage order: (component, chunk, flat start, width).
@@ -270,11 +299,7 @@ extension DensityStore {
         try statement.bind([.integer(checkpoint.id)])
         let layout = chunkLayout(run)
         var expected = 0
-        if let previous, checkpoint.vectors < previous.vectors || checkpoint.nonFinite < previous.nonFinite {
-            throw StoreError.inconsistentHistory(
-                run: run.name, step: checkpoint.step, previousStep: previous.step,
-                detail: "the vectors or the non-finite count decreased (vectors \(previous.vectors) to \(checkpoint.vectors), non-finite \(previous.nonFinite) to \(checkpoint.nonFinite))")
-        }
+        if let previous { try DeltaChain.requireTotalsFollow(run, checkpoint, after: previous) }
         var before: [Int64] = []
         try counts.withUnsafeMutableBufferPointer { counts in
             while try statement.step() {
@@ -291,15 +316,9 @@ extension DensityStore {
                                       component: component, chunk: chunk,
                                       onto: UnsafeMutableBufferPointer(rebasing: counts[range]), zstd: zstd)
                 if let previous {
-                    let added = checkpoint.vectors - previous.vectors
-                    if let i = before.indices.first(where: { counts[range.lowerBound + $0] < before[$0] || counts[range.lowerBound + $0] - before[$0] > added }) {
-                        let at = DensityState.describeIndex(range.lowerBound + i, features: run.features, components: run.components)
-                        let now = counts[range.lowerBound + i]
-                        throw StoreError.inconsistentHistory(
-                            run: run.name, step: checkpoint.step, previousStep: previous.step,
-                            detail: now < before[i] ? "the count at \(at) decreased (\(before[i]) to \(now))"
-                                : DensityState.describeGrowth(at: at, from: before[i], to: now,
-                                                              vectorsFrom: previous.vectors, vectorsTo: checkpoint.vectors))
+                    try before.withUnsafeBufferPointer { before in
+                        try DeltaChain.requireFollows(run, UnsafeBufferPointer(rebasing: counts[range]), of: checkpoint,
+                                                      after: before, of: previous, at: range.lowerBound)
                     }
                 }
                 expected += 1

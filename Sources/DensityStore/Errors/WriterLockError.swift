@@ -1,12 +1,21 @@
 /// Why a run's writer lock (``RunWriterLock``) could not be taken. Nothing was written.
-public enum WriterLockError: Error, Sendable, Hashable, CustomStringConvertible {
+public enum WriterLockError: DensityProblem, Hashable {
     /// Another process, or another store handle in this process, is writing the run.
     case heldByAnotherWriter(run: String, pid: Int32?)
     /// The lock file could not be created or locked.
     case unavailable(path: String, reason: String)
 
+    /// Another writer is a conflict; a lock file that cannot be made leaves the store unavailable.
+    public var kind: ProblemKind {
+        if case .heldByAnotherWriter = self { return .conflict }
+        return .unavailable
+    }
+
+    /// How to fix it; the accounts carry their fix in ``problem``.
+    public var remedy: String? { nil }
+
     /// A one-line account of the problem and its fix.
-    public var description: String {
+    public var problem: String {
         switch self {
         case let .heldByAnotherWriter(run, pid):
             let who = pid.map { "pid \($0)" } ?? "pid unknown"

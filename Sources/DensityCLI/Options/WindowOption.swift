@@ -4,7 +4,7 @@ import DensityStore
 /// The two spellings of a window (A, B], accepted by every command that reads one (`dead`,
 /// `dense`, `diff`, `histogram`, `export`): `--window A:B`, or `--from A [--to B]` (B defaults
 /// to latest). Giving both is refused.
-struct WindowSpelling: ParsableArguments {
+struct WindowOption: ParsableArguments {
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
@@ -27,18 +27,18 @@ struct WindowSpelling: ParsableArguments {
     var isGiven: Bool { window != nil || from != nil || to != nil }
 
     /// The window as written, whichever the spelling; nil when none was given.
-    var spec: WindowSpec? {
-        window ?? from.map { WindowSpec(from: $0, to: to ?? .latest) }
-    }
+    var spec: WindowSpec? { try? WindowSpelling.window(window, from: from, to: to) }
 
     func validate() throws {
-        if window != nil, from != nil || to != nil {
+        do {
+            _ = try WindowSpelling.window(window, from: from, to: to)
+        } catch .both {
             throw ValidationError("give --window A:B or --from A --to B (the same window (A, B]), not both")
-        }
-        if to != nil, from == nil {
+        } catch .endWithoutStart {
             throw ValidationError("--to needs --from: --from A --to B (or --window A:B) is the window (A, B]")
+        } catch .endIsStart {
+            try to?.requireCheckpoint(flag: "--to")
         }
-        try to?.requireCheckpoint(flag: "--to")
     }
 
     /// The window as written, the whole run when none was given.

@@ -89,13 +89,9 @@ extension DensityStore {
             for (reader, chunk) in zip(readers, chunks) { try reader.read(position, into: chunk, zstd: zstd) }
             for index in chunks.indices.dropFirst() {
                 guard let later = checkpoints[index] else { continue }
-                let earlier = checkpoints[index - 1]
-                if let problem = DensityState.followProblem(
-                    UnsafeBufferPointer(chunks[index]), after: UnsafeBufferPointer(chunks[index - 1]), at: position.start,
-                    vectors: (earlier?.vectors ?? 0, later.vectors), features: run.features, components: run.components) {
-                    throw StoreError.inconsistentHistory(run: run.name, step: later.step, previousStep: earlier?.step,
-                                                         detail: "\(problem)")
-                }
+                try DeltaChain.requireFollows(run, UnsafeBufferPointer(chunks[index]), of: later,
+                                              after: UnsafeBufferPointer(chunks[index - 1]), of: checkpoints[index - 1],
+                                              at: position.start)
             }
             try body(position, chunks.map { UnsafeBufferPointer($0) })
         }
@@ -107,12 +103,7 @@ extension DensityStore {
     static func requireTotalsFollow(_ run: Run, _ checkpoints: [Checkpoint?]) throws {
         for index in checkpoints.indices.dropFirst() {
             guard let later = checkpoints[index] else { continue }
-            let earlier = checkpoints[index - 1]
-            if let problem = DensityState.totalsProblem(vectors: (earlier?.vectors ?? 0, later.vectors),
-                                                        nonFinite: (earlier?.nonFinite ?? 0, later.nonFinite)) {
-                throw StoreError.inconsistentHistory(run: run.name, step: later.step, previousStep: earlier?.step,
-                                                     detail: "\(problem)")
-            }
+            try DeltaChain.requireTotalsFollow(run, later, after: checkpoints[index - 1])
         }
     }
 }

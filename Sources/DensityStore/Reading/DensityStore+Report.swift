@@ -1,7 +1,7 @@
 // MARK: - What a report draws, in one read
 
 extension DensityStore {
-    /// Everything `density report` draws, read in one transaction: the summaries of every
+    /// Everything `density report` draws (``StoreSnapshot/report(run:from:to:features:top:)``), inside the caller's transaction: the summaries of every
     /// checkpoint, the steps shown, the last quarter of them as the window whose risers, fallers
     /// and most recently dead are the default features, and the trends of the features drawn.
     /// - Parameters:
@@ -16,10 +16,10 @@ extension DensityStore {
     /// - Throws: ``StoreError/unknownRun(name:known:)``, ``SelectionError/noCheckpointYet(run:pending:)``,
     ///   a ``SelectionError`` for a step that names no checkpoint, ``StoreError/indexOutOfRange(run:what:index:size:)``
     ///   for a feature outside the run, or a damaged-chunk error.
-    public func report(run name: String, from: StepSpec?, to: StepSpec?, features: [Int]?, top: Int) throws -> ReportSnapshot {
-        try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let run = try Self.requireRun(db, name)
+    static func report(_ db: Connection, _ run: Run, from: StepSpec?, to: StepSpec?, features: [Int]?, top: Int) throws
+        -> ReportSnapshot
+    {
+                let name = run.name
                 let steps = try Self.checkpointSteps(db, run)
                 let summaries = try Self.summaries(db, run)
                 let lower = try from?.resolve(in: steps, run: name) ?? steps[0]
@@ -42,7 +42,5 @@ extension DensityStore {
                 }
                 return ReportSnapshot(run: run, summaries: summaries, lower: lower, upper: upper, movers: movers,
                                       trends: trends)
-            }
-        }
     }
 }

@@ -4,14 +4,14 @@
 /// mark or format character none, any other one. The wide ranges are those of Unicode 14.0's
 /// EastAsianWidth.txt (assigned code points), generated with Python's `unicodedata`:
 /// `[c for c in range(0x110000) if east_asian_width(chr(c)) in "WF" and category(chr(c)) != "Cn"]`.
-enum DisplayWidth {
+package enum DisplayWidth {
     /// The columns `text` takes.
-    static func of(_ text: String) -> Int {
+    package static func of(_ text: String) -> Int {
         text.unicodeScalars.reduce(0) { $0 + of($1) }
     }
 
     /// The columns one scalar takes: 0, 1 or 2.
-    static func of(_ scalar: Unicode.Scalar) -> Int {
+    package static func of(_ scalar: Unicode.Scalar) -> Int {
         if scalar.value < 0x300 { return scalar.value < 0x20 || (0x7F..<0xA0).contains(scalar.value) ? 0 : 1 }
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .enclosingMark, .format: return 0
@@ -21,7 +21,7 @@ enum DisplayWidth {
     }
 
     /// Whether a code point is East Asian Wide or Fullwidth (binary search of ``wide``).
-    static func isWide(_ value: UInt32) -> Bool {
+    package static func isWide(_ value: UInt32) -> Bool {
         var low = 0, high = wide.count
         while low < high {
             let middle = (low + high) / 2
@@ -31,12 +31,12 @@ enum DisplayWidth {
     }
 
     /// `text` padded with spaces on the right to `width` columns.
-    static func padRight(_ text: String, _ width: Int) -> String {
+    package static func padRight(_ text: String, _ width: Int) -> String {
         text + String(repeating: " ", count: max(0, width - of(text)))
     }
 
     /// `text` padded with spaces on the left to `width` columns.
-    static func padLeft(_ text: String, _ width: Int) -> String {
+    package static func padLeft(_ text: String, _ width: Int) -> String {
         String(repeating: " ", count: max(0, width - of(text))) + text
     }
 

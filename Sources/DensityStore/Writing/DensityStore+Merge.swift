@@ -32,29 +32,38 @@ extension DensityStore {
         guard !sources.contains(where: { $0 === self || (identity != nil && Self.fileIdentity($0.path) == identity) }) else {
             throw StoreError.mergeIntoItself(path: path)
         }
-        // What every source holds, each read in its own snapshot; the states are read at insertion.
-        var copies: [String: [SourceRun]] = [:]
-        for source in sources {
-            for summary in try source.runs() {
-                let run = try source.run(named: summary.run.name)  // checked against this build's limits
-                let (ledger, partial) = run.worldSize > 1 ? try source.rankStates(run) : ([], [])
-                copies[run.name, default: []].append(
-                    SourceRun(store: source, run: run, checkpoints: try source.checkpoints(run: run.name),
-                              ledger: ledger, partial: partial))
-            }
-        }
         // Nothing of this merge is cached: it may rewrite a run's later checkpoints.
         latestWritten.withLock { $0 = nil }
         defer { latestWritten.withLock { $0 = nil } }
-        return try withConnection { db in
-            try db.inTransaction(.immediate) {
-                var report = MergeReport()
-                for name in copies.keys.sorted() {
-                    try mergeRun(db, copies[name]!, into: &report)
+        // Each source is read in one snapshot, held for the whole merge; the states are read at insertion.
+        return try Self.reading(sources[...]) { snapshots in
+            var copies: [String: [SourceRun]] = [:]
+            for source in snapshots {
+                for summary in try source.runs() {
+                    let run = try source.run(named: summary.run.name)  // checked against this build's limits
+                    let (ledger, partial) = run.worldSize > 1 ? try Self.rankStates(source.db, run) : ([], [])
+                    copies[run.name, default: []].append(
+                        SourceRun(source: source, run: run, checkpoints: try source.checkpoints(run: run.name),
+                                  ledger: ledger, partial: partial))
                 }
-                return report
+            }
+            return try withConnection { db in
+                try db.inTransaction(.immediate) {
+                    var report = MergeReport()
+                    for name in copies.keys.sorted() {
+                        try mergeRun(db, copies[name]!, into: &report)
+                    }
+                    return report
+                }
             }
         }
+    }
+
+    /// Runs `body` with a snapshot of each store, all held open until it returns.
+    private static func reading<T>(_ stores: ArraySlice<DensityStore>, _ snapshots: [StoreSnapshot] = [],
+                                   _ body: ([StoreSnapshot]) throws -> T) throws -> T {
+        guard let first = stores.first else { return try body(snapshots) }
+        return try first.read { snapshot in try reading(stores.dropFirst(), snapshots + [snapshot], body) }
     }
 
     /// The device and inode of a store's file (the same through links and other spellings of its
@@ -70,7 +79,7 @@ extension DensityStore {
 
     /// One run as a source holds it.
     private struct SourceRun {
-        let store: DensityStore
+        let source: StoreSnapshot
         let run: Run
         let checkpoints: [Checkpoint]
         let ledger: [RankLedgerRow]
@@ -136,9 +145,7 @@ extension DensityStore {
             // The state at this step: every copy that holds it must agree, and with this store.
             var state: (state: DensityState, approximate: Bool)? = rewritten[step]
             for (copy, checkpoint) in holders[step] ?? [] {
-                guard let read = try copy.store.state(run: copy.run.name, atOrBefore: step), read.checkpoint.step == step else {
-                    throw StoreError.noCheckpoint(run: copy.run.name, atOrBefore: step)  // cut back since it was listed
-                }
+                let read = try copy.source.state(run: copy.run.name, at: .exact(step))
                 if let state, state.state != read.state || state.approximate != checkpoint.approximate {
                     throw StoreError.mergeConflict(run: here.name, step: step, rank: nil)
                 }
@@ -187,10 +194,9 @@ extension DensityStore {
     }
 
     /// A run's rank rows: the ledger of completed steps, and the pending partial states decoded.
-    func rankStates(_ run: Run) throws -> (ledger: [RankLedgerRow], partial: [(step: Int64, rank: Int, state: DensityState)]) {
-        try withConnection { db in
-            try db.inTransaction(.deferred) {
-                let here = try Self.requireRun(db, run.name)
+    static func rankStates(_ db: Connection, _ here: Run) throws
+        -> (ledger: [RankLedgerRow], partial: [(step: Int64, rank: Int, state: DensityState)])
+    {
                 let ledger = try db.query("""
                     SELECT step, rank, vectors, non_finite, encoding, checksum FROM rank_states
                     WHERE run_id = ? AND data IS NULL ORDER BY step, rank
@@ -210,7 +216,5 @@ extension DensityStore {
                     partial.append((step, rank, try Self.decodeRankState(statement, run: here, step: step, rank: rank, zstd: zstd)))
                 }
                 return (ledger, partial)
-            }
-        }
     }
 }
