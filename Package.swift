@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "DensityStoreTests", dependencies: ["DensityStore", "DensityMetric", "DensityWorkload"]),
         .testTarget(
             name: "DensityCLITests",
-            dependencies: ["DensityCLI", "DensityFormats", "DensityStore", "DensityMetric", "DensityWorkload"]
+            dependencies: ["DensityCLI", "DensityFormats", "DensityStore", "DensityMetric", "DensityWorkload", "DensityViews"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -24,26 +24,16 @@ struct ErrorAnswers<Context: RequestContext>: RouterMiddleware {
                                    status: .notFound)
         case let error as HTTPError:
             return Responses.error(error.body ?? error.status.reasonPhrase, status: error.status)
-        case let error as StoreError:
-            switch error {
-            case .unknownRun: return Responses.error(error.description, status: .notFound)
-            case .noCheckpoint, .invalidWindow, .emptyWindow, .indexOutOfRange, .settingOutOfRange:
-                return Responses.error(error.description, status: .badRequest)
-            default:
-                return serverFault(error.description)
-            }
-        case let error as SelectionError:
-            // A run with nothing recorded yet has no such resource; any other selection is the request's fault.
-            if case .noCheckpointYet = error { return Responses.error(error.description, status: .notFound) }
-            return Responses.error(error.description, status: .badRequest)
-        case let error as ComponentError:
-            return Responses.error(error.description, parameter: "component", status: .badRequest)
-        case let error as QueryError:
-            return Responses.error(error.description, status: .badRequest)
         case let error as StoreUnavailable:
             return Responses.error(error.description, status: .serviceUnavailable)
-        case let error as SQLiteError where StorePool.isTransient(error):
-            return Responses.error("the store is busy (\(error)); try again in a moment", status: .serviceUnavailable)
+        case let error as StoreFault:
+            return error.cause.kind == .busy
+                ? Responses.error(error.description, status: .serviceUnavailable) : serverFault(error.description)
+        case let error as any DensityProblem:
+            // The library says whose fault it is; the kind's status is the one mapping (ProblemKind.httpStatus).
+            let status = HTTPResponse.Status(code: error.kind.httpStatus)
+            guard status.code < 500 || error.kind == .busy else { return serverFault(error.description) }
+            return Responses.error(error.description, parameter: error is ComponentError ? "component" : nil, status: status)
         default:
             return serverFault("\(error)")
         }

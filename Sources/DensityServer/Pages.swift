@@ -95,9 +95,11 @@ enum Pages {
     /// The run page's panels from the summaries stored with each checkpoint (no counts decoded):
     /// the histogram at the latest checkpoint, dead and dense over training, vectors, the heatmap.
     static func panels(_ store: DensityStore, run name: String) throws -> String {
-        _ = try store.run(named: name)
-        let summaries = try store.summaries(run: name)
-        guard let (latest, summary) = summaries.last else { return "<p>\(SVG.escape(store.noCheckpointYet(run: name).description))</p>" }
+        let (summaries, none) = try store.read { snapshot in
+            let summaries = try snapshot.summaries(run: name)
+            return (summaries, summaries.isEmpty ? try snapshot.noCheckpointYet(run: name) : nil)
+        }
+        guard let (latest, summary) = summaries.last else { return "<p>\(SVG.escape(none!.description))</p>" }
         let kept = TrendThinning.thin(summaries.count, every: nil, points: heatmapColumns)
         let columns = kept.map { (step: summaries[$0].checkpoint.step, histogram: summaries[$0].summary.histogram) }
         let panels = [

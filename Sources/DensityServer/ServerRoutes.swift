@@ -35,7 +35,7 @@ enum ServerRoutes {
         router.get("/runs/:run") { request, context in
             let name = try run(context)
             _ = try query(request, allowed: [])
-            return Responses.html(Pages.run(try await pool.read { try $0.run(named: name) }))
+            return Responses.html(Pages.run(try await pool.read { store in try store.read { try $0.run(named: name) } }))
         }
         router.get("/api/runs") { request, _ in
             _ = try query(request, allowed: [])

@@ -32,21 +32,31 @@ final class StorePool: Sendable {
 
     /// Runs `body` with a read-only handle, on the pool's threads; tries again briefly when the
     /// store is busy (SQLITE_BUSY, SQLITE_LOCKED) or was changed under the reader.
-    /// - Throws: ``StoreUnavailable`` when the file is gone; what opening the store or `body` throws.
+    /// - Throws: ``StoreUnavailable`` when the file is gone, ``StoreFault`` when it cannot be opened,
+    ///   what `body` throws.
     func read<T: Sendable>(_ body: @escaping @Sendable (DensityStore) throws -> T) async throws -> T {
         try await threads.runIfActive { [self] in
             var attempt = 0
             while true {
-                let (store, file) = try checkOut()
+                let (store, file): (DensityStore, FileIdentity)
+                do {
+                    (store, file) = try checkOut()
+                } catch let error as any DensityProblem where error.kind == .busy && attempt < Self.retries {
+                    attempt += 1
+                    usleep(UInt32(20_000 * attempt))
+                    continue
+                } catch let error as any DensityProblem {
+                    throw StoreFault(cause: error)  // opening the server's own store: never the request's fault
+                }
                 do {
                     let value = try body(store)
                     checkIn(store, file)
                     return value
-                } catch let error as SQLiteError where Self.isTransient(error) && attempt < Self.retries {
+                } catch let error as any DensityProblem where error.kind == .busy && attempt < Self.retries {
                     attempt += 1  // the handle is dropped: the next try opens a fresh one
                     usleep(UInt32(20_000 * attempt))
-                } catch let error as SQLiteError {
-                    throw error  // the handle is dropped
+                } catch let error as any DensityProblem where [.busy, .unavailable, .internal].contains(error.kind) {
+                    throw error  // the store, not the request: the handle is dropped
                 } catch {
                     checkIn(store, file)  // the request's fault, or the store's data: the handle is sound
                     throw error
@@ -58,12 +68,6 @@ final class StorePool: Sendable {
     /// Runs a blocking `body` on the pool's threads, without a handle.
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await threads.runIfActive(body)
-    }
-
-    /// Whether a SQLite failure passes by itself: the store busy or locked, or its schema changed
-    /// under the statement.
-    static func isTransient(_ error: SQLiteError) -> Bool {
-        [5, 6, 17].contains(error.primaryCode)
     }
 
     /// An idle handle on the file at ``path`` now, or a new one.

@@ -314,11 +314,12 @@ def test_a_store_gone_or_damaged_is_a_server_error(tmp_path, fault, status, says
 def test_queries_decode_as_forms_and_paths_percent_decode(tmp_path):
     path = str(tmp_path / "names.sqlite")
     store = fd.Store(path)
-    names = ["a b", "x+y", "100%", "d/e", "é"]
+    names = ["a b", "x+y", "100%", "d-e", "é"]
     for name in names:
         store.create(name, features=4)
-    with sqlite3.connect(path) as connection:  # a run named '..', as an older build could create
+    with sqlite3.connect(path) as connection:  # runs named '..' and 'd/e', as an older build could create
         connection.execute("UPDATE runs SET name = '..' WHERE name = 'a b'")
+        connection.execute("UPDATE runs SET name = 'd/e' WHERE name = 'd-e'")
     server = Server(path)
     try:
         assert "no checkpoints yet" in server.json("/api/runs/%2E%2E/show", status=404)["error"]
