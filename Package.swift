@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "DensityServer",
             dependencies: [
-                "DensityMetric", "DensityStore", "DensityViews",
+                "DensityMetric", "DensityStore", "DensityViews", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "DensityStoreTests", dependencies: ["DensityStore", "DensityMetric", "DensityWorkload"]),
         .testTarget(
             name: "DensityCLITests",
-            dependencies: ["DensityCLI", "DensityFormats", "DensityStore", "DensityMetric", "DensityWorkload"]
+            dependencies: ["DensityCLI", "DensityFormats", "DensityStore", "DensityMetric", "DensityWorkload", "DensityViews"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -2,10 +2,13 @@
 """Load test of density-serve on loopback: N concurrent clients for S seconds while a writer
 appends checkpoints; prints requests/s, p50/p99 latency and errors (any non-200).
 
-    python3 scripts/serve-load-test.py [--clients 50] [--seconds 30]
+    python3 scripts/serve-load-test.py [--clients 50] [--seconds 30] [--baseline OTHER/density-serve]
 
 Uses the debug builds in .build/debug (or $DENSITY_BIN and density-serve beside it) and a store
-in a temporary folder; sends traffic to 127.0.0.1 only, and stops by itself."""
+in a temporary folder; sends traffic to 127.0.0.1 only, and stops by itself. With --baseline, the
+same load first runs against that other density-serve binary (an earlier build, say) on a store
+of its own made the same way, then against this one, and the ratio of their request rates is
+printed: both figures come from one run on the same machine state."""
 
 import argparse
 import http.client
@@ -34,7 +37,19 @@ def main():
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--features", type=int, default=4096)
+    parser.add_argument("--baseline", help="another density-serve binary to measure first, under the same load")
     args = parser.parse_args()
+    results = []
+    for label, binary in ([("baseline", [args.baseline])] if args.baseline else []) + [("this build", None)]:
+        print(f"{label}: {binary[0] if binary else 'density-serve beside ' + os.environ['DENSITY_BIN']}")
+        results.append(measure(args, binary))
+    if len(results) == 2:
+        print(f"request rate, this build / baseline: {results[1][0] / results[0][0]:.2f}x")
+    return 1 if results[-1][1] else 0  # this build must answer every request
+
+
+def measure(args, binary):
+    """Runs the load against one server; returns its requests/s and how many requests failed."""
     folder = tempfile.mkdtemp()
     db = os.path.join(folder, "load.sqlite")
     fd.Store(db).create("live", features=args.features)
@@ -46,7 +61,7 @@ def main():
         step += 100
         counts += rng.poisson(3, args.features)
         recorder.record(step, counts, step * 10)
-    server = Server(db)
+    server = Server(db, binary=binary)
     assert wait_until(lambda: server.get("/api/runs/live/show")[0] == 200)
     stop = threading.Event()
     latencies, errors, lock = [], [], threading.Lock()
@@ -61,17 +76,17 @@ def main():
             try:
                 connection.request("GET", path)
                 response = connection.getresponse()
-                response.read()
+                body = response.read()[:200]
                 status = response.status
             except Exception as error:  # noqa: BLE001 - counted and reported
-                status = repr(error)
+                status, body = repr(error), b""
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
             elapsed = time.perf_counter() - start
             with lock:
                 latencies.append(elapsed)
                 if status != 200:
-                    errors.append((path, status))
+                    errors.append((path, status, body))
         connection.close()
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
@@ -97,7 +112,7 @@ def main():
     print(f"requests: {len(latencies)}  requests/s: {len(latencies) / took:.0f}  p50: {p(0.50):.1f} ms  p99: {p(0.99):.1f} ms  errors: {len(errors)}")
     if errors:
         print("first errors:", errors[:5])
-    return 1 if errors else 0
+    return len(latencies) / took, len(errors)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import Foundation
 func buildDeadFixture(features: Int, count: Int) -> DensityStore {
     let path = benchFolder.appendingPathComponent("dead-\(features)x\(count).sqlite").path
     if let reader = try? DensityStore(path: path, readOnly: true),
-       (try? reader.checkpoints(run: "bench").count) == count {
+       (try? reader.read { try $0.checkpoints(run: "bench") }.count) == count {
         return reader
     }
     try? FileManager.default.removeItem(atPath: path)
@@ -26,19 +26,19 @@ func buildDeadFixture(features: Int, count: Int) -> DensityStore {
 
 /// Times `dead` (whole run, and the last 100 checkpoints) and a full-run window diff on one store.
 func deadRows(_ store: DensityStore, label: String, repeats: Int, report: Bool, into table: inout Table) -> UInt64 {
-    let steps = try! store.checkpoints(run: "bench").map(\.step)
+    let steps = try! store.read { try $0.checkpoints(run: "bench") }.map(\.step)
     let late = steps[max(0, steps.count - 101)]
     var bodies: [(String, () -> UInt64)] = [
-        ("full-run window diff (baseline)", { UInt64(bitPattern: try! store.window(run: "bench", from: nil, to: steps.last!).state.vectors) }),
-        ("dead, whole run", { UInt64(try! store.deadFeatures(run: "bench").dead.count) }),
-        ("dead --window -100:latest", { UInt64(try! store.deadFeatures(run: "bench", from: late).dead.count) }),
+        ("full-run window diff (baseline)", { UInt64(bitPattern: try! store.read { try $0.window(run: "bench", WindowSpec(from: .start, to: .exact(steps.last!))) }.state.vectors) }),
+        ("dead, whole run", { UInt64(try! store.read { try $0.deadFeatures(run: "bench") }.dead.count) }),
+        ("dead --window -100:latest", { UInt64(try! store.read { try $0.deadFeatures(run: "bench", in: .steps(WindowSpec(from: .exact(late), to: .latest))) }.dead.count) }),
     ]
     if report {
         // What `density report` reads from the store by default, in its one read: every stored
         // summary, the movers and most recently dead of the last quarter against the window
         // before, and the trends of the features picked.
         bodies.append(("report's read (summaries, movers, recently dead, trends)", {
-            let report = try! store.report(run: "bench", from: nil, to: nil, features: nil, top: 2)
+            let report = try! store.read { try $0.report(run: "bench", from: nil, to: nil, features: nil, top: 2) }
             return UInt64(report.summaries.count + report.trends.values.reduce(0) { $0 + $1.count })
         }))
     }

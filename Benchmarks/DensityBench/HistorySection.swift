@@ -20,7 +20,7 @@ struct HistoryFixture: Sendable {
         let count = options.smoke ? 200 : 10_000
         let path = benchFolder.appendingPathComponent("history-\(features)x\(count).sqlite").path
         if FileManager.default.fileExists(atPath: path), let reader = try? DensityStore(path: path, readOnly: true),
-           let steps = try? reader.checkpoints(run: "bench").map(\.step), steps.count == count {
+           let steps = try? reader.read { try $0.checkpoints(run: "bench") }.map(\.step), steps.count == count {
             print("fixture: reusing \(path) (\(count) checkpoints of \(features) features)\n")
             let fixture = HistoryFixture(path: path, store: reader, steps: steps, features: features)
             shared.withLock { $0 = fixture }
@@ -55,15 +55,15 @@ func runTrendSection(_ options: BenchOptions) {
     let repeats = options.repeats(default: 5)
     let feature = fixture.features / 3 + 7
     let trend = measure(repeats: repeats) {
-        UInt64(bitPattern: try! fixture.store.trend(run: "bench", feature: feature).last!.count)
+        UInt64(bitPattern: try! fixture.store.read { try $0.trend(run: "bench", feature: feature) }.last!.count)
     }
     // Baseline: decoding every whole checkpoint, estimated as the number of checkpoints times the
     // median cost of decoding one keyframe checkpoint (a keyframe is one whole checkpoint).
-    let keyframes = try! fixture.store.checkpoints(run: "bench").filter { $0.deltaDepth == 0 }.prefix(8)
+    let keyframes = try! fixture.store.read { try $0.checkpoints(run: "bench") }.filter { $0.deltaDepth == 0 }.prefix(8)
     var index = 0
     let oneWhole = measure(repeats: min(repeats, keyframes.count - 1)) {
         defer { index = (index + 1) % keyframes.count }
-        return UInt64(bitPattern: try! fixture.store.state(run: "bench", atOrBefore: keyframes[keyframes.startIndex + index].step)!.state.vectors)
+        return UInt64(bitPattern: try! fixture.store.read { try $0.state(run: "bench", at: .exact(keyframes[keyframes.startIndex + index].step)) }.state.vectors)
     }
     let allWhole = oneWhole.seconds * Double(fixture.steps.count)
     var table = Table("what", "seconds", "vs decoding every checkpoint", leftAligned: 1)
@@ -88,7 +88,7 @@ func runDiffSection(_ options: BenchOptions) {
         let m = measure(repeats: windows - 1) {
             defer { offset += 1 }
             let a = steps[first + offset], b = steps[first + offset + span]
-            return UInt64(bitPattern: try! fixture.store.window(run: "bench", from: a, to: b).state.vectors)
+            return UInt64(bitPattern: try! fixture.store.read { try $0.window(run: "bench", WindowSpec(from: .exact(a), to: .exact(b))) }.state.vectors)
         }
         let mean = m.samples.map(\.seconds).reduce(0, +) / Double(m.samples.count)
         return (m, mean)

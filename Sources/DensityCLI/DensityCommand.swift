@@ -24,7 +24,7 @@ struct DensityCommand: ParsableCommand {
             ShowCommand.self, DiffCommand.self, TrendCommand.self, DeadCommand.self, DenseCommand.self,
             HistogramCommand.self, ExportCommand.self, CompareCommand.self, ResumeCommand.self,
             ReportCommand.self, WatchCommand.self, ServeCommand.self, CheckpointCommand.self, ImportCommand.self, RecordCommand.self, MergeCommand.self, StateCommand.self, CompactCommand.self, MigrateCommand.self,
-            VerifyCommand.self,
+            VerifyCommand.self, HistoryCommand.self, SummariesCommand.self,
         ]
     )
 
@@ -52,7 +52,7 @@ struct DensityCommand: ParsableCommand {
     /// Whether `error` says the run holds no checkpoint at all yet (not: none at or before a step).
     static func meansNoCheckpointYet(_ error: any Error) -> Bool {
         switch error {
-        case SelectionError.noCheckpointYet, StoreError.noCheckpoint(_, nil): true
+        case SelectionError.noCheckpointYet: true
         default: false
         }
     }

@@ -104,8 +104,17 @@ public struct DensityState: Sendable, Hashable, Codable {
     ///
     /// With no vectors seen every density is NaN (0/0), as in the reference.
     public func densities() -> [Double] {
-        let n = Double(vectors)
-        return counts.map { Double($0) / n }
+        counts.map { Self.density(count: $0, vectors: vectors) }
+    }
+
+    /// A density: `count / vectors` as float64 (NaN for 0/0), the one division every view of a
+    /// count makes.
+    /// - Parameters:
+    ///   - count: A feature's count (in a window, or since the start).
+    ///   - vectors: The activation vectors the count is over.
+    /// - Returns: The density.
+    public static func density(count: Int64, vectors: Int64) -> Double {
+        Double(count) / Double(vectors)
     }
 
     /// The sum of every count: the number of (vector, component, feature) firings, exact.

@@ -44,6 +44,20 @@ extension FiringKernel {
         return boundary(part)..<boundary(part + 1)
     }
 
+    /// Counts `rows` x `width` values with `kernel`, which counts a range of columns: on this
+    /// thread when one part is planned (``plannedParts(rows:width:bytesPerValue:)``, or `threads`),
+    /// else on the columns of each part in parallel (``inParallel(parts:width:_:)``).
+    /// - Returns: The sum of what `kernel` returns (the NaN and infinite values).
+    static func inParts<Value>(
+        _ values: UnsafePointer<Value>, rows: Int, width: Int, into counts: UnsafeMutablePointer<Int64>, threads: Int?,
+        kernel: @Sendable (UnsafePointer<Value>, Range<Int>, UnsafeMutablePointer<Int64>) -> Int64
+    ) -> Int64 {
+        let parts = threads.map { max(1, $0) } ?? plannedParts(rows: rows, width: width, bytesPerValue: MemoryLayout<Value>.stride)
+        guard parts > 1 else { return kernel(values, 0..<width, counts) }
+        let shared = (values: WorkerPointer(values), counts: WorkerPointer(counts))
+        return inParallel(parts: parts, width: width) { columns in kernel(shared.values.readOnly, columns, shared.counts.base) }
+    }
+
     /// Runs `body` on each of `parts` column ranges on Dispatch's worker threads, and returns
     /// the sum of the results once every part is done.
     /// - Parameters:

@@ -51,14 +51,8 @@ package enum FiringKernel {
         _ values: UnsafePointer<Float>, rows: Int, width: Int, threshold: Float,
         into counts: UnsafeMutablePointer<Int64>, threads: Int? = nil
     ) -> Int64 {
-        let parts = threads.map { max(1, $0) } ?? plannedParts(rows: rows, width: width, bytesPerValue: 4)
-        guard parts > 1 else {
-            return accumulate(values, rows: rows, width: width, columns: 0..<width, threshold: threshold, into: counts)
-        }
-        let shared = (values: WorkerPointer(values), counts: WorkerPointer(counts))
-        return inParallel(parts: parts, width: width) { columns in
-            accumulate(shared.values.readOnly, rows: rows, width: width, columns: columns,
-                       threshold: threshold, into: shared.counts.base)
+        inParts(values, rows: rows, width: width, into: counts, threads: threads) { values, columns, counts in
+            accumulate(values, rows: rows, width: width, columns: columns, threshold: threshold, into: counts)
         }
     }
 
@@ -228,14 +222,8 @@ package enum FiringKernel {
         _ values: UnsafePointer<Double>, rows: Int, width: Int, threshold: Double,
         into counts: UnsafeMutablePointer<Int64>, threads: Int? = nil
     ) -> Int64 {
-        let parts = threads.map { max(1, $0) } ?? plannedParts(rows: rows, width: width, bytesPerValue: 8)
-        guard parts > 1 else {
-            return accumulate(values, rows: rows, width: width, columns: 0..<width, threshold: threshold, into: counts)
-        }
-        let shared = (values: WorkerPointer(values), counts: WorkerPointer(counts))
-        return inParallel(parts: parts, width: width) { columns in
-            accumulate(shared.values.readOnly, rows: rows, width: width, columns: columns,
-                       threshold: threshold, into: shared.counts.base)
+        inParts(values, rows: rows, width: width, into: counts, threads: threads) { values, columns, counts in
+            accumulate(values, rows: rows, width: width, columns: columns, threshold: threshold, into: counts)
         }
     }
 

@@ -20,24 +20,37 @@ enum Pages {
         #status{color:#666}.bar{cursor:pointer}.bar:hover{opacity:.7}a.feature{cursor:pointer;color:#1a5fb4;margin-right:.6em}
         """
 
+    /// `live(onChange)`: follows `/api/events`, calling `onChange` on each message (the first comes
+    /// at once, so a page reloads its data whenever it reconnects). After a refusal (503) or a
+    /// stream the browser gave up on, it tries again after 1 s, then 2, 4, ... up to 30 s, and says
+    /// so in `#live`.
+    static let liveScript = """
+        function live(onChange){let delay=1000;const say=t=>{const e=document.getElementById('live');if(e)e.textContent=t};
+        function connect(){const es=new EventSource('/api/events');es.onopen=()=>{delay=1000;say('live')};es.onmessage=onChange;
+        es.onerror=()=>{if(es.readyState!==EventSource.CLOSED){say('reconnecting');return}es.close();
+        say('offline, retrying in '+Math.round(delay/1000)+' s');setTimeout(connect,delay);delay=Math.min(delay*2,30000)}}
+        connect()}
+        """
+
     /// The page around a body.
     static func page(title: String, _ body: String, script: String) -> String {
         """
         <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>\(SVG.escape(title))</title>
-        <style>\(style)</style></head><body>\(body)<script>\(script)</script></body></html>
+        <style>\(style)</style></head><body>\(body)<script>\(liveScript)
+        \(script)</script></body></html>
         """
     }
 
     /// `/`: the runs, refreshed on every change.
     static func runs() -> String {
         page(title: "density runs", """
-            <h1>Runs</h1><p id="status">live: the list reloads when a checkpoint lands</p>
+            <h1>Runs</h1><p id="status"><span id="live">live</span>: the list reloads when a checkpoint lands</p>
             <table id="runs"><thead><tr><th>run</th><th>features</th><th>components</th><th>checkpoints</th><th>latest step</th><th>vectors</th></tr></thead><tbody></tbody></table>
             """, script: """
             function esc(s){return String(s).replace(/[&<>"']/g,c=>'&#'+c.charCodeAt(0)+';')}
             async function load(){const runs=await (await fetch('/api/runs')).json();
             document.querySelector('#runs tbody').innerHTML=runs.map(r=>'<tr><td><a href="/runs/'+encodeURIComponent(r.name)+'">'+esc(r.name)+'</a></td><td>'+r.features+'</td><td>'+(r.components??'-')+'</td><td>'+r.checkpoints+'</td><td>'+(r.latest_step??'-')+'</td><td>'+r.vectors+'</td></tr>').join('')}
-            load();new EventSource('/api/events').onmessage=load;
+            load();live(load);
             """)
     }
 
@@ -47,7 +60,7 @@ enum Pages {
         let component = run.components.map { "component <input id=\"component\" type=\"number\" min=\"0\" max=\"\($0 - 1)\" value=\"0\" style=\"width:5em\"> " } ?? ""
         return page(title: "density: \(run.name)", """
             <p><a href="/">runs</a></p><h1>Run '\(name)'</h1>
-            <p id="status">step <span id="step">-</span>, <span id="vectors">-</span> vectors, <span id="dead">-</span> dead, <span id="dense">-</span> dense; live</p>
+            <p id="status">step <span id="step">-</span>, <span id="vectors">-</span> vectors, <span id="dead">-</span> dead, <span id="dense">-</span> dense; <span id="live">live</span></p>
             <form id="trend-form">\(component)feature <input id="feature" type="number" min="0" max="\(run.features - 1)" style="width:8em">
             <button type="submit">draw trend</button> <span id="trend-error"></span></form>
             <div id="trend" class="panel"></div>
@@ -75,16 +88,18 @@ enum Pages {
             if(!r.ok){e.textContent=(await r.json()).error;return}e.textContent='';shown=p;document.getElementById('trend').innerHTML=await r.text()}
             document.getElementById('trend-form').addEventListener('submit',ev=>{ev.preventDefault();trend()});
             function refresh(){show();panels();if(shown)trend()}
-            refresh();new EventSource('/api/events').onmessage=refresh;
+            refresh();live(refresh);
             """)
     }
 
     /// The run page's panels from the summaries stored with each checkpoint (no counts decoded):
     /// the histogram at the latest checkpoint, dead and dense over training, vectors, the heatmap.
     static func panels(_ store: DensityStore, run name: String) throws -> String {
-        _ = try store.run(named: name)
-        let summaries = try store.summaries(run: name)
-        guard let (latest, summary) = summaries.last else { return "<p>\(SVG.escape(store.noCheckpointYet(run: name).description))</p>" }
+        let (summaries, none) = try store.read { snapshot in
+            let summaries = try snapshot.summaries(run: name)
+            return (summaries, summaries.isEmpty ? try snapshot.noCheckpointYet(run: name) : nil)
+        }
+        guard let (latest, summary) = summaries.last else { return "<p>\(SVG.escape(none!.description))</p>" }
         let kept = TrendThinning.thin(summaries.count, every: nil, points: heatmapColumns)
         let columns = kept.map { (step: summaries[$0].checkpoint.step, histogram: summaries[$0].summary.histogram) }
         let panels = [

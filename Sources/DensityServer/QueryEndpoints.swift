@@ -1,48 +1,42 @@
 import DensityMetric
 import DensityStore
 import DensityViews
-import Synchronization
 
 /// The JSON API: each endpoint reads what the CLI command of the same name reads, resolves its
 /// parameters as the command resolves its options, and answers with the command's `--format json`
 /// document (``QueryJSON``).
 enum QueryEndpoints {
-    /// The most trend points one request draws; ask for fewer with `points` or `every`.
-    static let maxTrendPoints = 5_000
     /// The most features one histogram bin lists.
     static let maxBinFeatures = 1_000
 
     /// `GET /api/runs` = `density runs --format json`.
     static func runs(_ store: DensityStore) throws -> JSONValue {
-        QueryJSON.runs(try store.runs())
+        QueryJSON.runs(try store.read { try $0.runs() })
     }
 
     /// `GET /api/runs/RUN/show?step=S` = `density show RUN --step S --format json`.
     static func show(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> JSONValue {
         let step = try query.step("step") ?? .latest
         if step == .start { throw RequestError.bad("step", "step=start names no checkpoint; use first, latest, or a step") }
-        let run = try store.run(named: name)
-        let resolved = try parameter("step") { try store.resolve(step, run: name)! }
-        guard let (checkpoint, summary) = try store.summary(run: name, atOrBefore: resolved) else {
-            throw StoreError.noCheckpoint(run: name, atOrBefore: resolved)
-        }
-        let pending = run.worldSize > 1 ? try store.pendingSteps(run: name) : []
-        return QueryJSON.show(run: run, checkpoint: checkpoint, summary: summary, pending: pending)
+        let overview = try parameter("step") { try store.read { try $0.overview(run: name, at: step) } }
+        return QueryJSON.show(run: overview.run, checkpoint: overview.checkpoint, summary: overview.summary,
+                              pending: overview.pending)
     }
 
     /// `GET /api/runs/RUN/diff?from=A&to=B` (or `window=A:B`) = `density diff RUN --from A --to B --format json`.
     static func diff(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> JSONValue {
         let (from, to, spelled) = try windowSpelling(query, required: true)
-        let run = try store.run(named: name)
         // As `density diff`: the window and the previous one read in one transaction.
-        let densities = DensityList()
-        let movers = try parameter(spelled ?? "from") {
-            try store.movers(run: name, window: WindowSpec(from: from, to: to), top: 0) { @Sendable window, _, counts in
-                densities.values.withLock { $0 += counts.lazy.map { Double($0) / Double(window.vectors) } }
+        var densities: [Double] = []
+        let (run, movers) = try parameter(spelled ?? "from") {
+            try store.read { snapshot in
+                (try snapshot.run(named: name),
+                 try snapshot.movers(run: name, window: WindowSpec(from: from, to: to), top: 0) { window, _, counts in
+                     densities += counts.lazy.map { DensityState.density(count: $0, vectors: window.vectors) }
+                 })
             }
         }
-        return QueryJSON.diff(run: run, window: movers.window, densities: densities.values.withLock { $0 },
-                              previous: movers.previous)
+        return QueryJSON.diff(run: run, window: movers.window, densities: densities, previous: movers.previous)
     }
 
     /// `GET /api/runs/RUN/trend?feature=F[&component=C][&points=N|&every=K]` = `density trend`.
@@ -59,19 +53,19 @@ enum QueryEndpoints {
         }
         let given = try query.int("component", in: 0...Int(Int32.max))
         let every = try query.int("every", in: 1...Int(Int32.max))
-        let points = try query.int("points", in: 2...maxTrendPoints)
+        let points = try query.int("points", in: 2...Int.max)
         if every != nil, points != nil { throw RequestError.bad("points", "give every or points, not both") }
-        let run = try store.run(named: name)
-        let component = try parameter("component") { try ComponentChoice.resolve(given, of: run, why: "a trend follows one (component, feature) pair") }
-        guard feature < run.features else {
-            throw RequestError.bad("feature", "feature \(feature) is out of range: run '\(name)' has features 0 to \(run.features - 1)")
+        let (run, component, all) = try store.read { snapshot in
+            let run = try snapshot.run(named: name)
+            let component = try parameter("component") { try ComponentChoice.resolve(given, of: run, why: "a trend follows one (component, feature) pair") }
+            guard feature < run.features else {
+                throw RequestError.bad("feature", "feature \(feature) is out of range: run '\(name)' has features 0 to \(run.features - 1)")
+            }
+            let all = try snapshot.trend(run: name, feature: feature, component: component)
+            if all.isEmpty { throw try snapshot.noCheckpointYet(run: name) }
+            return (run, component, all)
         }
-        let all = try store.trend(run: name, feature: feature, component: component)
-        if all.isEmpty { throw store.noCheckpointYet(run: name) }
         let kept = TrendThinning.thin(all.count, every: every, points: points).map { all[$0] }
-        guard kept.count <= maxTrendPoints else {
-            throw RequestError.bad("points", "run '\(name)' has \(all.count) checkpoints; one request draws at most \(maxTrendPoints): pass points=N (N <= \(maxTrendPoints)) or every=K")
-        }
         return (run, feature, component, kept, TrendThinning.windowDensities(kept))
     }
 
@@ -83,14 +77,13 @@ enum QueryEndpoints {
             throw RequestError.bad("last_vectors", "give window (or from/to) or last_vectors, not both")
         }
         let threshold = try query.double("threshold")  // its range is the library's (QueryError)
-        let run = try store.run(named: name)
         let given = query.values["window"] != nil || query.values["from"] != nil
-        let report = try parameter(lastVectors != nil ? "last_vectors" : spelled ?? "window") { () -> DeadFeatureReport in
-            // As `density dead --last-vectors N`: the shortest window ending at the latest checkpoint.
-            if let lastVectors {
-                return try store.deadFeatures(run: name, lastVectors: lastVectors, threshold: threshold)
+        // As `density dead --last-vectors N`: the shortest window ending at the latest checkpoint.
+        let window: WindowSelection = lastVectors.map { .lastVectors($0) } ?? .steps(given ? WindowSpec(from: from, to: to) : .wholeRun)
+        let (run, report) = try parameter(lastVectors != nil ? "last_vectors" : spelled ?? "window") {
+            try store.read { snapshot in
+                (try snapshot.run(named: name), try snapshot.deadFeatures(run: name, in: window, threshold: threshold))
             }
-            return try store.deadFeatures(run: name, window: given ? WindowSpec(from: from, to: to) : .wholeRun, threshold: threshold)
         }
         return QueryJSON.dead(run: run, report: report)
     }
@@ -98,7 +91,7 @@ enum QueryEndpoints {
     /// `GET /api/runs/RUN/histogram?step=S[&bins=N]` = `density histogram RUN --step S --format json`.
     static func histogram(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> JSONValue {
         let bins = try query.int("bins", in: 1...200) ?? 20
-        let (checkpoint, state) = try stateAt(store, run: name, query)
+        let (_, checkpoint, state) = try stateAt(store, run: name, query)
         let summary = DensitySummary(state, bins: bins)
         return QueryJSON.histogram(run: name, scope: [("step", .int(checkpoint.step))], vectors: state.vectors,
                                    histogram: summary.histogram)
@@ -112,8 +105,7 @@ enum QueryEndpoints {
         let bins = try query.int("bins", in: 1...200) ?? 20
         guard let bin = try query.int("bin", in: 0...(bins - 1)) else { throw RequestError.bad("bin", "give bin=I, 0 to \(bins - 1)") }
         let limit = try query.int("limit", in: 1...maxBinFeatures) ?? 100
-        let (checkpoint, state) = try stateAt(store, run: name, query)
-        let run = try store.run(named: name)
+        let (run, checkpoint, state) = try stateAt(store, run: name, query)
         let densities = state.densities()
         var features: [JSONValue] = []
         var count = 0
@@ -133,13 +125,17 @@ enum QueryEndpoints {
     // MARK: - Helpers
 
     /// The cumulative state at `step` (default latest); refuses one with no vectors, as `histogram --step` does.
-    static func stateAt(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> (Checkpoint, DensityState) {
+    static func stateAt(_ store: DensityStore, run name: String, _ query: QueryParameters) throws
+        -> (run: Run, checkpoint: Checkpoint, state: DensityState)
+    {
         let step = try query.step("step") ?? .latest
         if step == .start { throw RequestError.bad("step", "step=start names no checkpoint; use first, latest, or a step") }
-        _ = try store.run(named: name)
-        let (checkpoint, state) = try parameter("step") { try store.state(run: name, at: step) }
+        let (run, read) = try parameter("step") {
+            try store.read { snapshot in (try snapshot.run(named: name), try snapshot.state(run: name, at: step)) }
+        }
+        let (checkpoint, state) = read
         do { try NoDensities.require(state, run: name, step: checkpoint.step) } catch { throw RequestError.bad("step", error.description) }
-        return (checkpoint, state)
+        return (run, checkpoint, state)
     }
 
     /// `window=A:B`, or `from=A[&to=B]`, as the CLI's `--window` / `--from --to`: the two specs and
@@ -147,24 +143,29 @@ enum QueryEndpoints {
     static func windowSpelling(_ query: QueryParameters, required: Bool) throws -> (from: StepSpec, to: StepSpec, spelled: String?) {
         let window = try query.window("window")
         let from = try query.step("from"), to = try query.step("to")
-        if window != nil, from != nil || to != nil {
+        let spelled: WindowSpec?
+        do {
+            spelled = try WindowSpelling.window(window, from: from, to: to)
+        } catch .both {
             throw RequestError.bad("window", "give window=A:B or from=A&to=B (the same window (A, B]), not both")
+        } catch .endWithoutStart {
+            throw RequestError.bad("to", "to needs from: from=A&to=B (or window=A:B) is the window (A, B]")
+        } catch .endIsStart {
+            throw RequestError.bad("to", "to=start names no checkpoint; use latest or a step")
         }
-        if to != nil, from == nil { throw RequestError.bad("to", "to needs from: from=A&to=B (or window=A:B) is the window (A, B]") }
-        if to == .start { throw RequestError.bad("to", "to=start names no checkpoint; use latest or a step") }
-        if required, window == nil, from == nil {
-            throw RequestError.bad("from", "give the window: from=A[&to=B] or window=A:B, e.g. from=-1 or window=2000:3000")
+        guard let spelled else {
+            if required { throw RequestError.bad("from", "give the window: from=A[&to=B] or window=A:B, e.g. from=-1 or window=2000:3000") }
+            return (.start, .latest, nil)
         }
-        if let window { return (window.from, window.to, "window") }
-        return (from ?? .start, to ?? .latest, nil)
+        return (spelled.from, spelled.to, window != nil ? "window" : nil)
     }
 
-    /// The parameter a ``QueryError`` is about, when it is about a value of its own rather than
-    /// the window: the threshold, or the number of vectors.
-    static func parameter(of error: QueryError) -> String? {
-        switch error {
-        case .thresholdOutOfRange: "threshold"
-        case .nonPositiveVectors: "last_vectors"
+    /// The parameter a setting out of its range is given with, when it is a value of its own
+    /// rather than the window: the threshold, or the number of vectors.
+    static func parameter(of setting: StoreSetting) -> String? {
+        switch setting {
+        case .threshold: "threshold"
+        case .windowVectors: "last_vectors"
         default: nil
         }
     }
@@ -178,16 +179,13 @@ enum QueryEndpoints {
             throw RequestError.bad(name, error.description)
         } catch let error as StoreError {
             switch error {
-            case .noCheckpoint, .indexOutOfRange: throw RequestError.bad(name, error.description)
+            case .indexOutOfRange: throw RequestError.bad(name, error.description)
+            case let .settingOutOfRange(setting, _, _): throw RequestError.bad(parameter(of: setting) ?? name, error.description)
             default: throw error
             }
         } catch let error as QueryError {
-            throw RequestError.bad(parameter(of: error) ?? name, error.description)
+            throw RequestError.bad(name, error.description)
         }
     }
 }
 
-/// The densities of a window as the library hands its counts over, chunk by chunk.
-private final class DensityList: Sendable {
-    let values = Mutex<[Double]>([])
-}

@@ -202,7 +202,7 @@ import Testing
                 }
                 // Whatever the order, the latest state holds exactly the successful ingests.
                 let store = try DensityStore(path: sandbox.db, readOnly: true)
-                #expect(try store.state(run: "r")?.state.counts == expected, "round \(round)")
+                #expect(try store.read { try $0.state(run: "r") }.state.counts == expected, "round \(round)")
             }
             print("two writers: \(rounds) rounds of two concurrent ingests, \(refusedByLock) refused by the run lock, \(refusedByStep) by the step order, no update lost")
         }

@@ -224,7 +224,7 @@ import Testing
         try Sandbox.with { box in
             let output = try box.ok(["demo", "--features", "512", "--batch", "256", "--checkpoints", "8"])
             let labels = output.split(separator: "\n").compactMap { line in
-                line.prefixMatch(of: /\s*(-?\d+) to\s+(-?\d+)/).map { "\($0.1) \($0.2)" }
+                line.prefixMatch(of: /\s*\[(-?\d+), (-?\d+)[)\]]/).map { "\($0.1) \($0.2)" }
             }
             #expect(labels == (0..<10).map { "\($0 - 10) \($0 - 9)" },
                     "\(output)")

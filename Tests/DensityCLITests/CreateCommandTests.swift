@@ -23,14 +23,14 @@ import Testing
 
             // Settings the CLI prints nowhere, read back through the store's public API.
             let store = try DensityStore(path: box.db, readOnly: true)
-            let wide = try store.run(named: "wide")
+            let wide = try store.read { try $0.run(named: "wide") }
             #expect(wide.fireThreshold == 0.25)
             #expect(wide.chunkFeatures == 64)
             let stored = try #require(wide.metadata, "the --meta JSON was not stored")
             let original = try JSONSerialization.jsonObject(with: Data(meta.utf8)) as? NSDictionary
             let roundTripped = try JSONSerialization.jsonObject(with: Data(stored.utf8)) as? NSDictionary
             #expect(roundTripped == original, "stored metadata \(stored) differs from \(meta)")
-            let plain = try store.run(named: "plain")
+            let plain = try store.read { try $0.run(named: "plain") }
             #expect(plain.fireThreshold == 0 && plain.metadata == nil && plain.chunkFeatures == 8192)
         }
     }
@@ -83,6 +83,42 @@ import Testing
         }
     }
 
+    /// A name a web address cannot carry as one path segment is refused before anything is
+    /// created, with the reason and the fix; `demo --run` follows the same rule.
+    @Test(arguments: [(".", "'.'"), ("..", "'..'"), ("a/b", "'/'"), ("line\nbreak", "control characters")])
+    func unsafeRunNamesAreRefused(_ name: String, _ mention: String) throws {
+        try Sandbox.with { box in
+            let result = try box.fails(["create", name, "--features", "4"], mentioning: [mention, "choose another name"])
+            #expect(result.status == 64, "a refused name is a usage error: \(result)")
+            #expect(box.listing() == [], "a refused create left files behind")
+            try box.fails(["demo", "--run", name, "--features", "8", "--checkpoints", "4"], mentioning: [mention])
+            #expect(box.listing() == [], "a refused demo left files behind")
+        }
+    }
+
+    /// Runs that an older version stored under such names (set here through SQL) stay readable:
+    /// listed in JSON with their exact text, shown, and written to; only `create` refuses them.
+    @Test func storedUnsafeNamesStayReadable() throws {
+        try Sandbox.with { box in
+            let names = ["..", ".", "a/b", "tab\tnew\nline", "esc\u{1B}[31m"]
+            for index in names.indices { try box.recordRun("placeholder-\(index)", features: 4, steps: [5], batches: [6]) }
+            let db = try Connection(path: box.db)
+            for (index, name) in names.enumerated() {
+                try db.execute("UPDATE runs SET name = ? WHERE name = ?", [.text(name), .text("placeholder-\(index)")])
+            }
+            let runs = try box.runs()
+            #expect(Set(runs.keys) == Set(names))
+            for name in names {
+                #expect(runs[name] == RunRow(name: name, features: 4, components: nil, checkpoints: 1, latest_step: 5, vectors: 6))
+                let shown = try decode(ShowOutput.self, try box.db(["show", name, "--format", "json"]), keys: ShowOutput.keys)
+                #expect(shown.run == name && shown.step == 5)
+                try box.ok(["ingest", name, "--step", "6", try box.npy("more.npy", "np.ones((2, 4), np.float32)")])
+                try box.fails(["create", name, "--features", "4"], mentioning: ["choose another name"])
+            }
+            #expect(try box.runs().values.allSatisfy { $0.latest_step == 6 })
+        }
+    }
+
     /// A negative threshold is a finite number: it must be accepted in either spelling.
     @Test(arguments: [["--fire-threshold", "-0.5"], ["--fire-threshold=-0.5"]])
     func negativeFireThresholdIsAccepted(_ options: [String]) throws {
@@ -90,7 +126,7 @@ import Testing
             let result = try box.db(["create", "r", "--features", "4"] + options)
             #expect(result.status == 0, "\(result)")
             if result.status == 0 {
-                #expect(try DensityStore(path: box.db, readOnly: true).run(named: "r").fireThreshold == -0.5)
+                #expect(try DensityStore(path: box.db, readOnly: true).read { try $0.run(named: "r") }.fireThreshold == -0.5)
             }
         }
     }

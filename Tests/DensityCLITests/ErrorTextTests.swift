@@ -20,7 +20,6 @@ import Testing
         (StoreError.notCreatedYet(path: "x.sqlite"), ["no schema", "`density create` has finished"]),
         (StoreError.stepNotIncreasing(run: "r", step: 5, latest: 10), ["step 5", "(step 10)", "density resume r --at STEP --discard-later"]),
         (StoreError.inconsistentHistory(run: "r", step: 2, previousStep: 1, detail: "counts fell"), ["counts fell", "`density verify`"]),
-        (StoreError.noCheckpoint(run: "r", atOrBefore: nil), ["'r' has no checkpoints yet", "`density ingest`"]),
         (StoreError.conflictingState(run: "r", step: 20, rank: 1), ["rank 1", "density resume r --at STEP --discard-later"]),
         (StoreError.rankRequired(run: "r", worldSize: 2), ["2 ranks", "--rank R --world-size 2"]),
         (StoreError.worldSizeMismatch(run: "r", worldSize: 2, given: 3), ["world size 2", "--world-size 3"]),
@@ -35,7 +34,7 @@ import Testing
 
     @Test func errorsWithoutACommandToSuggestStayAsTheLibraryWordsThem() {
         for error in [StoreError.shapeMismatch(run: "r", expected: "8 features", actual: "9 features"),
-                      .unknownRun(name: "gone", known: ["a"]), .noCheckpoint(run: "r", atOrBefore: 7)] {
+                      .unknownRun(name: "gone", known: ["a"])] {
             #expect(Self.text(error) == error.description)
         }
     }

@@ -7,7 +7,7 @@ import ArgumentParser
 @Suite struct HelpTests {
     static let subcommands = ["demo", "create", "runs", "ingest", "show", "diff", "trend", "dead", "dense", "histogram",
                               "export", "compare", "report", "resume", "checkpoint", "import", "record", "merge", "state", "compact", "migrate",
-                              "verify", "watch", "serve"]
+                              "verify", "watch", "serve", "history", "summaries"]
 
     /// Every subcommand the root command lists is covered above.
     @Test func everySubcommandIsCovered() {

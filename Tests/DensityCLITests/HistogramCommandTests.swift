@@ -171,7 +171,7 @@ import Testing
     /// The stored 50-bin histograms, merged into `bins` as the command must.
     static func stored(_ box: Sandbox, run: String, bins: Int) throws -> [OverTraining.Row] {
         let store = try DensityStore(path: box.db, readOnly: true)
-        return try store.summaries(run: run).map { checkpoint, summary in
+        return try store.read { try $0.summaries(run: run) }.map { checkpoint, summary in
             let group = summary.histogram.count / bins
             return OverTraining.Row(step: checkpoint.step, vectors: summary.vectors,
                                     counts: (0..<bins).map { summary.histogram[($0 * group)..<(($0 + 1) * group)].reduce(0, +) })

@@ -97,12 +97,12 @@ import Testing
 
     /// The stored history of `run` in `db`: every checkpoint's step and state, read with the store's library.
     static func history(_ sandbox: Sandbox, _ run: String, db: String) throws -> [(step: Int64, state: State)] {
-        var history: [(step: Int64, state: State)] = []
-        try DensityStore(path: db, readOnly: true).forEachState(run: run) { checkpoint, state in
-            history.append((checkpoint.step, State(counts: state.counts, vectors: state.vectors)))
-            return true
+        try DensityStore(path: db, readOnly: true).read { snapshot in
+            try snapshot.checkpoints(run: run).map { checkpoint in
+                let state = try snapshot.state(run: run, at: .exact(checkpoint.step)).state
+                return (checkpoint.step, State(counts: state.counts, vectors: state.vectors))
+            }
         }
-        return history
     }
 
     @Test(arguments: 0..<rounds)

@@ -239,8 +239,8 @@ import Testing
     static func states(_ path: String, run: String) throws -> [Int64: DensityState] {
         let store = try DensityStore(path: path, readOnly: true)
         var states: [Int64: DensityState] = [:]
-        for checkpoint in try store.checkpoints(run: run) {
-            states[checkpoint.step] = try #require(try store.state(run: run, atOrBefore: checkpoint.step)).state
+        for checkpoint in try store.read { try $0.checkpoints(run: run) } {
+            states[checkpoint.step] = try #require(try store.read { try $0.state(run: run, at: .exact(checkpoint.step)) }).state
         }
         return states
     }

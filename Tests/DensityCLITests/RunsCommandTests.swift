@@ -44,7 +44,7 @@ import Testing
 
     @Test func namesWithQuotesAndUnicodeSurviveJSON() throws {
         try Sandbox.with { box in
-            let name = "l1=1e-3 \"wide\" \\ ü/λ\ttab"
+            let name = "l1=1e-3 \"wide\" \\ ü·λ {\"x\": 1}"
             try box.recordRun(name, features: 4, steps: [3], batches: [6])
             #expect(try box.runs()[name] == RunRow(name: name, features: 4, components: nil, checkpoints: 1, latest_step: 3, vectors: 6))
             let shown = try decode(ShowOutput.self, try box.db(["show", name, "--format", "json"]), keys: ShowOutput.keys)

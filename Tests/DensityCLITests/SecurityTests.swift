@@ -7,7 +7,7 @@ import Testing
 @Suite struct SecurityTests {
     static let names = [
         "it's", "double \"quoted\"", "'; DROP TABLE runs; --", "x'); DELETE FROM checkpoints; --",
-        "ünïcødé 名前 🚀", "back\\slash", "%", "_", "tab\there", "  spaces  ", "-dash", "a\u{301}", "NULL",
+        "ünïcødé 名前 🚀", "back\\slash", "%", "_", "%2F%00", "  spaces  ", "-dash", "a\u{301}", "NULL",
     ]
 
     @Test func hostileNamesAndMetadataRoundTripExactly() throws {
@@ -38,7 +38,7 @@ import Testing
             expectFailure(try sandbox.db(["show", "%%"]), mentioning: ["no run named '%%'"])
             let store = try DensityStore(path: sandbox.db, readOnly: true)
             for name in Self.names {
-                #expect(try store.run(named: name).metadata == metadata[name], "metadata of \(name)")
+                #expect(try store.read { try $0.run(named: name) }.metadata == metadata[name], "metadata of \(name)")
             }
             let tables = try Connection(path: sandbox.db, mode: .readOnly)
                 .query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name") { $0.string(0) }

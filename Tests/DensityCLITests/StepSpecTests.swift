@@ -36,6 +36,16 @@ import DensityViews
         }
     }
 
+    /// A run of one checkpoint has no -K before its latest, and the message says so (not "-0").
+    @Test func oneCheckpointRunRefusesOffsetsPlainly() throws {
+        try Sandbox.with { box in
+            try box.recordRun("one", steps: [10])
+            let result = try box.fails(["show", "one", "--step", "-1"], mentioning: ["-1", "one checkpoint", "use latest"])
+            #expect(!result.stderr.contains("-0"), "\(result)")
+            #expect(try box.ok(["show", "one", "--step", "latest"]).contains("10"))
+        }
+    }
+
     @Test func diffResolvesBothEnds() throws {
         try Sandbox.with { box in
             let expected = try box.recordRun("s", steps: Self.steps)

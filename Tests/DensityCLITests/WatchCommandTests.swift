@@ -1,5 +1,7 @@
 import Foundation
+import DensityViews
 import Testing
+@testable import DensityCLI
 
 /// `density watch`: its frame against the query commands, its plain follow mode, and the
 /// full-screen view under a real terminal (tmux): redrawn on a new checkpoint, the terminal
@@ -89,6 +91,94 @@ import Testing
         }
     }
 
+    /// Under tmux: the store is replaced by another file (`mv` over it), deleted, and made again
+    /// at the same path holding another run first; each time the view says so under its title
+    /// and follows: the new store's run, then waiting, then the run once it is recorded.
+    @Test(.enabled(if: Tmux.isAvailable, "needs tmux (Debian: tmux)"))
+    func followsAReplacedStoreUnderTmux() throws {
+        try Sandbox.with { sandbox in
+            let other = sandbox.path("other.sqlite"), third = sandbox.path("third.sqlite")
+            try Self.demo(sandbox, db: sandbox.db, run: "w", checkpoints: 4, every: 250)   // to step 1000
+            try Self.demo(sandbox, db: other, run: "w", checkpoints: 6, every: 100)        // to step 600
+            try Self.demo(sandbox, db: third, run: "elsewhere", checkpoints: 4, every: 10)
+            let tmux = try Tmux(sandbox)
+            defer { tmux.kill() }
+            try tmux.start("'\(try DensityBinary.url().path)' watch w --db '\(sandbox.db)' --interval 0.1; sleep 600")
+            try Self.waitFor { try tmux.capture().contains("step 1000 · 4 checkpoints") }
+
+            // Replaced: another file renamed over the store.
+            try #require(rename(other, sandbox.db) == 0)
+            try Self.waitFor { try tmux.capture().contains("step 600 · 6 checkpoints") }
+            let replaced = try tmux.capture().split(separator: "\n").map(String.init)
+            #expect(replaced[1].hasPrefix("! store replaced by another file at ") && replaced[1].contains("following it"), "\(replaced)")
+
+            // Deleted: the last figures stay, marked as such.
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: sandbox.db + suffix) }
+            try Self.waitFor { try tmux.capture().contains("! store deleted at ") }
+            #expect(try tmux.capture().contains("step 600 · 6 checkpoints"))
+
+            // A store appears without the run: the view says so and waits; the run, once recorded, is shown.
+            try #require(rename(third, sandbox.db) == 0)
+            try Self.waitFor { try tmux.capture().contains("! store appeared at ") }
+            #expect(try tmux.capture().contains("waiting for run 'w' in it"))
+            try Self.demo(sandbox, db: sandbox.db, run: "w", checkpoints: 5, every: 10)
+            try Self.waitFor { try tmux.capture().contains("step 50 · 5 checkpoints") }
+            #expect(!(try tmux.capture().contains("! store")), "the notice goes once new data is shown")
+        }
+    }
+
+    /// Under tmux, in panes too small for the dashboard: every line, the "more lines" one too,
+    /// is cut to the pane's width, nothing wraps, and the title stays on the top row.
+    @Test(.enabled(if: Tmux.isAvailable, "needs tmux (Debian: tmux)"), arguments: [(20, 5), (12, 3)])
+    func smallPanesKeepTheTitle(width: Int, height: Int) throws {
+        try Sandbox.with { sandbox in
+            try Self.demo(sandbox, db: sandbox.db, run: "w", checkpoints: 4, every: 250)
+            let tmux = try Tmux(sandbox)
+            defer { tmux.kill() }
+            try tmux.start("'\(try DensityBinary.url().path)' watch w --db '\(sandbox.db)' --interval 0.2; sleep 600",
+                           width: width, height: height)
+            let size = try tmux.paneSize()
+            #expect(size.width == width && size.height == height, "pane \(size)")
+            let screen = { try tmux.capture().split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+            // Drawn for this pane size (a redraw follows the status line's removal).
+            try Self.waitFor { let rows = try screen(); return rows.prefix { !$0.isEmpty }.count == size.height && rows.contains { $0.hasPrefix("… ") } }
+            let rows = try screen()
+            let shown = rows.prefix { !$0.isEmpty }
+            #expect(shown.count == size.height, "\(rows)")
+            #expect(rows.first.map { "density watch · run 'w'".hasPrefix($0.dropLast()) && $0.hasSuffix("…") } == true,
+                    "the title, cut, on the top row: \(rows)")
+            #expect(shown.last?.hasPrefix("… ") == true, "the last row says lines are hidden: \(rows)")
+            for row in shown { #expect(DisplayWidth.of(row) <= size.width, "\(row.debugDescription) is wider than the pane") }
+            // Once the pane is large enough, the whole frame is drawn.
+            try tmux.resize(width: 110, height: 45)
+            try Self.waitFor { try tmux.capture().contains("[-1, 0]") }
+            #expect(!(try tmux.capture().contains("more lines")))
+        }
+    }
+
+    /// Fitting a frame to a screen: at most `height` rows, each at most `width` columns, the
+    /// title first, and a last row naming how many lines are hidden.
+    @Test(arguments: [(20, 5), (12, 3), (5, 2), (1, 1), (200, 100)])
+    func fitClipsEveryRow(width: Int, height: Int) {
+        let lines = ["density watch · run 'w' · step 1000 · 4 checkpoints · q quits", "vectors 4096 · 64 features",
+                     "", "[-10, -9) dead  14  ███████████████████████████████████"] + (1...36).map { "row \($0) " + String(repeating: "x", count: $0) }
+        let fitted = Terminal.fit(lines, width: width, height: height)
+        #expect(fitted.count == min(height, lines.count))
+        for row in fitted { #expect(DisplayWidth.of(row) <= width, "\(row)") }
+        #expect(lines[0].hasPrefix(String(fitted[0].prefix(max(0, width - 1)))))
+        if height > 1 && height < lines.count {
+            #expect(fitted.last == Terminal.clip("… \(lines.count - height + 1) more lines (enlarge the terminal)", width))
+        }
+        if height >= lines.count && width >= 200 { #expect(fitted == lines) }
+    }
+
+    /// Records a synthetic run with `density demo` (no numpy needed), `every` steps apart.
+    static func demo(_ sandbox: Sandbox, db: String, run: String, checkpoints: Int, every: Int) throws {
+        let result = try sandbox.density(["demo", "--db", db, "--run", run, "--features", "64", "--batch", "64",
+                                          "--checkpoints", String(checkpoints), "--every", String(every)])
+        try #require(result.status == 0, "\(result)")
+    }
+
     /// The feature column of the table under `title` (the first table after a line starting so).
     static func firstColumn(of title: String, in text: String) -> [String] {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -128,9 +218,24 @@ struct Tmux {
         socket = sandbox.root.appendingPathComponent("tmux.sock").path
     }
 
-    /// Starts the session running `command` in `sh`.
-    func start(_ command: String) throws {
-        try run(["new-session", "-d", "-x", "110", "-y", "45", "sh", "-c", command])
+    /// Starts the session running `command` in `sh`, in a window of `width` x `height` (no
+    /// status line, so the pane is the window).
+    func start(_ command: String, width: Int = 110, height: Int = 45) throws {
+        try run(["new-session", "-d", "-x", String(width), "-y", String(height), "sh", "-c", command])
+        try run(["set-option", "-g", "status", "off"])
+    }
+
+    /// Resizes the window (the program in it gets SIGWINCH).
+    func resize(width: Int, height: Int) throws {
+        try run(["resize-window", "-x", String(width), "-y", String(height)])
+    }
+
+    /// The pane's size in columns and rows.
+    func paneSize() throws -> (width: Int, height: Int) {
+        let parts = try run(["display-message", "-p", "#{pane_width} #{pane_height}"])
+            .split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        try #require(parts.count == 2, "tmux gave no pane size")
+        return (parts[0], parts[1])
     }
 
     /// The visible screen.

@@ -33,17 +33,17 @@ import Testing
             let report = try store.compact(run: "r", keepEvery: keepEvery, keepLast: keepLast)
             #expect(report.keptSteps == expectedKept)
             #expect(report.dropped == steps.count - expectedKept.count)
-            let after = try store.checkpoints(run: "r")
+            let after = try store.read { try $0.checkpoints(run: "r") }
             #expect(after.map(\.step) == expectedKept)
             // Every kept state reads back exactly as written, from this store and a fresh reader.
             let reader = try DensityStore(path: path, readOnly: true)
             for step in expectedKept {
-                #expect(try store.state(run: "r", atOrBefore: step)?.state == written[step], "step \(step)")
-                #expect(try reader.state(run: "r", atOrBefore: step)?.state == written[step], "step \(step)")
+                #expect(try store.read { try $0.state(run: "r", at: .exact(step)) }.state == written[step], "step \(step)")
+                #expect(try reader.read { try $0.state(run: "r", at: .exact(step)) }.state == written[step], "step \(step)")
             }
             // Windows between kept steps are exact; chains stay within the keyframe interval.
             for (from, to) in zip(expectedKept, expectedKept.dropFirst()) {
-                #expect(try store.window(run: "r", from: from, to: to).state == written[to]!.subtracting(written[from]!))
+                #expect(try store.read { try $0.window(run: "r", WindowSpec(from: .exact(from), to: .exact(to))) }.state == written[to]!.subtracting(written[from]!))
             }
             #expect(after.allSatisfy { $0.deltaDepth < 4 })
             #expect(after.first?.deltaDepth == 0)
@@ -51,14 +51,14 @@ import Testing
                 #expect(next.deltaDepth == 0 || next.deltaDepth == previous.deltaDepth + 1)
             }
             // A trend after compaction has one point per kept step, with the written counts.
-            #expect(try store.trend(run: "r", feature: 17, component: 1).map(\.count)
+            #expect(try store.read { try $0.trend(run: "r", feature: 17, component: 1) }.map(\.count)
                     == expectedKept.map { written[$0]!.count(feature: 17, component: 1) })
             // The run goes on: the next checkpoint is checked against, and stored on top of, the latest.
             let next = try DensityState(features: 50, components: 2, counts: written[steps.last!]!.counts.map { $0 + 1 },
                                         vectors: written[steps.last!]!.vectors + 1,
                                         nonFinite: written[steps.last!]!.nonFinite)
             try store.appendCheckpoint(run: "r", step: 10_000, state: next)
-            #expect(try store.state(run: "r")?.state == next)
+            #expect(try store.read { try $0.state(run: "r") }.state == next)
         }
     }
 
@@ -79,7 +79,7 @@ import Testing
             #expect(second.keptSteps == first.keptSteps)
             #expect(second.dropped == 0 && second.reencoded == 0)
             for step in first.keptSteps {
-                #expect(try store.state(run: "r", atOrBefore: step)?.state == written[step])
+                #expect(try store.read { try $0.state(run: "r", at: .exact(step)) }.state == written[step])
             }
         }
     }
@@ -90,14 +90,14 @@ import Testing
             #expect(throws: StoreError.self) { try store.compact(run: "r", keepEvery: 0) }
             #expect(throws: StoreError.self) { try store.compact(run: "r", keepEvery: 10, keepLast: 0) }
             #expect(throws: StoreError.self) { try store.compact(run: "nope", keepEvery: 10) }
-            #expect(try store.checkpoints(run: "r").count == 5)
+            #expect(try store.read { try $0.checkpoints(run: "r") }.count == 5)
         }
     }
 
     @Test func readsAreBoundedByTheKeyframeInterval() throws {
         try withTemporaryPath { path in
             let (store, written) = try makeRun(path, count: 30, keyframeInterval: 7)
-            let checkpoints = try store.checkpoints(run: "r")
+            let checkpoints = try store.read { try $0.checkpoints(run: "r") }
             #expect(checkpoints.map(\.deltaDepth) == (0..<30).map { $0 % 7 })
             try store.withConnection { db in
                 let run = try DensityStore.requireRun(db, "r")
@@ -108,7 +108,7 @@ import Testing
                 }
             }
             for checkpoint in checkpoints {
-                #expect(try store.state(run: "r", atOrBefore: checkpoint.step)?.state == written[checkpoint.step])
+                #expect(try store.read { try $0.state(run: "r", at: .exact(checkpoint.step)) }.state == written[checkpoint.step])
             }
         }
     }

@@ -35,19 +35,19 @@ import Testing
             var seenSteps = Set<Int64>()
             while !done.load(ordering: .acquiring) || reads < 5 {
                 // Each read is one transaction: the state it returns is exactly one written state.
-                let latest = try #require(try reader.state(run: "r"))
+                let latest = try #require(try reader.read { try $0.state(run: "r") })
                 #expect(latest.state == expected[latest.checkpoint.step])
                 seenSteps.insert(latest.checkpoint.step)
-                let summary = try #require(try reader.summary(run: "r", atOrBefore: latest.checkpoint.step))
+                let summary = try #require(try reader.read { try $0.summary(run: "r", at: .exact(latest.checkpoint.step)) })
                 #expect(summary.summary == DensitySummary(expected[summary.checkpoint.step]!))
                 if latest.checkpoint.step > 2 {
-                    let window = try reader.window(run: "r", from: latest.checkpoint.step - 2, to: latest.checkpoint.step)
+                    let window = try reader.read { try $0.window(run: "r", WindowSpec(from: .exact(latest.checkpoint.step - 2), to: .exact(latest.checkpoint.step))) }
                     #expect(window.state == (try expected[window.to]!.subtracting(expected[window.from!]!)))
                 }
                 reads += 1
             }
             group.wait()
-            #expect(try writer.checkpoints(run: "r").count == states.count)
+            #expect(try writer.read { try $0.checkpoints(run: "r") }.count == states.count)
             #expect(reads >= 5)
             // The writer was never held up by the readers (the busy timeout is 5 s).
             let slowest = writerLatencies.withLock { $0.max() } ?? .zero

@@ -47,11 +47,11 @@ import Testing
         try withTemporaryPath { path in
             let (store, states) = try historyStore(path)
             let chunks = try chunkRows(path)
-            let resumed = try store.resume(run: "h", at: step)
+            let resumed = try store.resume(run: "h", at: .exact(step))
             #expect(resumed.checkpoint.step == Self.steps[index])
             #expect(resumed.state == states[index])
             #expect(resumed.later == Self.steps.count - 1 - index)
-            #expect(try store.checkpoints(run: "h").map(\.step) == Self.steps)
+            #expect(try store.read { try $0.checkpoints(run: "h") }.map(\.step) == Self.steps)
             #expect(try chunkRows(path) == chunks)
         }
     }
@@ -59,12 +59,12 @@ import Testing
     @Test func resumeBeforeEveryCheckpointThrows() throws {
         try withTemporaryPath { path in
             let (store, _) = try historyStore(path)
-            #expect(throws: StoreError.noCheckpoint(run: "h", atOrBefore: 9)) {
-                _ = try store.resume(run: "h", at: 9, discardLater: true)
+            #expect(throws: SelectionError.beforeFirstCheckpoint(run: "h", step: 9, first: 10)) {
+                _ = try store.resume(run: "h", at: .exact(9), discardLater: true)
             }
-            #expect(try store.checkpoints(run: "h").map(\.step) == Self.steps)
+            #expect(try store.read { try $0.checkpoints(run: "h") }.map(\.step) == Self.steps)
             try store.createRun(name: "empty", features: 1)
-            #expect(throws: StoreError.noCheckpoint(run: "empty", atOrBefore: nil)) {
+            #expect(throws: SelectionError.noCheckpointYet(run: "empty", pending: [])) {
                 _ = try store.resume(run: "empty")
             }
         }
@@ -75,14 +75,14 @@ import Testing
             let (store, states) = try historyStore(path)
             let chunksPerCheckpoint = 2 * 2
             #expect(try chunkRows(path) == 4 * chunksPerCheckpoint)
-            let resumed = try store.resume(run: "h", at: 25, discardLater: true)
+            let resumed = try store.resume(run: "h", at: .exact(25), discardLater: true)
             #expect(resumed.checkpoint.step == 20)
             #expect(resumed.state == states[1])
             #expect(resumed.later == 2)
-            #expect(try store.checkpoints(run: "h").map(\.step) == [10, 20])
+            #expect(try store.read { try $0.checkpoints(run: "h") }.map(\.step) == [10, 20])
             #expect(try chunkRows(path) == 2 * chunksPerCheckpoint, "the discarded checkpoints' chunks go too")
-            #expect(try store.state(run: "h")?.state == states[1])
-            #expect(try store.state(run: "h", atOrBefore: 1000)?.checkpoint.step == 20)
+            #expect(try store.read { try $0.state(run: "h") }.state == states[1])
+            #expect(try store.read { try $0.state(run: "h", at: .exact(1000)) }.checkpoint.step == 20)
 
             // Training restarted from step 20 records steps 25 and 30 anew, with other counts.
             var metric = try FeatureDensityMetric(state: resumed.state)
@@ -90,8 +90,8 @@ import Testing
             try store.appendCheckpoint(run: "h", step: 25, state: metric.state)
             try metric.update([Float](repeating: 0, count: 12), shape: [1, 2, 6])
             try store.appendCheckpoint(run: "h", step: 30, state: metric.state)
-            #expect(try store.checkpoints(run: "h").map(\.step) == [10, 20, 25, 30])
-            let latest = try #require(try store.state(run: "h"))
+            #expect(try store.read { try $0.checkpoints(run: "h") }.map(\.step) == [10, 20, 25, 30])
+            let latest = try #require(try store.read { try $0.state(run: "h") })
             #expect(latest.state == metric.state)
             #expect(latest.state != states[2])
             #expect(latest.state.vectors == states[1].vectors + 3)
@@ -99,7 +99,7 @@ import Testing
             // Nothing later to discard: reports 0 and deletes nothing.
             let again = try store.resume(run: "h", discardLater: true)
             #expect(again.later == 0 && again.checkpoint.step == 30)
-            #expect(try store.checkpoints(run: "h").count == 4)
+            #expect(try store.read { try $0.checkpoints(run: "h") }.count == 4)
         }
     }
 
@@ -110,10 +110,10 @@ import Testing
             for (step, state) in zip(Self.steps, states) {
                 try store.appendCheckpoint(run: "other", step: step, state: state)
             }
-            _ = try store.resume(run: "h", at: 10, discardLater: true)
-            #expect(try store.checkpoints(run: "h").map(\.step) == [10])
-            #expect(try store.checkpoints(run: "other").map(\.step) == Self.steps)
-            #expect(try store.state(run: "other")?.state == states[3])
+            _ = try store.resume(run: "h", at: .exact(10), discardLater: true)
+            #expect(try store.read { try $0.checkpoints(run: "h") }.map(\.step) == [10])
+            #expect(try store.read { try $0.checkpoints(run: "other") }.map(\.step) == Self.steps)
+            #expect(try store.read { try $0.state(run: "other") }.state == states[3])
         }
     }
 
@@ -134,7 +134,7 @@ import Testing
     func windowIsTheDifferenceOfStates(from: Int64, to: Int64, start: Int, end: Int) throws {
         try withTemporaryPath { path in
             let (store, states) = try historyStore(path)
-            let window = try store.window(run: "h", from: from, to: to)
+            let window = try store.read { try $0.window(run: "h", WindowSpec(from: .exact(from), to: .exact(to))) }
             let expected = difference(states[end], states[start])
             #expect(window.run == "h")
             #expect(window.from == Self.steps[start])
@@ -151,7 +151,7 @@ import Testing
     func windowFromTheStartIsCumulative(to: Int64, index: Int) throws {
         try withTemporaryPath { path in
             let (store, states) = try historyStore(path)
-            let window = try store.window(run: "h", from: nil, to: to)
+            let window = try store.read { try $0.window(run: "h", WindowSpec(from: .start, to: .exact(to))) }
             #expect(window.from == nil)
             #expect(window.to == Self.steps[index])
             #expect(window.state == states[index])
@@ -161,22 +161,22 @@ import Testing
     @Test func invalidWindowsThrow() throws {
         try withTemporaryPath { path in
             let (store, _) = try historyStore(path)
-            #expect(throws: StoreError.invalidWindow(run: "h", from: 30, to: 30)) {
-                _ = try store.window(run: "h", from: 30, to: 30)
+            #expect(throws: SelectionError.windowNotOrdered(run: "h", window: WindowSpec(from: .exact(30), to: .exact(30)), from: 30, to: 30)) {
+                _ = try store.read { try $0.window(run: "h", WindowSpec(from: .exact(30), to: .exact(30))) }
             }
-            #expect(throws: StoreError.invalidWindow(run: "h", from: 40, to: 20)) {
-                _ = try store.window(run: "h", from: 40, to: 20)
+            #expect(throws: SelectionError.windowNotOrdered(run: "h", window: WindowSpec(from: .exact(40), to: .exact(20)), from: 40, to: 20)) {
+                _ = try store.read { try $0.window(run: "h", WindowSpec(from: .exact(40), to: .exact(20))) }
             }
             // Both bounds resolve to checkpoint 20: an empty window.
-            #expect(throws: StoreError.invalidWindow(run: "h", from: 20, to: 20)) {
-                _ = try store.window(run: "h", from: 21, to: 29)
+            #expect(throws: SelectionError.windowNotOrdered(run: "h", window: WindowSpec(from: .exact(21), to: .exact(29)), from: 20, to: 20)) {
+                _ = try store.read { try $0.window(run: "h", WindowSpec(from: .exact(21), to: .exact(29))) }
             }
             // A start before every checkpoint has no state to subtract.
-            #expect(throws: StoreError.noCheckpoint(run: "h", atOrBefore: 5)) {
-                _ = try store.window(run: "h", from: 5, to: 30)
+            #expect(throws: SelectionError.beforeFirstCheckpoint(run: "h", step: 5, first: 10)) {
+                _ = try store.read { try $0.window(run: "h", WindowSpec(from: .exact(5), to: .exact(30))) }
             }
-            #expect(throws: StoreError.noCheckpoint(run: "h", atOrBefore: 5)) {
-                _ = try store.window(run: "h", from: nil, to: 5)
+            #expect(throws: SelectionError.beforeFirstCheckpoint(run: "h", step: 5, first: 10)) {
+                _ = try store.read { try $0.window(run: "h", WindowSpec(from: .start, to: .exact(5))) }
             }
         }
     }
@@ -188,7 +188,7 @@ import Testing
             let (store, states) = try historyStore(path)
             for component in 0..<2 {
                 for feature in 0..<6 {
-                    let trend = try store.trend(run: "h", feature: feature, component: component)
+                    let trend = try store.read { try $0.trend(run: "h", feature: feature, component: component) }
                     #expect(trend.map(\.step) == Self.steps)
                     #expect(trend.map(\.vectors) == states.map(\.vectors))
                     #expect(trend.map(\.count) == states.map { $0.counts[component * 6 + feature] },
@@ -204,15 +204,15 @@ import Testing
     @Test func trendWithoutComponentsAndWithoutCheckpoints() throws {
         let store = try DensityStore(path: ":memory:")
         try store.createRun(name: "flat", features: 5, chunkFeatures: 2)
-        #expect(try store.trend(run: "flat", feature: 4).isEmpty)
+        #expect(try store.read { try $0.trend(run: "flat", feature: 4) }.isEmpty)
         let a = try DensityState(features: 5, components: nil, counts: [0, 1, 2, 3, 4], vectors: 4)
         let b = try DensityState(features: 5, components: nil, counts: [5, 1, 2, 3, 9], vectors: 9)
         try store.appendCheckpoint(run: "flat", step: 3, state: a)
         try store.appendCheckpoint(run: "flat", step: 8, state: b)
-        #expect(try store.trend(run: "flat", feature: 4).map(\.count) == [4, 9])
-        #expect(try store.trend(run: "flat", feature: 0, component: 0).map(\.count) == [0, 5])
+        #expect(try store.read { try $0.trend(run: "flat", feature: 4) }.map(\.count) == [4, 9])
+        #expect(try store.read { try $0.trend(run: "flat", feature: 0, component: 0) }.map(\.count) == [0, 5])
         #expect(throws: StoreError.indexOutOfRange(run: "flat", what: "component", index: 1, size: 1)) {
-            _ = try store.trend(run: "flat", feature: 0, component: 1)
+            _ = try store.read { try $0.trend(run: "flat", feature: 0, component: 1) }
         }
     }
 
@@ -221,7 +221,7 @@ import Testing
         try withTemporaryPath { path in
             let (store, _) = try historyStore(path)
             let error = #expect(throws: StoreError.self) {
-                _ = try store.trend(run: "h", feature: feature, component: component)
+                _ = try store.read { try $0.trend(run: "h", feature: feature, component: component) }
             }
             let index = what == "feature" ? feature : component
             let size = what == "feature" ? 6 : 2

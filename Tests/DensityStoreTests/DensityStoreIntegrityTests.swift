@@ -44,21 +44,22 @@ import Testing
                 CREATE TRIGGER fail AFTER INSERT ON chunks WHEN NEW.chunk = 2
                 BEGIN SELECT RAISE(ABORT, 'injected'); END;
                 """)
-            let error = #expect(throws: SQLiteError.self) {
+            let error = #expect(throws: StoreError.self) {
                 try store.appendCheckpoint(run: "r", step: 40, state: states[3])
             }
-            #expect(error?.code == Self.SQLITE_CONSTRAINT_TRIGGER)
-            #expect(error?.message.contains("injected") == true)
+            guard case let .storageFailed(_, cause, detail) = error else { Issue.record("\(String(describing: error))"); return }
+            #expect(cause == .other && error?.kind == .internal)
+            #expect(detail.contains("SQLite error \(Self.SQLITE_CONSTRAINT_TRIGGER)") && detail.contains("injected"))
             // Nothing of step 40 is visible, to this connection or another.
             #expect(try rowCounts(path) == before)
-            #expect(try store.checkpoints(run: "r").map(\.step) == [10, 20, 30])
+            #expect(try store.read { try $0.checkpoints(run: "r") }.map(\.step) == [10, 20, 30])
             #expect(try raw.queryFirst("SELECT count(*) FROM checkpoints WHERE step = 40") { $0.int(0) } == 0)
-            #expect(try store.state(run: "r")?.state == states[2])
-            #expect(try store.runs().first?.latest?.step == 30)
+            #expect(try store.read { try $0.state(run: "r") }.state == states[2])
+            #expect(try store.read { try $0.runs() }.first?.latest?.step == 30)
 
             try raw.execute("DROP TRIGGER fail")
             try store.appendCheckpoint(run: "r", step: 40, state: states[3])
-            #expect(try store.state(run: "r")?.state == states[3])
+            #expect(try store.read { try $0.state(run: "r") }.state == states[3])
             #expect(try rowCounts(path) == [4, 4 * 8])
         }
     }
@@ -77,18 +78,19 @@ import Testing
             try #require(pages > 20)
             // Room for a page more, not for a second checkpoint.
             try store.withConnection { db in try db.execute("PRAGMA max_page_count = \(pages + 1)") }
-            let error = #expect(throws: SQLiteError.self) {
+            let error = #expect(throws: StoreError.self) {
                 try store.appendCheckpoint(run: "big", step: 2, state: states[1])
             }
-            #expect(error?.code == Self.SQLITE_FULL)
-            #expect(error?.isFull == true)
-            #expect(try store.checkpoints(run: "big").map(\.step) == [1])
-            #expect(try store.state(run: "big")?.state == states[0])
+            guard case let .storageFailed(_, cause, detail) = error else { Issue.record("\(String(describing: error))"); return }
+            #expect(cause == .full && error?.kind == .unavailable)
+            #expect(detail.contains("SQLite error \(Self.SQLITE_FULL)"))
+            #expect(try store.read { try $0.checkpoints(run: "big") }.map(\.step) == [1])
+            #expect(try store.read { try $0.state(run: "big") }.state == states[0])
             #expect(try rowCounts(path) == [1, 40])
 
             try store.withConnection { db in try db.execute("PRAGMA max_page_count = 1000000") }
             try store.appendCheckpoint(run: "big", step: 2, state: states[1])
-            #expect(try store.state(run: "big")?.state == states[1])
+            #expect(try store.read { try $0.state(run: "big") }.state == states[1])
         }
     }
 
@@ -139,7 +141,7 @@ import Testing
             let (store, states) = try store(path)
             try damage(kind, path: path, step: 20, component: 1, chunk: 1)
 
-            let error = #expect(throws: StoreError.self) { _ = try store.state(run: "r", atOrBefore: 20) }
+            let error = #expect(throws: StoreError.self) { _ = try store.read { try $0.state(run: "r", at: .exact(20)) } }
             guard case .corruptChunk(let run, let step, let component, let chunk, let reason) = try #require(error) else {
                 Issue.record("expected corruptChunk, got \(String(describing: error))")
                 return
@@ -150,22 +152,22 @@ import Testing
             #expect(text.contains("'r'") && text.contains("step 20") && text.contains("component 1") && text.contains("chunk 1"))
 
             // Every other checkpoint still reads exactly.
-            #expect(try store.state(run: "r", atOrBefore: 10)?.state == states[0])
-            #expect(try store.state(run: "r")?.state == states[2])
-            #expect(try store.window(run: "r", from: 10, to: 30).state == states[2].subtracting(states[0]))
+            #expect(try store.read { try $0.state(run: "r", at: .exact(10)) }.state == states[0])
+            #expect(try store.read { try $0.state(run: "r") }.state == states[2])
+            #expect(try store.read { try $0.window(run: "r", WindowSpec(from: .exact(10), to: .exact(30))) }.state == states[2].subtracting(states[0]))
             // Anything that needs the damaged chunk says so.
-            #expect(throws: StoreError.self) { _ = try store.window(run: "r", from: 20, to: 30) }
-            #expect(throws: StoreError.self) { _ = try store.resume(run: "r", at: 25) }
+            #expect(throws: StoreError.self) { _ = try store.read { try $0.window(run: "r", WindowSpec(from: .exact(20), to: .exact(30))) } }
+            #expect(throws: StoreError.self) { _ = try store.resume(run: "r", at: .exact(25)) }
             // Feature 4 of component 1 is in chunk 1 ([3, 6)); feature 0 is in chunk 0.
-            let trendError = #expect(throws: StoreError.self) { _ = try store.trend(run: "r", feature: 4, component: 1) }
+            let trendError = #expect(throws: StoreError.self) { _ = try store.read { try $0.trend(run: "r", feature: 4, component: 1) } }
             if case .corruptChunk(_, let s, let c, let k, _)? = trendError {
                 #expect(s == 20 && c == 1 && k == 1)
             } else {
                 Issue.record("expected corruptChunk from trend, got \(String(describing: trendError))")
             }
-            #expect(try store.trend(run: "r", feature: 0, component: 1).map(\.count)
+            #expect(try store.read { try $0.trend(run: "r", feature: 0, component: 1) }.map(\.count)
                     == states.prefix(3).map { $0.counts[10] })
-            #expect(try store.trend(run: "r", feature: 4, component: 0).map(\.count)
+            #expect(try store.read { try $0.trend(run: "r", feature: 4, component: 0) }.map(\.count)
                     == states.prefix(3).map { $0.counts[4] })
         }
     }
@@ -173,11 +175,11 @@ import Testing
     @Test func damagedChunkInADeltaChainIsNamedByEveryReadThroughIt() throws {
         try withTemporaryPath { path in
             let (store, states) = try store(path, keyframeInterval: 32)
-            #expect(try store.checkpoints(run: "r").map(\.deltaDepth) == [0, 1, 2])
+            #expect(try store.read { try $0.checkpoints(run: "r") }.map(\.deltaDepth) == [0, 1, 2])
             try damage(.flippedByte, path: path, step: 20, component: 1, chunk: 1)
             // Step 30 is a delta on top of step 20: reading it needs the damaged chunk, and says which.
             for step: Int64 in [20, 30] {
-                let error = #expect(throws: StoreError.self) { _ = try store.state(run: "r", atOrBefore: step) }
+                let error = #expect(throws: StoreError.self) { _ = try store.read { try $0.state(run: "r", at: .exact(step)) } }
                 if case .corruptChunk("r", 20, 1, 1, let reason)? = error {
                     #expect(reason.contains("checksum"))
                 } else {
@@ -185,9 +187,9 @@ import Testing
                 }
             }
             // The keyframe before it still reads, and so does every other chunk's trend.
-            #expect(try store.state(run: "r", atOrBefore: 10)?.state == states[0])
-            #expect(try store.trend(run: "r", feature: 0, component: 1).map(\.count) == states.prefix(3).map { $0.counts[10] })
-            #expect(throws: StoreError.self) { _ = try store.trend(run: "r", feature: 4, component: 1) }
+            #expect(try store.read { try $0.state(run: "r", at: .exact(10)) }.state == states[0])
+            #expect(try store.read { try $0.trend(run: "r", feature: 0, component: 1) }.map(\.count) == states.prefix(3).map { $0.counts[10] })
+            #expect(throws: StoreError.self) { _ = try store.read { try $0.trend(run: "r", feature: 4, component: 1) } }
             // The damage came through another connection, so the writer no longer trusts the state
             // it cached: it reads the latest checkpoint back, through the damaged chunk, and
             // refuses to append on top of it, as a fresh process would; nothing is stored.
@@ -195,7 +197,7 @@ import Testing
             if case .corruptChunk("r", 20, 1, 1, _)? = error {} else {
                 Issue.record("expected corruptChunk at step 20, got \(String(describing: error))")
             }
-            #expect(try store.checkpoints(run: "r").map(\.step) == [10, 20, 30])
+            #expect(try store.read { try $0.checkpoints(run: "r") }.map(\.step) == [10, 20, 30])
         }
     }
 
@@ -203,7 +205,7 @@ import Testing
         try withTemporaryPath { path in
             let (store, states) = try store(path)
             try damage(.flippedByte, path: path, step: 30, component: 0, chunk: 3)
-            let error = #expect(throws: StoreError.self) { _ = try store.state(run: "r") }
+            let error = #expect(throws: StoreError.self) { _ = try store.read { try $0.state(run: "r") } }
             if case .corruptChunk("r", 30, 0, 3, let reason)? = error {
                 #expect(reason.contains("checksum"))
             } else {
@@ -211,7 +213,7 @@ import Testing
             }
             // The next checkpoint is checked against the previous one, which cannot be read.
             #expect(throws: StoreError.self) { try store.appendCheckpoint(run: "r", step: 40, state: states[3]) }
-            #expect(try store.checkpoints(run: "r").map(\.step) == [10, 20, 30])
+            #expect(try store.read { try $0.checkpoints(run: "r") }.map(\.step) == [10, 20, 30])
         }
     }
 
@@ -221,7 +223,7 @@ import Testing
             let raw = try Connection(path: path)
             let id20 = try #require(try raw.queryFirst("SELECT id FROM checkpoints WHERE step = 20") { $0.int64(0) })
             try raw.execute("DELETE FROM chunks WHERE checkpoint_id = ? AND component = 1 AND chunk = 3", [.integer(id20)])
-            let missing = #expect(throws: StoreError.self) { _ = try store.state(run: "r", atOrBefore: 20) }
+            let missing = #expect(throws: StoreError.self) { _ = try store.read { try $0.state(run: "r", at: .exact(20)) } }
             if case .corruptChunk(_, 20, 1, 3, let reason)? = missing {
                 #expect(reason.contains("missing"))
             } else {
@@ -232,13 +234,13 @@ import Testing
             let data = littleEndianBytes([0, 0, 0])
             try raw.execute("INSERT INTO chunks (checkpoint_id, component, chunk, encoding, checksum, data) VALUES (?, 1, 7, 1, ?, ?)",
                             [.integer(id10), .integer(Int64(bitwiseCRC32(data))), .blob(data)])
-            let extra = #expect(throws: StoreError.self) { _ = try store.state(run: "r", atOrBefore: 10) }
+            let extra = #expect(throws: StoreError.self) { _ = try store.read { try $0.state(run: "r", at: .exact(10)) } }
             if case .corruptChunk(_, 10, 1, 7, let reason)? = extra {
                 #expect(reason.contains("unexpected"))
             } else {
                 Issue.record("expected corruptChunk for the extra chunk, got \(String(describing: extra))")
             }
-            #expect(try store.state(run: "r")?.state == states[2])
+            #expect(try store.read { try $0.state(run: "r") }.state == states[2])
         }
     }
 }

@@ -29,8 +29,8 @@ import Testing
     /// Every (step, state) the store holds for a run, read back through the public API.
     private func storedStates(_ store: DensityStore, _ run: String) throws -> [Int64: DensityState] {
         var result: [Int64: DensityState] = [:]
-        for checkpoint in try store.checkpoints(run: run) {
-            let read = try #require(try store.state(run: run, atOrBefore: checkpoint.step))
+        for checkpoint in try store.read { try $0.checkpoints(run: run) } {
+            let read = try #require(try store.read { try $0.state(run: run, at: .exact(checkpoint.step)) })
             #expect(read.checkpoint == checkpoint)
             result[checkpoint.step] = read.state
         }
@@ -57,14 +57,14 @@ import Testing
                 #expect(checkpoint.vectors == state.vectors && checkpoint.nonFinite == state.nonFinite)
             }
             // Read back through the API: exact states, in order.
-            let checkpoints = try store.checkpoints(run: "run")
+            let checkpoints = try store.read { try $0.checkpoints(run: "run") }
             #expect(checkpoints.map(\.step) == steps)
             #expect(checkpoints.map(\.vectors) == states.map(\.vectors))
             #expect(checkpoints.map(\.nonFinite) == states.map(\.nonFinite))
             #expect(checkpoints.map(\.id) == checkpoints.map(\.id).sorted())
             #expect(try storedStates(store, "run") == Dictionary(uniqueKeysWithValues: zip(steps, states)))
-            #expect(try store.state(run: "run")?.state == states.last)
-            #expect(try store.state(run: "run", atOrBefore: 24)?.state == states[1])
+            #expect(try store.read { try $0.state(run: "run") }.state == states.last)
+            #expect(try store.read { try $0.state(run: "run", at: .exact(24)) }.state == states[1])
 
             // Reopened, read-only: the same.
             let reader = try DensityStore(path: path, readOnly: true)
@@ -117,7 +117,7 @@ import Testing
             }
             try store.appendCheckpoint(run: "c", step: 7, state: try DensityState(
                 features: 1, components: nil, counts: [2], vectors: 3))
-            let summaries = try store.runs()
+            let summaries = try store.read { try $0.runs() }
             #expect(summaries.map(\.run.name) == ["a", "b", "c"])
             #expect(summaries.map(\.checkpointCount) == [0, 3, 1])
             #expect(summaries.map { $0.latest?.step } == [nil, 300, 7])
@@ -127,7 +127,7 @@ import Testing
             #expect(b.metadata == #"{"l1": 0.001}"#)
             #expect(summaries[0].run.components == nil && summaries[0].run.chunkFeatures == 8192)
             #expect(summaries[0].run.metadata == nil)
-            #expect(try store.run(named: "b") == b)
+            #expect(try store.read { try $0.run(named: "b") } == b)
         }
     }
 
@@ -136,7 +136,7 @@ import Testing
         try store.createRun(name: "m", features: 2)
         let state = try DensityState(features: 2, components: nil, counts: [1, 2], vectors: 2)
         try store.appendCheckpoint(run: "m", step: 1, state: state)
-        #expect(try store.state(run: "m")?.state == state)
+        #expect(try store.read { try $0.state(run: "m") }.state == state)
     }
 
     @Test func readerSeesWritesAndCannotWrite() throws {
@@ -147,11 +147,14 @@ import Testing
             #expect(reader.isReadOnly && !writer.isReadOnly)
             let state = try DensityState(features: 2, components: nil, counts: [1, 0], vectors: 1)
             try writer.appendCheckpoint(run: "r", step: 1, state: state)
-            #expect(try reader.state(run: "r")?.state == state)  // committed writes are visible
-            #expect(throws: SQLiteError.self) { try reader.createRun(name: "other", features: 1) }
-            #expect(throws: SQLiteError.self) { try reader.appendCheckpoint(run: "r", step: 2, state: state) }
-            #expect(try writer.runs().map(\.run.name) == ["r"])
-            #expect(try writer.checkpoints(run: "r").map(\.step) == [1])
+            #expect(try reader.read { try $0.state(run: "r") }.state == state)  // committed writes are visible
+            for write in [{ try reader.createRun(name: "other", features: 1) }, { try reader.appendCheckpoint(run: "r", step: 2, state: state) }]
+                as [() throws -> Void] {
+                let error = #expect(throws: StoreError.self) { try write() }
+                guard case .storageFailed(_, .readOnly, _) = error else { Issue.record("\(String(describing: error))"); continue }
+            }
+            #expect(try writer.read { try $0.runs() }.map(\.run.name) == ["r"])
+            #expect(try writer.read { try $0.checkpoints(run: "r") }.map(\.step) == [1])
         }
     }
 
@@ -176,8 +179,8 @@ import Testing
             }
             #expect(failures.withLock { $0 } == [])
             for (i, name) in names.enumerated() {
-                #expect(try stores[1 - i % 2].checkpoints(run: name).map(\.step) == (1...15).map { Int64($0 * 10) })
-                #expect(try stores[0].state(run: name)?.state.counts == [15, 0, 15 * Int64(i) / 3])
+                #expect(try stores[1 - i % 2].read { try $0.checkpoints(run: name) }.map(\.step) == (1...15).map { Int64($0 * 10) })
+                #expect(try stores[0].read { try $0.state(run: name) }.state.counts == [15, 0, 15 * Int64(i) / 3])
             }
         }
     }
@@ -188,13 +191,12 @@ import Testing
         "it's \"quoted\"",
         "Robert'); DROP TABLE runs;--",
         "x' OR '1'='1",
-        "/* comment */ ; SELECT 1;",
+        "-- comment ; SELECT 1;",
         "100% _like_ \\escape\\",
         "名前 🚀 naïve Ωmega",
         "caf\u{E9}",          // é precomposed (NFC)
         "cafe\u{301}",        // e + combining acute (NFD): canonically equal in Swift, other bytes
         "  spaces  ",
-        "tab\tnew\nline",
         "NULL",
     ]
 
@@ -207,14 +209,14 @@ import Testing
             }
             // Each name finds its own run (by exact bytes), with its own width.
             for (i, name) in Self.awkwardNames.enumerated() {
-                let run = try store.run(named: name)
+                let run = try store.read { try $0.run(named: name) }
                 #expect(Array(run.name.utf8) == Array(name.utf8), "\(name.debugDescription)")
                 #expect(run.features == i + 1, "\(name.debugDescription)")
                 let state = try DensityState(features: i + 1)
                 try store.appendCheckpoint(run: name, step: 1, state: state)
-                #expect(try store.checkpoints(run: name).count == 1)
+                #expect(try store.read { try $0.checkpoints(run: name) }.count == 1)
             }
-            let listed = try store.runs().map { Array($0.run.name.utf8) }
+            let listed = try store.read { try $0.runs() }.map { Array($0.run.name.utf8) }
             #expect(Set(listed) == Set(Self.awkwardNames.map { Array($0.utf8) }))
             #expect(listed.count == Self.awkwardNames.count)
             // The tables are all still there.
@@ -232,7 +234,7 @@ import Testing
             return
         }
         #expect(text.contains("NUL"))
-        #expect(try store.runs().isEmpty)
+        #expect(try store.read { try $0.runs() }.isEmpty)
     }
 
     @Test func runNameLengthLimits() throws {
@@ -247,7 +249,7 @@ import Testing
             }
             #expect(text.contains("256"))
         }
-        #expect(try store.runs().count == 2)
+        #expect(try store.read { try $0.runs() }.count == 2)
     }
 
     @Test func duplicateRunNameIsRefused() throws {
@@ -256,11 +258,11 @@ import Testing
         #expect(throws: StoreError.duplicateRun(name: "dup")) {
             try store.createRun(name: "dup", features: 9, components: 2)
         }
-        #expect(try store.run(named: "dup") == first)
-        #expect(try store.runs().count == 1)
+        #expect(try store.read { try $0.run(named: "dup") } == first)
+        #expect(try store.read { try $0.runs() }.count == 1)
         // Names are case-sensitive: another case is another run.
         try store.createRun(name: "DUP", features: 1)
-        #expect(try store.runs().count == 2)
+        #expect(try store.read { try $0.runs() }.count == 2)
     }
 
     @Test(arguments: ["{not json", "", "{\"a\": }", "[1, 2", "nul", "{'single': 1}"])
@@ -275,14 +277,14 @@ import Testing
         }
         #expect(expected.contains("JSON"))
         #expect(!(error?.description.contains("--") ?? true), "library text names no flag: \(String(describing: error))")
-        #expect(try store.runs().isEmpty)
+        #expect(try store.read { try $0.runs() }.isEmpty)
     }
 
     @Test(arguments: [#"{"l1": 0.001, "note": "naïve \"q\"", "nested": {"a": [1, 2, null]}}"#, "[]", "42", #""text""#, "null"])
     func validMetadataRoundTrips(metadata: String) throws {
         let store = try DensityStore(path: ":memory:")
         try store.createRun(name: "meta", features: 2, metadata: metadata)
-        #expect(try store.run(named: "meta").metadata == metadata)
+        #expect(try store.read { try $0.run(named: "meta") }.metadata == metadata)
     }
 
     @Test func invalidRunSettingsAreRefused() throws {
@@ -303,14 +305,14 @@ import Testing
                 continue
             }
         }
-        #expect(try store.runs().isEmpty)
+        #expect(try store.read { try $0.runs() }.isEmpty)
     }
 
     // MARK: - Unknown runs
 
     @Test func unknownRunListsKnownRuns() throws {
         let store = try DensityStore(path: ":memory:")
-        let empty = #expect(throws: StoreError.self) { _ = try store.run(named: "nope") }
+        let empty = #expect(throws: StoreError.self) { _ = try store.read { try $0.run(named: "nope") } }
         #expect(empty == .unknownRun(name: "nope", known: []))
         #expect(empty?.description.contains("no runs") == true)
 
@@ -318,13 +320,13 @@ import Testing
         try store.createRun(name: "alpha", features: 1)
         let state = try DensityState(features: 1)
         let expected = StoreError.unknownRun(name: "nope", known: ["alpha", "zeta"])
-        #expect(throws: expected) { _ = try store.run(named: "nope") }
+        #expect(throws: expected) { _ = try store.read { try $0.run(named: "nope") } }
         #expect(throws: expected) { try store.appendCheckpoint(run: "nope", step: 1, state: state) }
-        #expect(throws: expected) { _ = try store.checkpoints(run: "nope") }
-        #expect(throws: expected) { _ = try store.state(run: "nope") }
+        #expect(throws: expected) { _ = try store.read { try $0.checkpoints(run: "nope") } }
+        #expect(throws: expected) { _ = try store.read { try $0.state(run: "nope") } }
         #expect(throws: expected) { _ = try store.resume(run: "nope") }
-        #expect(throws: expected) { _ = try store.window(run: "nope", from: nil, to: 1) }
-        #expect(throws: expected) { _ = try store.trend(run: "nope", feature: 0) }
+        #expect(throws: expected) { _ = try store.read { try $0.window(run: "nope", WindowSpec(from: .start, to: .exact(1))) } }
+        #expect(throws: expected) { _ = try store.read { try $0.trend(run: "nope", feature: 0) } }
         let text = expected.description
         #expect(text.contains("nope") && text.contains("alpha") && text.contains("zeta"))
     }
@@ -349,7 +351,7 @@ import Testing
             "\($0.int(0)) checkpoints, \($0.int(1)) chunks"
         }
         let states = try storedStates(store, "r").sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
-        return "\(rows ?? "")\n\(try store.checkpoints(run: "r"))\n\(states)"
+        return "\(rows ?? "")\n\(try store.read { try $0.checkpoints(run: "r") })\n\(states)"
     }
 
     @Test(arguments: [Int64(20), 15, 0])
@@ -367,7 +369,7 @@ import Testing
             #expect(try snapshot(store, path) == before)
             // Step 21 is accepted.
             try store.appendCheckpoint(run: "r", step: 21, state: bigger)
-            #expect(try store.state(run: "r")?.state == bigger)
+            #expect(try store.read { try $0.state(run: "r") }.state == bigger)
         }
     }
 
@@ -381,7 +383,7 @@ import Testing
             Issue.record("expected settingOutOfRange(.step), got \(String(describing: error))")
             return
         }
-        #expect(try store.checkpoints(run: "r").isEmpty)
+        #expect(try store.read { try $0.checkpoints(run: "r") }.isEmpty)
     }
 
     @Test func decreasingCountIsRefusedNamingFeatureAndStep() throws {

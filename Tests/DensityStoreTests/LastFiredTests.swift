@@ -56,7 +56,7 @@ import Testing
             for (from, to) in windows {
                 let expected = Self.reference(steps, counts, end: to)
                 for threshold in [nil, 0.2, 0.6] as [Double?] {
-                    let report = try store.deadFeatures(run: "r", from: from.map { steps[$0] }, to: steps[to], threshold: threshold)
+                    let report = try store.read { try $0.deadFeatures(run: "r", in: .steps(WindowSpec(from: from.map { .exact(steps[$0]) } ?? .start, to: .exact(steps[to]))), threshold: threshold) }
                     for feature in report.dead + (report.revived ?? []) {
                         let index = (feature.component ?? 0) * 13 + feature.feature
                         #expect(feature.lastFiredStep == expected[index],
@@ -86,7 +86,7 @@ import Testing
                 """, [.integer(steps[21])])
             for _ in 0..<5 {
                 do {
-                    _ = try store.deadFeatures(run: "r", from: steps[30], to: steps[43])
+                    _ = try store.read { try $0.deadFeatures(run: "r", in: .steps(WindowSpec(from: .exact(steps[30]), to: .exact(steps[43])))) }
                     Issue.record("a damaged keyframe was read without an error")
                 } catch StoreError.corruptChunk(let run, let step, let component, let chunk, let reason) {
                     #expect(run == "r" && step == steps[21] && component * 3 + chunk == positions[0] && reason.hasPrefix("checksum mismatch"),

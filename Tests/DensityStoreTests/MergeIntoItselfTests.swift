@@ -18,7 +18,7 @@ import Testing
             for source in sources {
                 #expect(throws: StoreError.mergeIntoItself(path: path)) { _ = try store.merge(from: [source]) }
             }
-            #expect(try store.checkpoints(run: "r").map(\.step) == [1])
+            #expect(try store.read { try $0.checkpoints(run: "r") }.map(\.step) == [1])
             #expect(!StoreError.mergeIntoItself(path: path).description.contains("--"))
         }
     }

@@ -69,7 +69,7 @@ import Testing
             #expect(rows.allSatisfy { $0.appliedAt.hasSuffix("Z") && $0.appliedAt.count >= 20 })
             // Opening again applies nothing.
             let store = try DensityStore(path: path)
-            #expect(try store.runs().isEmpty)
+            #expect(try store.read { try $0.runs() }.isEmpty)
             let db = try Connection(path: path)
             #expect(try Migrator().migrate(db) == [])
             #expect(try Migrator().status(of: db) == Migrator.Status(applied: Migration.all.map(\.version), pending: []))
@@ -116,12 +116,12 @@ import Testing
             // This build reads it (after applying whatever it has beyond the first migration).
             do {
                 let store = try DensityStore(path: path)
-                let latest = try #require(try store.state(run: "old-run"))
+                let latest = try #require(try store.read { try $0.state(run: "old-run") })
                 #expect(latest.state == state)
                 #expect(latest.checkpoint.step == 100)
                 // Written before summaries were stored: summarized from its counts on demand.
-                #expect(try store.summary(run: "old-run")?.summary == DensitySummary(state))
-                #expect(try store.checkpoints(run: "old-run").map(\.deltaDepth) == [0])
+                #expect(try store.read { try $0.summary(run: "old-run") }.summary == DensitySummary(state))
+                #expect(try store.read { try $0.checkpoints(run: "old-run") }.map(\.deltaDepth) == [0])
             }
 
             // A read-only open by a newer build asks for a migration and changes nothing.
@@ -138,26 +138,26 @@ import Testing
                 let store = try DensityStore(path: path, migrator: Self.newer)
                 #expect(try appliedRows(path).map(\.version) == Self.newer.migrations.map(\.version))
                 #expect(try appliedRows(path).last?.checksum == Self.expectedChecksum(Self.synthetic.sql))
-                let run = try store.run(named: "old-run")
+                let run = try store.read { try $0.run(named: "old-run") }
                 #expect(run.features == 5 && run.components == 2 && run.chunkFeatures == 2)
                 #expect(run.fireThreshold == 0.001 && run.metadata == #"{"l1": 0.5}"#)
-                #expect(try store.state(run: "old-run")?.state == state)
-                #expect(try store.checkpoints(run: "old-run").map(\.step) == [100])
+                #expect(try store.read { try $0.state(run: "old-run") }.state == state)
+                #expect(try store.read { try $0.checkpoints(run: "old-run") }.map(\.step) == [100])
                 // The old store can take new checkpoints.
                 let next = try state.merged(with: DensityState(
                     features: 5, components: 2, counts: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1], vectors: 1))
                 try store.appendCheckpoint(run: "old-run", step: 200, state: next)
-                #expect(try store.state(run: "old-run")?.state == next)
+                #expect(try store.read { try $0.state(run: "old-run") }.state == next)
                 // ... as a delta (encoding 3) on top of the raw keyframe (encoding 1).
-                #expect(try store.checkpoints(run: "old-run").map(\.deltaDepth) == [0, 1])
-                #expect(try store.trend(run: "old-run", feature: 3, component: 1).map(\.count) == [9, 10])
+                #expect(try store.read { try $0.checkpoints(run: "old-run") }.map(\.deltaDepth) == [0, 1])
+                #expect(try store.read { try $0.trend(run: "old-run", feature: 3, component: 1) }.map(\.count) == [9, 10])
             }
             // The migration ran over the old rows.
             let db = try Connection(path: path, mode: .readOnly)
             #expect(try db.query("SELECT note FROM run_notes") { $0.string(0) } == ["migrated: old-run"])
             // And a read-only open by the newer build now works.
             let reader = try DensityStore(path: path, readOnly: true, migrator: Self.newer)
-            #expect(try reader.state(run: "old-run", atOrBefore: 150)?.state == state)
+            #expect(try reader.read { try $0.state(run: "old-run", at: .exact(150)) }.state == state)
         }
     }
 
@@ -170,12 +170,12 @@ import Testing
                 INSERT INTO no_such_table VALUES (1);
                 """)
             let migrator = Migrator(migrations: Migration.all + [broken])
-            let error = #expect(throws: SQLiteError.self) { _ = try DensityStore(path: path, migrator: migrator) }
-            #expect(error?.message.contains("no_such_table") == true)
+            let error = #expect(throws: StoreError.self) { _ = try DensityStore(path: path, migrator: migrator) }
+            #expect(error?.description.contains("no_such_table") == true)
             let db = try Connection(path: path, mode: .readOnly)
             #expect(try db.query("SELECT name FROM sqlite_schema WHERE name = 'half_done'") { $0.string(0) } == [])
             #expect(try appliedRows(path).map(\.version) == Migration.all.map(\.version))
-            #expect(try DensityStore(path: path).state(run: "old-run")?.state == state)
+            #expect(try DensityStore(path: path).read { try $0.state(run: "old-run") }.state == state)
         }
     }
 
@@ -194,8 +194,8 @@ import Testing
             }
             #expect(reason.contains("checkpoints"))
             let store = try DensityStore(path: path)
-            #expect(try store.checkpoints(run: "old-run").map(\.step) == [100])
-            #expect(try store.state(run: "old-run")?.state == state)
+            #expect(try store.read { try $0.checkpoints(run: "old-run") }.map(\.step) == [100])
+            #expect(try store.read { try $0.state(run: "old-run") }.state == state)
         }
     }
 

@@ -27,7 +27,7 @@ import Testing
             try withTemporaryPath { pathB in
                 let (prepared, run, states) = try store(pathA)
                 let (ordinary, _, _) = try store(pathB)
-                let first = try #require(try prepared.checkpoint(run: "r"))
+                let first = try #require(try prepared.read { try $0.checkpoint(run: "r") })
                 var basis = PreparedCheckpoint.Basis(checkpoint: first, state: states[0])
                 for (index, state) in states.enumerated().dropFirst() {
                     let step = Int64(10 * (index + 1))
@@ -39,13 +39,13 @@ import Testing
                     try ordinary.record(run: "r", step: step, state: state)
                 }
                 // Keyframe every 4th: the chain's depths, the states and the summaries match.
-                let depths = try prepared.checkpoints(run: "r").map(\.deltaDepth)
+                let depths = try prepared.read { try $0.checkpoints(run: "r") }.map(\.deltaDepth)
                 #expect(depths == [0, 1, 2, 3, 0, 1, 2, 3])
-                #expect(depths == (try ordinary.checkpoints(run: "r").map(\.deltaDepth)))
+                #expect(depths == (try ordinary.read { try $0.checkpoints(run: "r") }.map(\.deltaDepth)))
                 for (index, state) in states.enumerated() {
                     let step = Int64(10 * (index + 1))
-                    #expect(try prepared.state(run: "r", atOrBefore: step)?.state == state)
-                    #expect(try prepared.summary(run: "r", atOrBefore: step)?.summary == DensitySummary(state))
+                    #expect(try prepared.read { try $0.state(run: "r", at: .exact(step)) }.state == state)
+                    #expect(try prepared.read { try $0.summary(run: "r", at: .exact(step)) }.summary == DensitySummary(state))
                 }
                 #expect(try prepared.verify().problems.isEmpty)
             }
@@ -55,35 +55,35 @@ import Testing
     @Test func aPreparedCheckpointWhoseBasisIsNotTheLatestIsNotWritten() throws {
         try withTemporaryPath { path in
             let (store, run, states) = try store(path)
-            let first = try #require(try store.checkpoint(run: "r"))
+            let first = try #require(try store.read { try $0.checkpoint(run: "r") })
             let basis = PreparedCheckpoint.Basis(checkpoint: first, state: states[0])
             let ahead = try #require(store.prepareCheckpoint(run: run, step: 30, state: states[2], after: basis))
             // Another checkpoint lands first: the prepared one (a delta against step 10) is stale.
             try store.appendCheckpoint(run: "r", step: 20, state: states[1])
             #expect(try store.commit(ahead) == nil)
-            #expect(try store.checkpoints(run: "r").map(\.step) == [10, 20])
+            #expect(try store.read { try $0.checkpoints(run: "r") }.map(\.step) == [10, 20])
             // Encoded against a step that was never committed: stale too.
             let unstored = PreparedCheckpoint.Basis(checkpoint: first, state: states[1])
             let orphan = try #require(store.prepareCheckpoint(run: run, step: 30, state: states[2], after: unstored))
             #expect(try store.commit(orphan) == nil)
-            #expect(try store.checkpoints(run: "r").map(\.step) == [10, 20])
+            #expect(try store.read { try $0.checkpoints(run: "r") }.map(\.step) == [10, 20])
             // The ordinary write still stores it.
             try store.record(run: "r", step: 30, state: states[2])
-            #expect(try store.state(run: "r")?.state == states[2])
+            #expect(try store.read { try $0.state(run: "r") }.state == states[2])
         }
     }
 
     @Test func aPreparedCheckpointOverDamagedBlobsIsNotWritten() throws {
         try withTemporaryPath { path in
             let (store, run, states) = try store(path)
-            let first = try #require(try store.checkpoint(run: "r"))
+            let first = try #require(try store.read { try $0.checkpoint(run: "r") })
             let next = try #require(store.prepareCheckpoint(
                 run: run, step: 20, state: states[1], after: PreparedCheckpoint.Basis(checkpoint: first, state: states[0])))
             let raw = try Connection(path: path)
             try raw.execute("UPDATE chunks SET data = zeroblob(length(data)) WHERE checkpoint_id = ? AND chunk = 1",
                             [.integer(first.id)])
             #expect(try store.commit(next) == nil)
-            #expect(try store.checkpoints(run: "r").map(\.step) == [10])
+            #expect(try store.read { try $0.checkpoints(run: "r") }.map(\.step) == [10])
             // The ordinary write reads the damaged checkpoint back and names the damage.
             let error = #expect(throws: StoreError.self) { try store.record(run: "r", step: 20, state: states[1]) }
             if case .corruptChunk("r", 10, _, 1, _)? = error {} else {
@@ -97,7 +97,7 @@ import Testing
         try withTemporaryPath { path in
             // With an interval of 1 every checkpoint is a keyframe: the check is the full one.
             let (store, run, states) = try store(path, keyframeInterval: keyframe ? 1 : 4)
-            let first = try #require(try store.checkpoint(run: "r"))
+            let first = try #require(try store.read { try $0.checkpoint(run: "r") })
             var counts = states[1].counts
             counts[77] = states[0].counts[77] - 1
             let decreased = try DensityState(features: 50, components: 3, counts: counts, vectors: states[1].vectors,
@@ -105,7 +105,7 @@ import Testing
             let next = try #require(store.prepareCheckpoint(
                 run: run, step: 20, state: decreased, after: PreparedCheckpoint.Basis(checkpoint: first, state: states[0])))
             #expect(try store.commit(next) == nil)
-            #expect(try store.checkpoints(run: "r").map(\.step) == [10])
+            #expect(try store.read { try $0.checkpoints(run: "r") }.map(\.step) == [10])
             #expect(throws: StoreError.self) { try store.record(run: "r", step: 20, state: decreased) }
         }
     }
@@ -113,7 +113,7 @@ import Testing
     @Test func aStateOfAnotherShapeOrAnEarlierStepIsNotPrepared() throws {
         try withTemporaryPath { path in
             let (store, run, states) = try store(path)
-            let first = try #require(try store.checkpoint(run: "r"))
+            let first = try #require(try store.read { try $0.checkpoint(run: "r") })
             let basis = PreparedCheckpoint.Basis(checkpoint: first, state: states[0])
             let narrow = try DensityState(features: 49, components: 3)
             #expect(store.prepareCheckpoint(run: run, step: 20, state: narrow, after: basis) == nil)

@@ -43,14 +43,14 @@ import Testing
         try withTemporaryPath { path in
             let store = try Self.craftedStore(path)
             // The whole run: only f0 is silent; no window before it.
-            let whole = try store.deadFeatures(run: "c")
+            let whole = try store.read { try $0.deadFeatures(run: "c") }
             #expect(whole.window == WindowBounds(from: nil, to: 50, vectors: 500))
             #expect(whole.dead == [Self.dead(0, last: nil)])
             #expect(whole.width == 6 && whole.threshold == nil)
             #expect(whole.previous == nil && whole.revived == nil)
 
             // (40, 50] after (30, 40]: f3 revived, and last fired at 50.
-            let last = try store.deadFeatures(run: "c", from: 40, to: 50)
+            let last = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(40), to: .exact(50)))) }
             #expect(last.window == WindowBounds(from: 40, to: 50, vectors: 100))
             #expect(last.dead == [Self.dead(0, last: nil), Self.dead(1, last: 10), Self.dead(4, last: 30)])
             #expect(last.previous == WindowBounds(from: 30, to: 40, vectors: 100))
@@ -58,33 +58,33 @@ import Testing
 
             // (20, 40] after (start, 20] (cut at the start, two checkpoints each): f3 last fired at
             // 20 as of step 40; f4 was silent before 20 and fired in (20, 30].
-            let middle = try store.deadFeatures(run: "c", from: 20, to: 40)
+            let middle = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(20), to: .exact(40)))) }
             #expect(middle.dead == [Self.dead(0, last: nil), Self.dead(1, last: 10), Self.dead(3, last: 20)])
             #expect(middle.previous == WindowBounds(from: nil, to: 20, vectors: 200))
             #expect(middle.revived == [Self.dead(4, 4, last: 30)])
 
             // (10, 40] is three checkpoints; only (start, 10] precedes it.
-            let long = try store.deadFeatures(run: "c", from: 10, to: 40)
+            let long = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(10), to: .exact(40)))) }
             #expect(long.previous == WindowBounds(from: nil, to: 10, vectors: 100))
             #expect(long.dead == [Self.dead(0, last: nil), Self.dead(1, last: 10)])
             #expect(long.revived == [Self.dead(3, 9, last: 20), Self.dead(4, 4, last: 30)])
 
             // Density < 0.05 in (40, 50]: f5 (1 in 100) joins; f3 (10 in 100) is still revived.
-            let sparse = try store.deadFeatures(run: "c", from: 40, to: 50, threshold: 0.05)
+            let sparse = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(40), to: .exact(50))), threshold: 0.05) }
             #expect(sparse.dead == [Self.dead(0, last: nil), Self.dead(1, last: 10), Self.dead(4, last: 30),
                                     Self.dead(5, 1, last: 50)])
             #expect(sparse.revived == [Self.dead(3, 10, last: 50)])
             #expect(sparse.threshold == 0.05)
 
             // Steps between checkpoints resolve to the latest checkpoint at or before them.
-            #expect(try store.deadFeatures(run: "c", from: 45, to: 59) == last)
+            #expect(try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(45), to: .exact(59)))) } == last)
         }
     }
 
     @Test func craftedRunDense() throws {
         try withTemporaryPath { path in
             let store = try Self.craftedStore(path)
-            let whole = try store.denseFeatures(run: "c")
+            let whole = try store.read { try $0.denseFeatures(run: "c") }
             // Whole run: f2 250/500, f3 19/500 = 0.038, f5 5/500 = 0.01 (exactly the threshold), f1 7/500.
             #expect(whole.dense == [
                 DenseFeature(component: nil, feature: 2, count: 250, density: 0.5),
@@ -93,9 +93,9 @@ import Testing
                 DenseFeature(component: nil, feature: 5, count: 5, density: 0.01),
             ])
             #expect(whole.window == WindowBounds(from: nil, to: 50, vectors: 500) && whole.threshold == 1e-2)
-            let last = try store.denseFeatures(run: "c", from: 40, to: nil, threshold: 0.1)
+            let last = try store.read { try $0.denseFeatures(run: "c", in: .steps(WindowSpec(from: .exact(40), to: .latest)), threshold: 0.1) }
             #expect(last.dense.map(\.feature) == [2, 3])
-            #expect(try store.denseFeatures(run: "c", threshold: 1).dense.isEmpty)
+            #expect(try store.read { try $0.denseFeatures(run: "c", threshold: 1) }.dense.isEmpty)
         }
     }
 
@@ -103,8 +103,8 @@ import Testing
 
     /// Every checkpoint's step and state, read one at a time with `state(run:atOrBefore:)`.
     static func naiveHistory(_ store: DensityStore, _ run: String) throws -> [(step: Int64, state: DensityState)] {
-        try store.checkpoints(run: run).map { checkpoint in
-            (checkpoint.step, try #require(try store.state(run: run, atOrBefore: checkpoint.step)).state)
+        try store.read { try $0.checkpoints(run: run) }.map { checkpoint in
+            (checkpoint.step, try #require(try store.read { try $0.state(run: run, at: .exact(checkpoint.step)) }).state)
         }
     }
 
@@ -177,8 +177,7 @@ import Testing
             for b in history.indices {
                 for a in -1..<b {
                     for threshold in [nil, 0.2, 1.0] as [Double?] {
-                        let got = try store.deadFeatures(run: "r", from: a < 0 ? nil : history[a].step, to: history[b].step,
-                                                         threshold: threshold)
+                        let got = try store.read { try $0.deadFeatures(run: "r", in: .steps(WindowSpec(from: a < 0 ? .start : .exact(history[a].step), to: .exact(history[b].step))), threshold: threshold) }
                         let want = Self.naiveDead(history, run: "r", from: a, to: b, threshold: threshold)
                         #expect(got == want, "window (\(a), \(b)], threshold \(threshold.map { "\($0)" } ?? "count 0")")
                         revivedSeen += got.revived?.count ?? 0
@@ -189,7 +188,7 @@ import Testing
             // The random run exercises what it is meant to.
             #expect(revivedSeen > 0 && deadSeen > 0)
             // to: nil is the latest checkpoint.
-            #expect(try store.deadFeatures(run: "r", from: history[2].step)
+            #expect(try store.read { try $0.deadFeatures(run: "r", in: .steps(WindowSpec(from: .exact(history[2].step), to: .latest))) }
                         == Self.naiveDead(history, run: "r", from: 2, to: history.count - 1, threshold: nil))
         }
     }
@@ -210,8 +209,8 @@ import Testing
                                                 density: Double(counts[$0]) / Double(n)) }
                             .filter { $0.density >= threshold }
                             .sorted { ($0.density, -$0.component! * 20 - $0.feature) > ($1.density, -$1.component! * 20 - $1.feature) }
-                        let got = try store.denseFeatures(run: "r", from: a < 0 ? nil : history[a].step, to: history[b].step,
-                                                          threshold: threshold)
+                        let spec = WindowSpec(StepWindow(from: a < 0 ? nil : history[a].step, to: history[b].step))
+                        let got = try store.read { try $0.denseFeatures(run: "r", in: .steps(spec), threshold: threshold) }
                         #expect(got.dense == want, "window (\(a), \(b)], threshold \(threshold)")
                         #expect(got.window == WindowBounds(from: a < 0 ? nil : history[a].step, to: history[b].step, vectors: n))
                         #expect(got.width == 40)
@@ -226,10 +225,10 @@ import Testing
     @Test func recentWindowIsTheShortestHoldingEnoughVectors() throws {
         try withTemporaryPath { path in
             let store = try Self.randomStore(path, keyframeInterval: 4)
-            let checkpoints = try store.checkpoints(run: "r")
+            let checkpoints = try store.read { try $0.checkpoints(run: "r") }
             let last = checkpoints.last!
             for wanted in [1, 2, 50, 999, 1000, 1001, 2500, last.vectors - 1, last.vectors] as [Int64] {
-                let got = try store.recentWindow(run: "r", holding: wanted)
+                let got = try store.read { try DensityStore.recentWindow($0.db, $0.run(named: "r"), holding: wanted) }
                 // Naive: try every start, latest first.
                 let start = checkpoints.dropLast().last { last.vectors - $0.vectors >= wanted }
                 #expect(got == WindowBounds(from: start?.step, to: last.step, vectors: last.vectors - (start?.vectors ?? 0)),
@@ -237,30 +236,30 @@ import Testing
                 #expect(got.vectors >= wanted)
             }
             #expect(throws: QueryError.notEnoughVectors(run: "r", requested: last.vectors + 1, available: last.vectors)) {
-                _ = try store.recentWindow(run: "r", holding: last.vectors + 1)
+                _ = try store.read { try DensityStore.recentWindow($0.db, $0.run(named: "r"), holding: last.vectors + 1) }
             }
-            #expect(throws: QueryError.nonPositiveVectors(0)) { _ = try store.recentWindow(run: "r", holding: 0) }
+            #expect(throws: StoreError.settingOutOfRange(.windowVectors, value: "0", expected: "a positive number of vectors")) { _ = try store.read { try DensityStore.recentWindow($0.db, $0.run(named: "r"), holding: 0) } }
         }
     }
 
     @Test func lastVectorsQueriesReadTheRecentWindow() throws {
         try withTemporaryPath { path in
             let store = try Self.randomStore(path, keyframeInterval: 4)
-            let last = try store.checkpoints(run: "r").last!
+            let last = try store.read { try $0.checkpoints(run: "r") }.last!
             for wanted in [1, 999, 2500, last.vectors] as [Int64] {
-                let recent = try store.recentWindow(run: "r", holding: wanted)
+                let recent = try store.read { try DensityStore.recentWindow($0.db, $0.run(named: "r"), holding: wanted) }
                 let spec = WindowSpec(from: recent.from.map(StepSpec.exact) ?? .start, to: .exact(recent.to))
-                let dead = try store.deadFeatures(run: "r", lastVectors: wanted)
-                #expect(dead == (try store.deadFeatures(run: "r", window: spec)), "at least \(wanted) vectors")
+                let dead = try store.read { try $0.deadFeatures(run: "r", in: .lastVectors(wanted)) }
+                #expect(dead == (try store.read { try $0.deadFeatures(run: "r", in: .steps(spec)) }), "at least \(wanted) vectors")
                 #expect(dead.window == recent)
-                let dense = try store.denseFeatures(run: "r", lastVectors: wanted, threshold: 0.01)
-                #expect(dense == (try store.denseFeatures(run: "r", window: spec, threshold: 0.01)), "at least \(wanted) vectors")
+                let dense = try store.read { try $0.denseFeatures(run: "r", in: .lastVectors(wanted), threshold: 0.01) }
+                #expect(dense == (try store.read { try $0.denseFeatures(run: "r", in: .steps(spec), threshold: 0.01) }), "at least \(wanted) vectors")
                 #expect(dense.window == recent)
             }
             #expect(throws: QueryError.notEnoughVectors(run: "r", requested: last.vectors + 1, available: last.vectors)) {
-                _ = try store.deadFeatures(run: "r", lastVectors: last.vectors + 1)
+                _ = try store.read { try $0.deadFeatures(run: "r", in: .lastVectors(last.vectors + 1)) }
             }
-            #expect(throws: QueryError.nonPositiveVectors(0)) { _ = try store.denseFeatures(run: "r", lastVectors: 0) }
+            #expect(throws: StoreError.settingOutOfRange(.windowVectors, value: "0", expected: "a positive number of vectors")) { _ = try store.read { try $0.denseFeatures(run: "r", in: .lastVectors(0)) } }
         }
     }
 
@@ -276,30 +275,30 @@ import Testing
                 try store.appendCheckpoint(run: "s", step: Int64(15 + 20 * index), state: state)  // 15, 35, 55, 75
             }
             func expectSnapshot(_ snapshot: RunSnapshot, _ run: String, at step: Int64) throws {
-                let (checkpoint, state) = try #require(try store.state(run: run, atOrBefore: step))
+                let (checkpoint, state) = try #require(try store.read { try $0.state(run: run, at: .exact(step)) })
                 #expect(snapshot.run.name == run)
                 #expect(snapshot.checkpoint == checkpoint)
                 #expect(snapshot.summary == DensitySummary(state))
             }
             // Default: the latest step both reached, 75 (r at 70).
-            let latest = try store.compare("r", "s")
+            let latest = try store.read { try $0.compare("r", "s") }
             #expect(latest.step == 75)
             try expectSnapshot(latest.runs[0], "r", at: 75)
             try expectSnapshot(latest.runs[1], "s", at: 75)
-            let swapped = try store.compare("s", "r", atOrBefore: 40)
+            let swapped = try store.read { try $0.compare("s", "r", at: .exact(40)) }
             #expect(swapped.step == 40 && swapped.runs.map(\.run.name) == ["s", "r"])
             try expectSnapshot(swapped.runs[0], "s", at: 40)
             try expectSnapshot(swapped.runs[1], "r", at: 40)
             // s starts at 15.
-            #expect(throws: StoreError.noCheckpoint(run: "s", atOrBefore: 12)) { _ = try store.compare("r", "s", atOrBefore: 12) }
+            #expect(throws: SelectionError.beforeFirstCheckpoint(run: "s", step: 12, first: 15)) { _ = try store.read { try $0.compare("r", "s", at: .exact(12)) } }
             // Different widths are named both.
             try store.createRun(name: "narrow", features: 20)
-            let error = #expect(throws: QueryError.self) { _ = try store.compare("r", "narrow") }
+            let error = #expect(throws: QueryError.self) { _ = try store.read { try $0.compare("r", "narrow") } }
             #expect(error == .widthMismatch(first: "r", firstShape: "components=2, features=20",
                                             second: "narrow", secondShape: "features=20, no components"))
             #expect(error?.description.contains("components=2, features=20") == true)
             #expect(error?.description.contains("features=20, no components") == true)
-            #expect(throws: StoreError.self) { _ = try store.compare("r", "nope") }
+            #expect(throws: StoreError.self) { _ = try store.read { try $0.compare("r", "nope") } }
         }
     }
 
@@ -311,10 +310,10 @@ import Testing
     @Test func medianBoundsHoldTheExactMedian() throws {
         try withTemporaryPath { path in
             let store = try Self.randomStore(path, keyframeInterval: 5)
-            for checkpoint in try store.checkpoints(run: "r") {
-                let snapshot = try store.compare("r", "r", atOrBefore: checkpoint.step).runs[0]
+            for checkpoint in try store.read { try $0.checkpoints(run: "r") } {
+                let snapshot = try store.read { try $0.compare("r", "r", at: .exact(checkpoint.step)) }.runs[0]
                 let bounds = try #require(snapshot.medianLog10Density)
-                let state = try #require(try store.state(run: "r", atOrBefore: checkpoint.step)).state
+                let state = try #require(try store.read { try $0.state(run: "r", at: .exact(checkpoint.step)) }).state
                 let values = Self.sortedLogDensities(state)
                 let median = (values[values.count / 2 - 1] + values[values.count / 2]) / 2  // 40 values
                 #expect(bounds.contains(median), "median \(median) outside \(bounds) at step \(checkpoint.step)")
@@ -331,13 +330,13 @@ import Testing
             try store.createRun(name: "m", features: 5)
             try store.appendCheckpoint(run: "m", step: 1, state: DensityState(features: 5, components: nil,
                                                                               counts: [0, 0, 0, 10, 100], vectors: 100))
-            let snapshot = try store.compare("m", "m").runs[0]
+            let snapshot = try store.read { try $0.compare("m", "m") }.runs[0]
             #expect(snapshot.medianLog10Density == -10.0...DensitySummary.binLowerEdge(1, bins: 50))
             // 4 features: the two middle ones are 1e-2 (log -2, bin 40) and 1e-1 (bin 45).
             try store.createRun(name: "e", features: 4)
             try store.appendCheckpoint(run: "e", step: 1, state: DensityState(features: 4, components: nil,
                                                                               counts: [0, 1, 10, 100], vectors: 100))
-            let even = try store.compare("e", "e").runs[0]
+            let even = try store.read { try $0.compare("e", "e") }.runs[0]
             #expect(even.medianLog10Density == DensitySummary.binLowerEdge(40, bins: 50)...DensitySummary.binLowerEdge(46, bins: 50))
         }
     }
@@ -348,32 +347,33 @@ import Testing
         try withTemporaryPath { path in
             let store = try Self.craftedStore(path)
             for threshold in [0, -0.5, 1.5, .nan, .infinity] as [Double] {
-                #expect(throws: QueryError.self) { _ = try store.deadFeatures(run: "c", threshold: threshold) }
-                #expect(throws: QueryError.self) { _ = try store.denseFeatures(run: "c", threshold: threshold) }
+                let refused = StoreError.settingOutOfRange(.threshold, value: String(threshold), expected: "a density in (0, 1]")
+                #expect(throws: refused) { _ = try store.read { try $0.deadFeatures(run: "c", threshold: threshold) } }
+                #expect(throws: refused) { _ = try store.read { try $0.denseFeatures(run: "c", threshold: threshold) } }
             }
-            #expect(throws: QueryError.thresholdOutOfRange(0)) { _ = try store.deadFeatures(run: "c", threshold: 0) }
-            #expect(throws: StoreError.invalidWindow(run: "c", from: 30, to: 30)) {
-                _ = try store.deadFeatures(run: "c", from: 30, to: 30)
+            #expect(throws: StoreError.settingOutOfRange(.threshold, value: "0.0", expected: "a density in (0, 1]")) { _ = try store.read { try $0.deadFeatures(run: "c", threshold: 0) } }
+            #expect(throws: SelectionError.windowNotOrdered(run: "c", window: WindowSpec(from: .exact(30), to: .exact(30)), from: 30, to: 30)) {
+                _ = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(30), to: .exact(30)))) }
             }
-            #expect(throws: StoreError.invalidWindow(run: "c", from: 40, to: 20)) {
-                _ = try store.deadFeatures(run: "c", from: 40, to: 20)
+            #expect(throws: SelectionError.windowNotOrdered(run: "c", window: WindowSpec(from: .exact(40), to: .exact(20)), from: 40, to: 20)) {
+                _ = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(40), to: .exact(20)))) }
             }
-            #expect(throws: StoreError.invalidWindow(run: "c", from: 20, to: 20)) {
-                _ = try store.deadFeatures(run: "c", from: 21, to: 29)
+            #expect(throws: SelectionError.windowNotOrdered(run: "c", window: WindowSpec(from: .exact(21), to: .exact(29)), from: 20, to: 20)) {
+                _ = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(21), to: .exact(29)))) }
             }
-            #expect(throws: StoreError.invalidWindow(run: "c", from: 50, to: 50)) {
-                _ = try store.deadFeatures(run: "c", from: 55)
+            #expect(throws: SelectionError.windowNotOrdered(run: "c", window: WindowSpec(from: .exact(55), to: .latest), from: 50, to: 50)) {
+                _ = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(55), to: .latest))) }
             }
-            #expect(throws: StoreError.noCheckpoint(run: "c", atOrBefore: 5)) { _ = try store.deadFeatures(run: "c", from: 5) }
-            #expect(throws: StoreError.noCheckpoint(run: "c", atOrBefore: 5)) { _ = try store.deadFeatures(run: "c", to: 5) }
-            #expect(throws: StoreError.noCheckpoint(run: "c", atOrBefore: 5)) { _ = try store.denseFeatures(run: "c", from: 5) }
-            #expect(throws: StoreError.self) { _ = try store.deadFeatures(run: "nope") }
-            #expect(throws: StoreError.self) { _ = try store.denseFeatures(run: "nope") }
+            #expect(throws: SelectionError.beforeFirstCheckpoint(run: "c", step: 5, first: 10)) { _ = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(5), to: .latest))) } }
+            #expect(throws: SelectionError.beforeFirstCheckpoint(run: "c", step: 5, first: 10)) { _ = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .start, to: .exact(5)))) } }
+            #expect(throws: SelectionError.beforeFirstCheckpoint(run: "c", step: 5, first: 10)) { _ = try store.read { try $0.denseFeatures(run: "c", in: .steps(WindowSpec(from: .exact(5), to: .latest))) } }
+            #expect(throws: StoreError.self) { _ = try store.read { try $0.deadFeatures(run: "nope") } }
+            #expect(throws: StoreError.self) { _ = try store.read { try $0.denseFeatures(run: "nope") } }
             // A run without checkpoints.
             try store.createRun(name: "empty", features: 3)
-            for query in [{ _ = try store.deadFeatures(run: "empty") }, { _ = try store.denseFeatures(run: "empty") },
-                          { _ = try store.recentWindow(run: "empty", holding: 1) }] as [() throws -> Void] {
-                #expect(throws: StoreError.noCheckpoint(run: "empty", atOrBefore: nil)) { try query() }
+            for query in [{ _ = try store.read { try $0.deadFeatures(run: "empty") } }, { _ = try store.read { try $0.denseFeatures(run: "empty") } },
+                          { _ = try store.read { try DensityStore.recentWindow($0.db, $0.run(named: "empty"), holding: 1) } }] as [() throws -> Void] {
+                #expect(throws: SelectionError.noCheckpointYet(run: "empty", pending: [])) { try query() }
             }
         }
     }
@@ -382,27 +382,27 @@ import Testing
         try withTemporaryPath { path in
             let store = try Self.craftedStore(path)
             // Checkpoints 60 and 70 add no vectors; 80 adds 100, f0 fires in all of them.
-            let at50 = try #require(try store.state(run: "c", atOrBefore: 50)).state
+            let at50 = try #require(try store.read { try $0.state(run: "c", at: .exact(50)) }).state
             try store.appendCheckpoint(run: "c", step: 60, state: at50)
             try store.appendCheckpoint(run: "c", step: 70, state: at50)
             var counts = at50.counts
             counts[0] += 100
             try store.appendCheckpoint(run: "c", step: 80, state: DensityState(features: 6, components: nil, counts: counts,
                                                                                vectors: at50.vectors + 100))
-            #expect(throws: StoreError.emptyWindow(run: "c", from: 50, to: 70)) { _ = try store.deadFeatures(run: "c", from: 50, to: 70) }
-            #expect(throws: StoreError.emptyWindow(run: "c", from: 50, to: 60)) { _ = try store.denseFeatures(run: "c", from: 50, to: 60) }
+            #expect(throws: StoreError.emptyWindow(run: "c", from: 50, to: 70)) { _ = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(50), to: .exact(70)))) } }
+            #expect(throws: StoreError.emptyWindow(run: "c", from: 50, to: 60)) { _ = try store.read { try $0.denseFeatures(run: "c", in: .steps(WindowSpec(from: .exact(50), to: .exact(60)))) } }
             // (70, 80] follows (60, 70], which holds no vectors: nothing to call revived.
-            let after = try store.deadFeatures(run: "c", from: 70, to: 80)
+            let after = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(70), to: .exact(80)))) }
             #expect(after.previous == nil && after.revived == nil)
             #expect(after.dead.map(\.feature) == [1, 2, 3, 4, 5])
             #expect(after.dead.map(\.lastFiredStep) == [10, 50, 50, 30, 50])
             // (60, 80] follows (40, 60]: f0 revived; the window's start being a zero-vector step changes nothing.
-            let longer = try store.deadFeatures(run: "c", from: 60, to: 80)
+            let longer = try store.read { try $0.deadFeatures(run: "c", in: .steps(WindowSpec(from: .exact(60), to: .exact(80)))) }
             #expect(longer.previous == WindowBounds(from: 40, to: 60, vectors: 100))
             #expect(longer.revived == [DeadFeature(component: nil, feature: 0, count: 100, lastFiredStep: 80)])
             // The last-vectors window skips the zero-vector checkpoints.
-            #expect(try store.recentWindow(run: "c", holding: 100) == WindowBounds(from: 70, to: 80, vectors: 100))
-            #expect(try store.recentWindow(run: "c", holding: 101) == WindowBounds(from: 40, to: 80, vectors: 200))
+            #expect(try store.read { try DensityStore.recentWindow($0.db, $0.run(named: "c"), holding: 100) } == WindowBounds(from: 70, to: 80, vectors: 100))
+            #expect(try store.read { try DensityStore.recentWindow($0.db, $0.run(named: "c"), holding: 101) } == WindowBounds(from: 40, to: 80, vectors: 200))
         }
     }
 }

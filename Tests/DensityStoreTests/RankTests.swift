@@ -59,9 +59,9 @@ import Testing
                 written.insert([index, rank])
                 // Visible: the longest prefix of steps every rank has written.
                 let complete = (0..<Self.steps).prefix { i in (0..<Self.worldSize).allSatisfy { written.contains([i, $0]) } }
-                let visible = try store.checkpoints(run: "r").map(\.step)
+                let visible = try store.read { try $0.checkpoints(run: "r") }.map(\.step)
                 #expect(visible == complete.map { Int64(10 * ($0 + 1)) })
-                let pending = try store.pendingSteps(run: "r")
+                let pending = try store.read { try $0.pendingSteps(run: "r") }
                 #expect(pending.allSatisfy { $0.ranks.count < Self.worldSize || $0.step > (visible.last ?? -1) })
                 #expect(Set(pending.map(\.step)).isDisjoint(with: visible))
                 // Writing the same partial state again changes nothing.
@@ -70,14 +70,14 @@ import Testing
             for index in 0..<Self.steps {
                 try store.appendCheckpoint(run: "single", step: Int64(10 * (index + 1)), state: try Self.sum(states, step: index))
             }
-            #expect(try store.pendingSteps(run: "r").isEmpty)
+            #expect(try store.read { try $0.pendingSteps(run: "r") }.isEmpty)
             for index in 0..<Self.steps {
                 let step = Int64(10 * (index + 1))
-                #expect(try store.state(run: "r", atOrBefore: step)?.state == store.state(run: "single", atOrBefore: step)?.state)
-                #expect(try store.summary(run: "r", atOrBefore: step)?.summary == store.summary(run: "single", atOrBefore: step)?.summary)
+                #expect(try store.read { try $0.state(run: "r", at: .exact(step)) }.state == store.read { try $0.state(run: "single", at: .exact(step)) }.state)
+                #expect(try store.read { try $0.summary(run: "r", at: .exact(step)) }.summary == store.read { try $0.summary(run: "single", at: .exact(step)) }.summary)
             }
-            #expect(try store.trend(run: "r", feature: 9, component: 1) == store.trend(run: "single", feature: 9, component: 1))
-            #expect(try store.window(run: "r", from: 20, to: 60).state == store.window(run: "single", from: 20, to: 60).state)
+            #expect(try store.read { try $0.trend(run: "r", feature: 9, component: 1) } == store.read { try $0.trend(run: "single", feature: 9, component: 1) })
+            #expect(try store.read { try $0.window(run: "r", WindowSpec(from: .exact(20), to: .exact(60))) }.state == store.read { try $0.window(run: "single", WindowSpec(from: .exact(20), to: .exact(60))) }.state)
         }
     }
 
@@ -118,12 +118,12 @@ import Testing
             refused({ try store.record(run: "r", step: 20, state: zero, rank: (3, Self.worldSize)) }) {
                 if case .countsDecreased(_, 20, 10, _) = $0 { return true } else { return false }
             }
-            let pending = try store.pendingSteps(run: "r")
+            let pending = try store.read { try $0.pendingSteps(run: "r") }
             #expect(pending.map(\.step) == [20] && pending.map(\.ranks) == [[0, 1, 2]] && pending.map(\.missing) == [[3]])
-            #expect(try store.checkpoints(run: "r").map(\.step) == [10])
+            #expect(try store.read { try $0.checkpoints(run: "r") }.map(\.step) == [10])
             // Resuming at step 10 with --discard-later drops the partial step 20.
-            _ = try store.resume(run: "r", at: 10, discardLater: true)
-            #expect(try store.pendingSteps(run: "r").isEmpty)
+            _ = try store.resume(run: "r", at: .exact(10), discardLater: true)
+            #expect(try store.read { try $0.pendingSteps(run: "r") }.isEmpty)
         }
     }
 
@@ -148,7 +148,7 @@ import Testing
                             try one.appendCheckpoint(run: "plain", step: Int64(index), state: plain)
                             try a.appendCheckpoint(run: "plain", step: Int64(index), state: plain)
                         }
-                        #expect(try a.checkpoints(run: "r").isEmpty && b.checkpoints(run: "r").isEmpty)
+                        #expect(try a.read { try $0.checkpoints(run: "r") }.isEmpty && b.read { try $0.checkpoints(run: "r") }.isEmpty)
                         let merged = try DensityStore(path: mergedPath)
                         let fromA = try merged.merge(from: [DensityStore(path: aPath, readOnly: true)])
                         #expect(fromA.runsCreated == 2 && fromA.checkpointsCopied == Self.steps && fromA.stepsCompleted == 0)
@@ -158,14 +158,14 @@ import Testing
                         let again = try merged.merge(from: [DensityStore(path: aPath, readOnly: true)])
                         #expect(again.checkpointsCopied == 0 && again.checkpointsAlreadyThere == Self.steps && again.rankStatesCopied == 0)
                         for run in ["r", "plain"] {
-                            #expect(try merged.checkpoints(run: run).map(\.step) == one.checkpoints(run: run).map(\.step))
-                            #expect(try merged.pendingSteps(run: run) == one.pendingSteps(run: run))
-                            for checkpoint in try one.checkpoints(run: run) {
-                                #expect(try merged.state(run: run, atOrBefore: checkpoint.step)?.state
-                                        == one.state(run: run, atOrBefore: checkpoint.step)?.state)
+                            #expect(try merged.read { try $0.checkpoints(run: run) }.map(\.step) == one.read { try $0.checkpoints(run: run) }.map(\.step))
+                            #expect(try merged.read { try $0.pendingSteps(run: run) } == one.read { try $0.pendingSteps(run: run) })
+                            for checkpoint in try one.read { try $0.checkpoints(run: run) } {
+                                #expect(try merged.read { try $0.state(run: run, at: .exact(checkpoint.step)) }.state
+                                        == one.read { try $0.state(run: run, at: .exact(checkpoint.step)) }.state)
                             }
                         }
-                        #expect(try merged.pendingSteps(run: "r").map(\.ranks) == [[0, 1]])
+                        #expect(try merged.read { try $0.pendingSteps(run: "r") }.map(\.ranks) == [[0, 1]])
                     }
                 }
             }

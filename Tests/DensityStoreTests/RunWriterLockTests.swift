@@ -33,22 +33,22 @@ import Testing
             #expect(error?.description.contains("run 'r' is being written by another process (pid \(getpid()))") == true)
             #expect(throws: WriterLockError.self) { try second.lockRunForWriting("r") }
             #expect(throws: WriterLockError.self) { try second.compact(run: "r", keepEvery: 1) }
-            #expect(throws: WriterLockError.self) { try second.resume(run: "r", at: 1, discardLater: true) }
+            #expect(throws: WriterLockError.self) { try second.resume(run: "r", at: .exact(1), discardLater: true) }
             #expect(throws: WriterLockError.self) { try second.deleteRun(named: "r") }
             // Nothing was written by the refused calls.
-            #expect(try second.checkpoints(run: "r").map(\.step) == [1])
+            #expect(try second.read { try $0.checkpoints(run: "r") }.map(\.step) == [1])
 
             // Another run, and readers, are not affected.
             try second.appendCheckpoint(run: "other", step: 7, state: state(2))
             let reader = try DensityStore(path: path, readOnly: true)
-            #expect(try reader.state(run: "r")?.checkpoint.step == 1)
+            #expect(try reader.read { try $0.state(run: "r") }.checkpoint.step == 1)
             #expect(throws: WriterLockError.self) { try first!.appendCheckpoint(run: "other", step: 8, state: state(4)) }
 
             // The first handle keeps writing its run; once released, the second takes over.
             try first!.appendCheckpoint(run: "r", step: 2, state: state(4))
             first = nil
             try second.appendCheckpoint(run: "r", step: 3, state: state(6))
-            #expect(try second.checkpoints(run: "r").map(\.step) == [1, 2, 3])
+            #expect(try second.read { try $0.checkpoints(run: "r") }.map(\.step) == [1, 2, 3])
         }
     }
 
@@ -62,7 +62,7 @@ import Testing
             let attributes = try FileManager.default.attributesOfItem(atPath: lockPath)
             let mode = try #require(attributes[.posixPermissions] as? NSNumber).intValue
             #expect(mode & 0o077 == 0, "lock file mode \(String(mode, radix: 8)) for a 0600 store")
-            let run = try store.run(named: "r")
+            let run = try store.read { try $0.run(named: "r") }
             let bytes = try Data(contentsOf: URL(fileURLWithPath: lockPath))
             let slot = Int(run.id * RunWriterLock.slotsPerRun * 8)
             try #require(bytes.count >= slot + 8)
@@ -100,7 +100,7 @@ import Testing
             try other.record(run: "d", step: 1, state: state(2), rank: (rank: 1, worldSize: 2))
             // A handle holding a rank may still take its whole run (as resume --discard-later does),
             // unless another handle holds a rank of it.
-            #expect(throws: WriterLockError.self) { try store.resume(run: "d", at: 1, discardLater: true) }
+            #expect(throws: WriterLockError.self) { try store.resume(run: "d", at: .exact(1), discardLater: true) }
             let alone = try DensityStore(path: path)
             let run2 = try alone.createRun(name: "e", features: 4, worldSize: 2)
             try alone.record(run: "e", step: 1, state: state(2), rank: (rank: 0, worldSize: 2))

@@ -33,18 +33,18 @@ import Testing
         func expect(_ ok: Bool, _ what: @autoclosure () -> String) { if !ok { problems.append(what()) } }
         do {
             // diff (and export, histogram over a window): the window's counts.
-            let window = try store.window(run: "r", WindowSpec(from: .offset(3), to: .latest))
+            let window = try store.read { try $0.window(run: "r", WindowSpec(from: .offset(3), to: .latest)) }
             let expected = try states[window.to]!.subtracting(window.from.map { states[$0]! } ?? DensityState(features: features))
             expect(window.state == expected, "window \(String(describing: window.from)):\(window.to)")
             // diff's summary, risers and fallers, with the previous window.
-            let movers = try store.movers(run: "r", window: WindowSpec(from: .offset(2), to: .latest), top: 3)
+            let movers = try store.read { try $0.movers(run: "r", window: WindowSpec(from: .offset(2), to: .latest), top: 3) }
             problems += expectMovers(movers, top: 3, steps: [], what: "diff")
             // histogram over a window: its summary.
-            let summarized = try store.summary(run: "r", window: WindowSpec(from: .offset(3), to: .latest), bins: 20)
+            let summarized = try store.read { try $0.windowSummary(run: "r", WindowSpec(from: .offset(3), to: .latest), bins: 20) }
             expect(summarized.summary == DensitySummary(try windowState(summarized.window), bins: 20),
                    "window summary \(String(describing: summarized.window.from)):\(summarized.window.to)")
             // report: its summaries, window, movers and trends all from one committed history.
-            let report = try store.report(run: "r", from: nil, to: nil, features: nil, top: 2)
+            let report = try store.read { try $0.report(run: "r", from: nil, to: nil, features: nil, top: 2) }
             for (checkpoint, summary) in report.summaries {
                 expect(summary == DensitySummary(states[checkpoint.step]!), "report summary at \(checkpoint.step)")
             }
@@ -63,7 +63,7 @@ import Testing
             let wanted = report.movers.map { $0.risers.map(\.index) + $0.fallers.map(\.index) + $0.recentlyDead.map(\.index) } ?? []
             expect(Set(report.trends.keys) == Set(wanted), "report trends \(report.trends.keys.sorted()) for picks \(wanted)")
             // dead, with last-fired steps: each at or after its count reached its final value.
-            let dead = try store.deadFeatures(run: "r", window: WindowSpec(from: .offset(4), to: .latest))
+            let dead = try store.read { try $0.deadFeatures(run: "r", in: .steps(WindowSpec(from: .offset(4), to: .latest))) }
             let final = states[dead.window.to]!
             let start = dead.window.from.map { states[$0]! }
             let deadSet = dead.dead.map(\.feature)
@@ -79,16 +79,16 @@ import Testing
                 }
             }
             // trend: every point is the committed count.
-            for point in try store.trend(run: "r", feature: 3) {
+            for point in try store.read { try $0.trend(run: "r", feature: 3) } {
                 expect(point.count == states[point.step]!.counts[3] && point.vectors == states[point.step]!.vectors,
                        "trend at \(point.step)")
             }
             // report and histogram --over-training: every stored summary.
-            for (checkpoint, summary) in try store.summaries(run: "r") {
+            for (checkpoint, summary) in try store.read { try $0.summaries(run: "r") } {
                 expect(summary == DensitySummary(states[checkpoint.step]!), "summary at \(checkpoint.step)")
             }
             // export --step latest, state.
-            let latest = try store.state(run: "r", at: .latest)
+            let latest = try store.read { try $0.state(run: "r", at: .latest) }
             expect(latest.state == states[latest.checkpoint.step]!, "state at \(latest.checkpoint.step)")
         } catch {
             problems.append("reader error: \(error)")
@@ -208,7 +208,7 @@ import Testing
             }
             #expect(rewinding.problems == [], "\(rewinding.problems.prefix(5))")
             #expect(rewinding.rounds >= 2)
-            #expect(try DensityStore(path: path, readOnly: true).checkpoints(run: "r").last?.step == Self.step(Self.count - 1))
+            #expect(try DensityStore(path: path, readOnly: true).read { try $0.checkpoints(run: "r") }.last?.step == Self.step(Self.count - 1))
         }
     }
 }

@@ -24,9 +24,6 @@ import Testing
         .countsOutgrewVectors(run: "r", step: 20, previousStep: 10, detail: "feature 2 grew by 9"),
         .beyondSupportedRange(run: "r", step: 20, detail: "vectors 2^62"),
         .inconsistentHistory(run: "r", step: 20, previousStep: 10, detail: "counts fell"),
-        .noCheckpoint(run: "r", atOrBefore: 7),
-        .noCheckpoint(run: "r", atOrBefore: nil),
-        .invalidWindow(run: "r", from: 30, to: 20),
         .emptyWindow(run: "r", from: 10, to: 20),
         .indexOutOfRange(run: "r", what: "feature", index: 9, size: 8),
         .corruptChunk(run: "r", step: 20, component: 0, chunk: 1, reason: "checksum"),
@@ -39,6 +36,8 @@ import Testing
         .settingOutOfRange(.rank, value: "5", expected: "0 to 3"),
         .notCreatedYet(path: "/tmp/x.sqlite"),
         .mergeIntoItself(path: "/tmp/x.sqlite"),
+        .storageFailed(path: "/tmp/x.sqlite", cause: .full, detail: "SQLite error 13 (database or disk is full)"),
+        .storageFailed(path: "/tmp/x.sqlite", cause: .busy, detail: "SQLite error 5 (database is locked)"),
     ]
 
     @Test(arguments: all)
@@ -62,5 +61,49 @@ import Testing
         #expect(StoreError.worldSizeMismatch(run: "r", worldSize: 2, given: 3).problem.contains("world size 3 was given"))
         #expect(StoreError.rankRequired(run: "r", worldSize: 4).remedy?.contains("world size of 4") == true)
         #expect(StoreError.unknownRun(name: "gone", known: ["a", "b"]).remedy == nil)
+    }
+
+    @Test func sqliteFailuresAreToldByTheirCauseAndKind() {
+        let cases: [(Int32, StoreError.StorageCause, ProblemKind)] = [
+            (13, .full, .unavailable), (8, .readOnly, .unavailable), (3, .permission, .unavailable),
+            (14, .cannotOpen, .unavailable), (10 | (12 << 8), .io, .unavailable), (5, .busy, .busy), (6, .busy, .busy),
+            (17, .busy, .busy), (11, .damaged, .damaged), (26, .damaged, .damaged), (7, .noMemory, .unavailable),
+            (19, .other, .internal),
+        ]
+        for (code, cause, kind) in cases {
+            let error = StoreError(SQLiteError(code: code, message: "m"), path: "/tmp/s.sqlite")
+            #expect(error == .storageFailed(path: "/tmp/s.sqlite", cause: cause, detail: SQLiteError(code: code, message: "m").description))
+            #expect(error.kind == kind, "code \(code)")
+            #expect(error.problem.contains("'/tmp/s.sqlite'") && error.problem.contains("SQLite error \(code)"))
+        }
+    }
+
+    @Test func everyErrorHasTheKindItsCallerActsOn() {
+        #expect(StoreError.unknownRun(name: "gone", known: []).kind == .notFound)
+        #expect(SelectionError.noCheckpointYet(run: "r", pending: []).kind == .notFound)
+        #expect(SelectionError.beforeFirstCheckpoint(run: "r", step: 1, first: 5).kind == .invalidInput)
+        #expect(StoreError.settingOutOfRange(.threshold, value: "2", expected: "a density in (0, 1]").kind == .invalidInput)
+        #expect(StoreError.stepNotIncreasing(run: "r", step: 5, latest: 10).kind == .conflict)
+        #expect(WriterLockError.heldByAnotherWriter(run: "r", pid: 1).kind == .conflict)
+        #expect(StoreError.notCreatedYet(path: "p").kind == .busy)
+        #expect(StoreError.corruptChunk(run: "r", step: 1, component: 0, chunk: 0, reason: "x").kind == .damaged)
+        #expect(QueryError.widthMismatch(first: "a", firstShape: "1", second: "b", secondShape: "2").kind == .invalidInput)
+        // One protocol: each reads the same through it.
+        let errors: [any DensityProblem] = [StoreError.duplicateRun(name: "d"), SelectionError.startIsNoCheckpoint(run: "r"),
+                                            QueryError.notEnoughVectors(run: "r", requested: 5, available: 1)]
+        for error in errors {
+            #expect(error.description == (error.remedy.map { "\(error.problem); \($0)" } ?? error.problem))
+        }
+    }
+
+    @Test func aStoreThatCannotBeWrittenIsAStorageFailureNotASQLiteCode() throws {
+        try withTemporaryPath { path in
+            let store = try DensityStore(path: path)
+            try store.createRun(name: "r", features: 2)
+            try store.connection.withLock { try $0.execute("PRAGMA query_only = 1") }
+            let error = #expect(throws: StoreError.self) { try store.createRun(name: "s", features: 2) }
+            guard case .storageFailed(path, .readOnly, _) = error else { Issue.record("\(String(describing: error))"); return }
+            #expect(error?.kind == .unavailable)
+        }
     }
 }

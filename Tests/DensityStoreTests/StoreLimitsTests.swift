@@ -24,7 +24,7 @@ import Testing
         // At the limit itself it is accepted (nothing is allocated until a checkpoint).
         try store.createRun(name: "widest", features: StoreLimits.maxRunWidth / 4, components: 4,
                             chunkFeatures: StoreLimits.maxChunkFeatures, keyframeInterval: StoreLimits.maxKeyframeInterval)
-        #expect(try store.runs().count == 1)
+        #expect(try store.read { try $0.runs() }.count == 1)
     }
 
     @Test func aDamagedRunRowIsRefusedBeforeAnythingIsSizedFromIt() throws {
@@ -33,11 +33,11 @@ import Testing
             try store.createRun(name: "r", features: 10)
             try store.createRun(name: "fine", features: 10)
             try Connection(path: path).execute("UPDATE runs SET features = ? WHERE name = 'r'", [.integer(1 << 40)])
-            let error = #expect(throws: StoreError.self) { try store.state(run: "r") }
+            let error = #expect(throws: StoreError.self) { try store.read { try $0.state(run: "r") } }
             #expect(error?.description.contains("run 'r' has settings outside this build's limits") == true)
             let report = try store.verify()
             #expect(report.problems.map(\.run) == ["r"])
-            #expect(try store.run(named: "fine").features == 10)
+            #expect(try store.read { try $0.run(named: "fine") }.features == 10)
         }
     }
 }

@@ -21,9 +21,9 @@ import Testing
                 }
                 let state = try DensityState(features: features, components: nil, counts: counts, vectors: vectors)
                 try store.appendCheckpoint(run: "wide", step: Int64(step), state: state)
-                let stored = try #require(try store.state(run: "wide", atOrBefore: Int64(step)))
+                let stored = try #require(try store.read { try $0.state(run: "wide", at: .exact(Int64(step))) })
                 #expect(stored.state == state, "step \(step)")
-                #expect(try store.summary(run: "wide", atOrBefore: Int64(step))?.summary == DensitySummary(state), "step \(step)")
+                #expect(try store.read { try $0.summary(run: "wide", at: .exact(Int64(step))) }.summary == DensitySummary(state), "step \(step)")
             }
             // A decrease in the last chunk is still refused after the other chunks were inserted,
             // and leaves nothing behind.
@@ -33,7 +33,7 @@ import Testing
                 try store.appendCheckpoint(run: "wide", step: 6,
                                            state: DensityState(features: features, components: nil, counts: counts, vectors: vectors))
             }
-            #expect(try store.checkpoints(run: "wide").map(\.step) == [1, 2, 3, 4, 5])
+            #expect(try store.read { try $0.checkpoints(run: "wide") }.map(\.step) == [1, 2, 3, 4, 5])
         }
     }
 }

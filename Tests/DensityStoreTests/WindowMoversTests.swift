@@ -43,9 +43,11 @@ import Testing
             for (from, to) in [(nil, 50), (90, 140), (120, 140), (60, 110), (130, 140)] as [(Int64?, Int64)] {
                 for top in [0, 1, 3, 200] {
                     let handed = Mutex<[Int64]>([])
-                    let movers = try store.movers(run: "r", window: WindowSpec(from: from.map { .exact($0) } ?? .start, to: .exact(to)),
-                                                  top: top) { @Sendable _, start, counts in
-                        handed.withLock { #expect($0.count == start); $0 += counts }
+                    let spec = WindowSpec(StepWindow(from: from, to: to))
+                    let movers = try store.read { snapshot in
+                        try snapshot.movers(run: "r", window: spec, top: top) { _, start, counts in
+                            handed.withLock { #expect($0.count == start); $0 += counts }
+                        }
                     }
                     let window = try state(to).subtracting(try state(from))
                     let label = "(\(String(describing: from)), \(to)] top \(top)"
@@ -76,7 +78,7 @@ import Testing
                         (index: i, lastRose: steps.first { states[steps.firstIndex(of: $0)!].counts[i] == start.counts[i] }!)
                     }.sorted { $0.lastRose != $1.lastRose ? $0.lastRose > $1.lastRose : $0.index < $1.index }
                     for limit in [1, 4, 50] {
-                        let found = try store.movers(run: "r", window: StepWindow(from: from, to: to), top: 0, recentlyDead: limit)
+                        let found = try store.read { try $0.movers(run: "r", window: WindowSpec(StepWindow(from: from, to: to)), top: 0, recentlyDead: limit) }
                         #expect(found.recentlyDead.map(\.index) == lastRose.prefix(limit).map(\.index), "\(label) limit \(limit)")
                         #expect(found.recentlyDead.map(\.lastRose) == lastRose.prefix(limit).map(\.lastRose), "\(label) limit \(limit)")
                     }
@@ -96,7 +98,7 @@ import Testing
             try store.createRun(name: "r", features: features, chunkFeatures: 4, keyframeInterval: 3)
             for (index, state) in states.enumerated() { try store.appendCheckpoint(run: "r", step: Int64(index + 1), state: state) }
             for bins in [1, 7, 20, 50] {
-                let (window, summary) = try store.summary(run: "r", window: WindowSpec(from: .exact(3), to: .latest), bins: bins)
+                let (window, summary) = try store.read { try $0.windowSummary(run: "r", WindowSpec(from: .exact(3), to: .latest), bins: bins) }
                 #expect(window == WindowBounds(from: 3, to: 9, vectors: states[8].vectors - states[2].vectors))
                 #expect(summary == DensitySummary(try states[8].subtracting(states[2]), bins: bins))
             }

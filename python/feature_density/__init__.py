@@ -21,10 +21,14 @@ Record and resume::
 (see :class:`DensityRecorder`).
 
 Integrations: :mod:`feature_density.torchmetrics`, :mod:`feature_density.saelens`,
-:class:`feature_density.tracker.DensityTracker` (plain PyTorch). Reading: :class:`Store`.
+:class:`feature_density.tracker.DensityTracker` (plain PyTorch). Reading: :class:`Store`
+(``Store(db).run(name)`` displays in notebooks). Destinations: :mod:`feature_density.tensorboard`,
+:mod:`feature_density.wandb`.
 """
 
 from ._binary import find_density
+from ._display import Run
+from ._read import History, Summaries
 from ._state_io import encode_state, frame, read_safetensors, safetensors_bytes, save_state
 from .errors import NO_CHECKPOINT_EXIT_CODE, DensityError, DensityNotFoundError, NoCheckpointError
 from .recorder import DensityRecorder, RecorderStats
@@ -33,6 +37,6 @@ from .store import Store
 
 __version__ = "0.1.0"
 
-__all__ = ["DensityRecorder", "RecorderStats", "load_state", "save_state", "encode_state", "frame", "read_safetensors",
+__all__ = ["DensityRecorder", "RecorderStats", "load_state", "History", "Summaries", "Run", "save_state", "encode_state", "frame", "read_safetensors",
            "safetensors_bytes", "Store", "find_density", "DensityError", "NoCheckpointError",
            "DensityNotFoundError", "NO_CHECKPOINT_EXIT_CODE"]

@@ -31,14 +31,15 @@ def load_state(run: str, db: str | None = None, step: int | str = "latest", dens
     """
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "state.safetensors")
-        arguments = ["state", run, "--step", str(step), "--dtype", "int64", "--out", path]
+        if discard_later:
+            # One process: the state is read in the transaction that discards the later checkpoints.
+            arguments = ["resume", run, "--at", str(step), "--discard-later", "--state-out", path]
+        else:
+            arguments = ["state", run, "--step", str(step), "--dtype", "int64", "--out", path]
         if db is not None:
             arguments += ["--db", str(db)]
         run_density(arguments, density)
         tensors, metadata = read_safetensors(path)
-    if discard_later:
-        arguments = ["resume", run, "--at", metadata["step"], "--discard-later"]
-        run_density(arguments + (["--db", str(db)] if db is not None else []), density)
     return {
         "neuron_fired_count": tensors["neuron_fired_count"],
         "num_activation_vectors": int(tensors["num_activation_vectors"].reshape(-1)[0]),

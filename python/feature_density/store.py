@@ -10,6 +10,8 @@ import tempfile
 import numpy as np
 
 from ._binary import run_density
+from ._display import Run
+from ._read import History, Summaries, read_history
 from ._state_io import read_safetensors
 from .errors import DensityError
 from .state import load_state
@@ -65,6 +67,12 @@ class Store:
         if components is not None:
             arguments += ["--components", str(int(components))]
         self._run(arguments)
+
+    def run(self, name: str, start=None, end=None, features=None) -> Run:
+        """The run ``name`` for a notebook: displayed, it shows the report's panels inline; it also
+        plots in one line (``plot_histogram``, ``plot_dead_dense``, ``plot_trend``).
+        ``start``/``end``/``features`` are ``density report``'s ``--from``/``--to``/``--features``."""
+        return Run(self, name, start, end, features)
 
     def runs(self) -> list[dict]:
         """Every run: ``name``, ``features``, ``components`` (None without), ``checkpoints``,
@@ -123,22 +131,56 @@ class Store:
                                         for p in points], dtype=np.float64),
         }
 
-    def history(self, run: str, features, component: int | None = None) -> np.ndarray:
-        """The counts of ``features`` at every checkpoint: an int64 array ``[checkpoints, k]``
-        (the steps are ``checkpoints(run)["step"]``)."""
-        features = [int(f) for f in np.atleast_1d(np.asarray(features))]
-        columns = [self.trend(run, feature, component)["count"] for feature in features]
-        if not columns:
-            return np.zeros((len(self.checkpoints(run)["step"]), 0), dtype=np.int64)
-        return np.stack(columns, axis=1)
+    def history(self, run: str, features, component: int | None = None, out: str | None = None) -> History:
+        """The counts of ``features`` at every checkpoint, read by one ``density history``: an int64
+        :class:`History` ``[checkpoints, k]`` whose ``steps`` and ``vectors`` say where each row is.
+
+        Args:
+            features: Feature indexes (a list or array), ``"C:F"`` strings for a run with
+                components, or ``"all"``: every (component, feature) pair, written by the tool one
+                checkpoint at a time.
+            component: With a list of indexes, the component they belong to (runs with components).
+            out: Keep the file (``density history``'s safetensors; a new path, an existing file is
+                refused) there and map the counts from it instead of reading them into memory: what
+                ``"all"`` on a long, wide run wants.
+        """
+        if isinstance(features, str) and features == "all":
+            spec = "all"
+        else:
+            items = [features] if isinstance(features, (str, int, np.integer)) else list(np.atleast_1d(features))
+            if component is not None:
+                spec = ",".join(f"{int(component)}:{int(f)}" for f in items)
+            else:
+                spec = ",".join(str(f) if isinstance(f, str) else str(int(f)) for f in items)
+            if not spec:
+                steps = self.checkpoints(run)
+                history = np.zeros((len(steps["step"]), 0), dtype=np.int64).view(History)
+                history.steps, history.vectors = steps["step"], steps["vectors"]
+                history.features = history.components = np.zeros(0, dtype=np.int64)
+                return history
+        if out is not None:
+            self._run(["history", run, "--features", spec, "--out", os.fspath(out)])
+            return read_history(os.fspath(out), mmap=True)
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "history.safetensors")
+            self._run(["history", run, "--features", spec, "--out", path])
+            return read_history(path)
+
+    def summaries(self, run: str) -> Summaries:
+        """Every checkpoint's stored summary, read by one ``density summaries`` (no counts decoded):
+        :class:`Summaries`, numpy columns ``step``, ``vectors``, ``dead``, ``dense``,
+        ``mean_density``, ``mean_log10_density``, ``histogram`` ``[checkpoints, 50]`` ...;
+        ``.to_pandas()`` for a DataFrame."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "summaries.safetensors")
+            self._run(["summaries", run, "--format", "safetensors", "--out", path])
+            tensors, metadata = read_safetensors(path)
+        return Summaries.from_tensors(tensors, metadata)
 
     def checkpoints(self, run: str) -> dict:
-        """The run's checkpoints: ``step`` and ``vectors`` int64 arrays."""
-        points = self.trend(run, 0, 0 if self._has_components(run) else None)
-        return {"step": points["step"], "vectors": points["vectors"]}
-
-    def _has_components(self, run: str) -> bool:
-        return any(r["name"] == run and r["components"] is not None for r in self.runs())
+        """The run's checkpoints: ``step``, ``vectors`` and ``non_finite`` int64 arrays."""
+        summaries = self.summaries(run)
+        return {"step": summaries["step"], "vectors": summaries["vectors"], "non_finite": summaries["non_finite"]}
 
     def dead(self, run: str, start: int | str = "start", end: int | str = "latest",
              threshold: float | None = None) -> dict:

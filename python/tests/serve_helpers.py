@@ -4,6 +4,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -15,9 +16,9 @@ SERVE = os.path.join(os.path.dirname(DENSITY), "density-serve")
 class Server:
     """A running density-serve: its port, and GET/other requests returning (status, headers, body)."""
 
-    def __init__(self, db: str, *extra: str, binary: list[str] | None = None):
+    def __init__(self, db: str, *extra: str, binary: list[str] | None = None, port: int = 0):
         command = binary or [SERVE]
-        self.process = subprocess.Popen([*command, "--db", db, "--port", "0", *extra],
+        self.process = subprocess.Popen([*command, "--db", db, "--port", str(port), *extra],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
         match = re.search(r"http://[^:]+:(\d+)/", line)
@@ -52,6 +53,32 @@ class Server:
             self.process.kill()
             _, stderr = self.process.communicate()
         return stderr
+
+
+def status_of(response: bytes) -> int:
+    """The status code of a raw HTTP/1.1 response."""
+    return int(response.split(b" ", 2)[1])
+
+
+def open_stream(port: int, origin: str | None = None) -> tuple[socket.socket, bytes]:
+    """Opens /api/events on a raw socket; returns the socket and what arrived up to the first
+    event, or the whole refusal (a 4xx or 5xx and its JSON)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    origin_line = f"Origin: {origin}\r\n" if origin else ""
+    s.sendall(f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{origin_line}\r\n".encode())
+    received = b""
+    while b"data: 0\n\n" not in received:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+        head, blank, body = received.partition(b"\r\n\r\n")
+        if blank and status_of(received) != 200:
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+            while len(body) < length:
+                body += s.recv(4096)
+            return s, head + blank + body
+    return s, received
 
 
 def wait_until(condition, timeout=20.0, interval=0.1):

@@ -150,7 +150,7 @@ def test_other_methods_are_405(served, method):
     _, server = served
     for path in ["/api/runs", "/api/runs/demo/show", "/"]:
         status, headers, body = server.request(method, path, body=b"{}")
-        assert status == 405 and headers["allow"] == "GET"
+        assert status == 405 and headers["allow"] == "GET, HEAD"
         assert "GET" in json.loads(body)["error"]
 
 

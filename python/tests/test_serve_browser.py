@@ -1,5 +1,6 @@
 """The run page in a real headless Chromium (Debian's chromium and chromium-driver, through
-Selenium): a typed feature draws its trend, and a new checkpoint shows without reloading.
+Selenium): a typed feature draws its trend, a new checkpoint shows without reloading, and the
+page's live updates come back after the stream was refused (503) or dropped (server restarted).
 Screenshots go to docs/ when DENSITY_SCREENSHOTS is set."""
 
 import json
@@ -11,7 +12,7 @@ import pytest
 
 import feature_density as fd
 from conftest import REPO, density
-from serve_helpers import Server, wait_until
+from serve_helpers import Server, open_stream, status_of, wait_until
 
 webdriver = pytest.importorskip("selenium.webdriver")
 if not shutil.which("chromedriver") or not (shutil.which("chromium") or shutil.which("chromium-browser")):
@@ -76,6 +77,49 @@ def test_the_page_draws_a_trend_and_a_new_checkpoint_live(tmp_path):
         assert wait_until(lambda: driver.find_element(By.ID, "step").text == "1100")
         assert wait_until(lambda: len(line()) == 1 and len(line()[0].get_attribute("points").split()) == 11)
         assert wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, "#panels svg[data-panel=histogram][data-step='1100']"))
+        assert driver.execute_script("return window.notReloaded") is True
+    finally:
+        recorder.close()
+        driver.quit()
+        server.stop()
+
+
+def test_the_page_recovers_after_a_refused_or_dropped_stream(tmp_path):
+    db = str(tmp_path / "retry.sqlite")
+    fd.Store(db).create("live", features=64)
+    counts = np.zeros(64, dtype=np.int64)
+    recorder = fd.DensityRecorder("live", db=db)
+    counts += 1
+    recorder.record(100, counts, 1000)
+    server = Server(db)
+    driver = browser()
+    live = lambda: driver.find_element(By.ID, "live").text
+    step = lambda: driver.find_element(By.ID, "step").text
+    try:
+        assert wait_until(lambda: server.json("/api/runs/live/show").get("step") == 100)
+        # Every stream slot taken: the page's stream is refused with 503, and it says it will retry.
+        held = [open_stream(server.port) for _ in range(32)]
+        assert all(status_of(received) == 200 for _, received in held)
+        driver.get(server.url + "/runs/live")
+        assert wait_until(lambda: step() == "100")
+        assert wait_until(lambda: live().startswith("offline, retrying"), timeout=10), live()
+        for s, _ in held:
+            s.close()
+        assert wait_until(lambda: live() == "live", timeout=40), live()
+        driver.execute_script("window.notReloaded = true")
+        counts += 2
+        recorder.record(200, counts, 2000)
+        assert wait_until(lambda: step() == "200")
+
+        # The server goes away and comes back on the same port: the page follows again.
+        port = server.port
+        server.stop()
+        assert wait_until(lambda: live() != "live", timeout=20), live()
+        server = Server(db, port=port)
+        assert wait_until(lambda: live() == "live", timeout=40), live()
+        counts += 3
+        recorder.record(300, counts, 3000)
+        assert wait_until(lambda: step() == "300")
         assert driver.execute_script("return window.notReloaded") is True
     finally:
         recorder.close()

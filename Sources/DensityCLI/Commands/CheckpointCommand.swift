@@ -93,7 +93,9 @@ struct CheckpointCommand: ParsableCommand {
         }
         let estimate = try sparsity.estimate(vectors: vectors)
         var state = try DensityState(features: run.features, components: nil, counts: estimate.counts, vectors: estimate.vectors)
-        if step > 0, let before = try recorder.store.state(run: runName, atOrBefore: step - 1) {
+        if step > 0, let before = try recorder.store.read({ snapshot in
+            do { return try snapshot.state(run: runName, at: .exact(step - 1)) } catch is SelectionError { return nil }
+        }) {
             state = try state.merged(with: before.state)
         }
         Console.message("note: counts are round(density * \(vectors)); largest difference from the file's densities \(Console.format(estimate.maxDensityError)); the checkpoint is marked approximate")

@@ -39,30 +39,10 @@ struct CompareCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func run() throws {
-        let store = try store.openForReading()
-        let at: Int64? = switch stepOption.step {
-        case .latest: nil
-        case .exact(let value): value
-        default: try store.resolve(stepOption.step, run: first)
-        }
-        let comparison = try store.compare(first, second, atOrBefore: at)
+        let comparison = try store.openForReading().read { try $0.compare(first, second, at: stepOption.step) }
         switch format {
         case .json:
-            Console.out(JSONValue.object([
-                ("step", .int(comparison.step)),
-                ("runs", .array(comparison.runs.map { snapshot in
-                    let s = snapshot.summary
-                    return .object([
-                        ("run", .string(snapshot.run.name)), ("step", .int(snapshot.checkpoint.step)),
-                        ("vectors", .int(s.vectors)), ("features", .int(snapshot.run.features)),
-                        ("components", .int(snapshot.run.components)), ("mean_density", .double(s.meanDensity)),
-                        ("dead", .int(s.dead)), ("dense", .int(s.dense)), ("non_finite", .int(s.nonFinite)),
-                        ("median_log10_density", snapshot.medianLog10Density.map {
-                            .array([.double($0.lowerBound), .double($0.upperBound)])
-                        } ?? .null),
-                    ])
-                })),
-            ]).text + "\n")
+            Console.out(QueryJSON.compare(comparison).text + "\n")
         case .csv:
             var text = "run,step,vectors,features,components,mean_density,dead,dense,non_finite,median_log10_density_low,median_log10_density_high\n"
             for snapshot in comparison.runs {
@@ -77,7 +57,7 @@ struct CompareCommand: ParsableCommand {
             }
             Console.out(text)
         case .table:
-            let how = stepOption.step == .latest ? " (the latest step both runs have reached)" : ShowCommand.resolution(stepOption.step, comparison.step)
+            let how = stepOption.step == .latest ? " (the latest step both runs have reached)" : stepOption.step.note(resolvedTo: comparison.step)
             var text = "compared at step \(comparison.step)\(how)\n\n"
             let percent = { (count: Int, width: Int) in "\(count) (\(Console.format(100 * Double(count) / Double(width)))%)" }
             let columns = comparison.runs.map { snapshot -> [String] in

@@ -40,12 +40,9 @@ struct DeadCommand: ParsableCommand {
     @OptionGroup var listing: ListingOptions
 
     func run() throws {
-        let store = try store.openForReading()
-        let runInfo = try store.run(named: runName)
-        let report = try window.reading {
-            try store.deadFeatures(run: runName, window: $0, threshold: threshold)
-        } lastVectors: {
-            try store.deadFeatures(run: runName, lastVectors: $0, threshold: threshold)
+        let (runInfo, report) = try store.openForReading().read { snapshot in
+            (try snapshot.run(named: runName),
+             try window.reading { try snapshot.deadFeatures(run: runName, in: $0, threshold: threshold) })
         }
         let hasComponents = runInfo.components != nil
         switch listing.format {

@@ -2,6 +2,7 @@ import ArgumentParser
 import DensityMetric
 import DensityStore
 import DensityWorkload
+import DensityViews
 import Foundation
 
 /// `density demo`: a synthetic SAE run, recorded, crashed, resumed and read back.
@@ -46,11 +47,13 @@ struct DemoCommand: ParsableCommand {
         guard features > 0, batch > 0, checkpoints >= 4, every > 0 else {
             throw ValidationError("--features, --batch and --every must be positive, --checkpoints at least 4")
         }
+        // The library's check of the run's name and width, before the store is opened.
+        try ErrorText.validating { try DensityStore.checkRunSettings(name: runName, features: features) }
     }
 
     func run() throws {
         let store = try store.openForWriting()
-        if let existing = try? store.run(named: runName) {
+        if let existing = try? store.read({ try $0.run(named: runName) }) {
             guard existing.metadata?.contains(Self.marker) == true else {
                 throw CLIError("a run named '\(runName)' exists and was not made by the demo; pass --run with another name")
             }
@@ -103,15 +106,15 @@ struct DemoCommand: ParsableCommand {
 
     /// What the history shows, and what to try next.
     func report(store: DensityStore, lastStep: Int64) throws {
-        guard let first = try store.checkpoints(run: runName).first,
-              let firstState = try store.state(run: runName, atOrBefore: first.step)?.state,
-              let final = try store.state(run: runName)?.state else { return }
-        let late = DensitySummary(final)
         // The last quarter of training, against the first half: a feature that fired with density
         // >= 1e-3 early (dozens of firings) and never late has died, not just been unlucky.
         let recentStart = lastStep - Int64(checkpoints / 4) * every
-        let recent = try store.window(run: runName, from: recentStart, to: lastStep).state
-        let firstHalf = try store.window(run: runName, from: nil, to: lastStep / 2).state
+        let (first, final, recent, firstHalf) = try store.read { snapshot in
+            (try snapshot.state(run: runName, at: .first), try snapshot.state(run: runName).state,
+             try snapshot.window(run: runName, WindowSpec(from: .exact(recentStart), to: .exact(lastStep))).state,
+             try snapshot.window(run: runName, WindowSpec(from: .start, to: .exact(lastStep / 2))).state)
+        }
+        let late = DensitySummary(final)
         let early = firstHalf.densities()
         let died = (0..<features).filter { early[$0] >= 1e-3 && recent.counts[$0] == 0 }
         let recentSummary = DensitySummary(recent)
@@ -121,22 +124,15 @@ struct DemoCommand: ParsableCommand {
               vectors seen             \(final.vectors)
               mean density             \(Console.format(late.meanDensity))
               dense (>= 1e-2)          \(late.dense) features
-              never fired              \(DensitySummary(firstState).dead) at step \(first.step) -> \(late.dead) at step \(lastStep)
+              never fired              \(DensitySummary(first.state).dead) at step \(first.checkpoint.step) -> \(late.dead) at step \(lastStep)
               silent in (\(recentStart), \(lastStep)]  \(recentSummary.dead) features
               died during training     \(died.count) features: density >= 1e-3 up to step \(lastStep / 2), silent after step \(recentStart)
 
               log10(density + 1e-10) at step \(lastStep):
 
             """
-        let bins = DensitySummary(final, bins: 10).histogram
-        let peak = max(1, bins.max() ?? 1)
-        // Every bin, empty ones too, as `density histogram` prints them.
-        for (i, count) in bins.enumerated() {
-            let low = DensitySummary.binLowerEdge(i, bins: 10)
-            let bar = String(repeating: "#", count: Int((40 * Double(count) / Double(peak)).rounded(.up)))
-            let label = String(format: "%5.0f to %3.0f", low, low + 1)
-            text += "  \(label) \(bar) \(count)\(i == 0 ? " (dead)" : "")\n"
-        }
+        // Every bin, empty ones too, as `density histogram --bins 10` prints them.
+        text += TextHistogram.lines(DensitySummary(final, bins: 10).histogram, style: .table).map { "  \($0)\n" }.joined()
         let db = self.store.db.map { " --db \($0)" } ?? ""
         let example = died.first ?? 0
         text += """

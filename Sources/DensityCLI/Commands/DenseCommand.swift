@@ -35,25 +35,14 @@ struct DenseCommand: ParsableCommand {
     @OptionGroup var listing: ListingOptions
 
     func run() throws {
-        let store = try store.openForReading()
-        let runInfo = try store.run(named: runName)
-        let report = try window.reading {
-            try store.denseFeatures(run: runName, window: $0, threshold: threshold)
-        } lastVectors: {
-            try store.denseFeatures(run: runName, lastVectors: $0, threshold: threshold)
+        let (runInfo, report) = try store.openForReading().read { snapshot in
+            (try snapshot.run(named: runName),
+             try window.reading { try snapshot.denseFeatures(run: runName, in: $0, threshold: threshold) })
         }
         let hasComponents = runInfo.components != nil
         switch listing.format {
         case .json:
-            Console.out(JSONValue.object([
-                ("run", .string(runName)), ("from", report.window.from.map { .int($0) } ?? .null),
-                ("to", .int(report.window.to)), ("vectors", .int(report.window.vectors)),
-                ("threshold", .double(report.threshold)),
-                ("dense", .array(report.dense.map { f in
-                    .object((hasComponents ? [("component", .int(f.component))] : [])
-                        + [("feature", .int(f.feature)), ("count", .int(f.count)), ("density", .double(f.density))])
-                })),
-            ]).text + "\n")
+            Console.out(QueryJSON.dense(run: runInfo, report: report).text + "\n")
         case .csv:
             Console.out(ListingOptions.csv(components: hasComponents, ["count", "density"], report.dense) { f in
                 [String(f.count), "\(f.density)"]

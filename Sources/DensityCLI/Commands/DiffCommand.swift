@@ -2,7 +2,6 @@ import ArgumentParser
 import DensityMetric
 import DensityStore
 import DensityViews
-import Synchronization
 
 /// `density diff`: densities over a window of steps.
 struct DiffCommand: ParsableCommand {
@@ -28,7 +27,7 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run's name.", valueName: "run"))
     var runName: String
 
-    @OptionGroup var window: WindowSpelling
+    @OptionGroup var window: WindowOption
 
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table
@@ -45,38 +44,36 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let store = try store.openForReading()
-        let runInfo = try store.run(named: runName)
-        let features = runInfo.features, components = runInfo.components
         // JSON and CSV print every feature: the window's counts come a chunk at a time, in the
         // same read as the ranking, and only what is printed is kept. Nothing is printed until
         // the read has succeeded.
         let format = self.format
-        let printed = Printed(csv: components == nil ? "feature,count,density\n" : "component,feature,count,density\n")
-        let movers = try self.window.reading { spec in
-            try store.movers(run: runName, window: spec, top: format == .table ? top : 0, each: format == .table ? nil : {
-                @Sendable window, start, counts in
-                let vectors = Double(window.vectors)
-                if format == .json {
-                    printed.densities.withLock { $0 += counts.lazy.map { Double($0) / vectors } }
-                    return
-                }
-                var text = ""
-                for (offset, count) in counts.enumerated() {
-                    let i = start + offset
-                    if components != nil { text += "\(i / features)," }
-                    text += "\(i % features),\(count),\(Double(count) / vectors)\n"
-                }
-                printed.csv.withLock { $0 += text }
-            })
+        var printed = (csv: "", densities: [Double]())
+        let (runInfo, movers) = try store.read { snapshot in
+            let runInfo = try snapshot.run(named: runName)
+            let features = runInfo.features, components = runInfo.components
+            printed.csv = CountRows.header(hasComponents: components != nil)
+            let movers = try self.window.reading { spec in
+                try snapshot.movers(run: runName, window: spec, top: format == .table ? top : 0, each: format == .table ? nil : {
+                    window, start, counts in
+                    if format == .json {
+                        printed.densities += counts.lazy.map { DensityState.density(count: $0, vectors: window.vectors) }
+                    } else {
+                        printed.csv += CountRows.rows(counts, start: start, features: features, hasComponents: components != nil,
+                                                      vectors: window.vectors)
+                    }
+                })
+            }
+            return (runInfo, movers)
         }
         let window = movers.window
         let note = self.window.note(from: window.from, to: window.to)
         switch format {
         case .json:
-            Console.out(QueryJSON.diff(run: runInfo, window: window, densities: printed.densities.withLock { $0 },
+            Console.out(QueryJSON.diff(run: runInfo, window: window, densities: printed.densities,
                                        previous: movers.previous).text + "\n")
         case .csv:
-            Console.out(printed.csv.withLock { $0 })
+            Console.out(printed.csv)
         case .table:
             let summary = movers.summary
             let width = Double(summary.width)
@@ -126,14 +123,4 @@ struct DiffCommand: ParsableCommand {
         if to != .exact(end) { notes.append("--to \(to) -> \(end)") }
         return notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")"
     }
-}
-
-/// What `diff --format json|csv` keeps of the window's counts as the library hands them over.
-private final class Printed: Sendable {
-    /// The densities, for JSON.
-    let densities = Mutex<[Double]>([])
-    /// The CSV text, for CSV.
-    let csv: Mutex<String>
-
-    init(csv header: String) { csv = Mutex(header) }
 }

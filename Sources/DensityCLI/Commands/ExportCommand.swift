@@ -104,9 +104,9 @@ struct ExportCommand: ParsableCommand {
         let format = resolvedFormat!
         // The destination is checked before any work.
         let target = try ExportTarget(path: out ?? "-", force: force, binary: format.isBinary)
-        let store = try store.openForReading()
-        let runInfo = try store.run(named: runName)
-        let selected = try selection.read(store, run: runName)
+        let (runInfo, selected) = try store.openForReading().read { snapshot in
+            (try snapshot.run(named: runName), try selection.read(snapshot, run: runName))
+        }
         let state = selected.state
         var sparsity: [UInt8] = []
         if format == .saelens {
@@ -181,22 +181,15 @@ struct ExportCommand: ParsableCommand {
     func writeCSV(_ state: DensityState, to file: ExportFile) throws {
         let progress = Progress("writing \(out ?? "stdout")", total: state.counts.count)
         defer { progress.finish() }
-        let features = state.features
         let hasComponents = state.components != nil
-        try file.append(hasComponents ? "component,feature,count,density\n" : "feature,count,density\n")
-        let vectors = Double(state.vectors)
-        var text = ""
-        for (index, count) in state.counts.enumerated() {
-            if hasComponents { text += "\(index / features)," }
-            text += "\(index % features),\(count),\(Double(count) / vectors)\n"
-            if text.utf8.count >= 1 << 20 {
-                try file.append(text)
-                text = ""
-                progress.update(to: index + 1)
-            }
+        try file.append(CountRows.header(hasComponents: hasComponents))
+        let piece = 1 << 15  // features a write: about 1 MiB of text
+        for start in stride(from: 0, to: state.counts.count, by: piece) {
+            let end = min(start + piece, state.counts.count)
+            try file.append(CountRows.rows(state.counts[start..<end], start: start, features: state.features,
+                                           hasComponents: hasComponents, vectors: state.vectors))
+            progress.update(to: end)
         }
-        try file.append(text)
-        progress.update(to: state.counts.count)
     }
 
     /// One JSON object; the values flat and row-major.
@@ -210,11 +203,10 @@ struct ExportCommand: ParsableCommand {
         ]).text
         head.removeLast()  // the closing brace; the values follow
         try file.append(head + ",\"values\":[")
-        let vectors = Double(state.vectors)
         var text = ""
         for (index, count) in state.counts.enumerated() {
             if index > 0 { text += "," }
-            text += what == .counts ? String(count) : JSONValue.number(Double(count) / vectors)
+            text += what == .counts ? String(count) : JSONValue.number(DensityState.density(count: count, vectors: state.vectors))
             if text.utf8.count >= 1 << 20 {
                 try file.append(text)
                 text = ""

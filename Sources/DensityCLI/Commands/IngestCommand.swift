@@ -39,9 +39,10 @@ struct IngestCommand: ParsableCommand {
 
     func run() throws {
         let store = try store.openForWriting()
-        try store.lockRunForWriting(runName)  // before reading the state the checkpoint builds on
-        let run = try store.run(named: runName)
-        let latest = try store.state(run: runName)
+        let run = try store.lockRunForWriting(runName)  // before reading the state the checkpoint builds on
+        let latest = try store.read { snapshot -> (checkpoint: Checkpoint, state: DensityState)? in
+            do { return try snapshot.state(run: runName) } catch SelectionError.noCheckpointYet { return nil }
+        }
         if let latest, step <= latest.checkpoint.step {
             throw StoreError.stepNotIncreasing(run: runName, step: step, latest: latest.checkpoint.step)
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DensityFormats
 import DensityMetric
 import DensityStore
 
@@ -14,6 +15,8 @@ struct ResumeCommand: ParsableCommand {
               density resume demo
               density resume demo --at 3000 --discard-later
               density resume demo --at -3 --discard-later   # three checkpoints before the latest
+            --state-out FILE also writes the state resumed from, as `density state --dtype int64` \
+            does, read in the same transaction as the discard.
             """
     )
 
@@ -34,9 +37,17 @@ struct ResumeCommand: ParsableCommand {
     @Flag(help: "Delete the checkpoints after the resume point.")
     var discardLater = false
 
+    @Option(help: ArgumentHelp("Also write the state resumed from (int64 counts) to this .safetensors file.", valueName: "file"))
+    var stateOut: String?
+
     func run() throws {
+        let target = try stateOut.map { try ExportTarget(path: $0, force: true, binary: true, option: "--state-out") }
         let store = discardLater ? try store.openForWriting() : try store.openForReading()
         let resumed = try store.resume(run: runName, at: at, discardLater: discardLater)
+        if let target {
+            let writer = try StateCommand.writer(run: runName, checkpoint: resumed.checkpoint, state: resumed.state, dtype: .int64)
+            _ = try target.write { file in try writer.write { try file.append($0) } }
+        }
         Console.out("\(resumed.checkpoint.step)\n")
         var message = "run '\(runName)' resumes from step \(resumed.checkpoint.step) (vectors \(resumed.state.vectors))"
         if discardLater {

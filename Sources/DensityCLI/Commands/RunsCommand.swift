@@ -20,7 +20,7 @@ struct RunsCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func run() throws {
-        let summaries = try store.openForReading().runs()
+        let summaries = try store.openForReading().read { try $0.runs() }
         switch format {
         case .json:
             Console.out(QueryJSON.runs(summaries).text + "\n")

@@ -12,6 +12,8 @@ struct ServeCommand: ParsableCommand {
               density serve --db runs.sqlite          # http://127.0.0.1:8765/
             Binds 127.0.0.1 by default; from your laptop, forward the port over SSH:
               ssh -L 8765:localhost:8765 gpu-box      # then open http://localhost:8765/
+            It answers only requests addressed to localhost, 127.0.0.1, [::1] or the bound address
+            (a page on another site gets 421); --allow-host NAME adds a name on purpose.
             The JSON API mirrors the CLI: /api/runs, /api/runs/RUN/show?step=S, /diff?from=A&to=B,
             /trend?feature=F, /dead?window=A:B, /histogram?step=S give what --format json prints.
             density-serve is its own executable: `swift build --product density-serve` builds it
@@ -28,6 +30,18 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "The address to bind; anything but loopback exposes the store to the network (a warning is printed).")
     var host: String = "127.0.0.1"
 
+    @Option(help: ArgumentHelp("Also answer requests addressed to NAME (a host name or address the clients use); repeatable.",
+                               valueName: "name"))
+    var allowHost: [String] = []
+
+    @Option(help: ArgumentHelp("Close a connection that sends no complete request for this many seconds (1 to 30; default 20).",
+                               valueName: "seconds"))
+    var idleTimeout: Int?
+
+    @Option(help: ArgumentHelp("The most store reads at once, each on a read-only handle kept open (default: the number of cores).",
+                               valueName: "n"))
+    var readers: Int?
+
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
@@ -42,6 +56,8 @@ struct ServeCommand: ParsableCommand {
                 """)
         }
         let arguments = [executable.path, "--port", String(port), "--host", host, "--db", store.path]
+            + allowHost.flatMap { ["--allow-host", $0] } + (idleTimeout.map { ["--idle-timeout", String($0)] } ?? [])
+            + (readers.map { ["--readers", String($0)] } ?? [])
         let argv = arguments.map { strdup($0) } + [nil]
         execv(executable.path, argv)
         throw CLIError("could not start \(executable.path): \(String(cString: strerror(errno)))")

@@ -30,14 +30,9 @@ struct ShowCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func run() throws {
-        let store = try store.openForReading()
-        let runInfo = try store.run(named: runName)
-        let resolved = try store.resolve(stepOption.step, run: runName)!
         // The summary stored with the checkpoint: no counts are decoded.
-        guard let (checkpoint, summary) = try store.summary(run: runName, atOrBefore: resolved) else {
-            throw StoreError.noCheckpoint(run: runName, atOrBefore: resolved)
-        }
-        let pending = runInfo.worldSize > 1 ? try store.pendingSteps(run: runName) : []
+        let overview = try store.openForReading().read { try $0.overview(run: runName, at: stepOption.step) }
+        let (runInfo, checkpoint, summary, pending) = (overview.run, overview.checkpoint, overview.summary, overview.pending)
         switch format {
         case .json:
             Console.out(QueryJSON.show(run: runInfo, checkpoint: checkpoint, summary: summary, pending: pending).text + "\n")
@@ -51,7 +46,7 @@ struct ShowCommand: ParsableCommand {
             let width = Double(summary.width)
             var rows: [[String]] = [
                 ["run", runName],
-                ["step", "\(checkpoint.step)\(Self.resolution(stepOption.step, checkpoint.step))"],
+                ["step", "\(checkpoint.step)\(stepOption.step.note(resolvedTo: checkpoint.step))"],
                 ["vectors", String(summary.vectors)],
                 ["features", runInfo.components.map { "\(runInfo.features) x \($0) components" } ?? String(runInfo.features)],
                 ["fire threshold", "\(runInfo.fireThreshold)"],
@@ -73,15 +68,6 @@ struct ShowCommand: ParsableCommand {
             }
             Console.out(rows.map { $0[0].padding(toLength: 17, withPad: " ", startingAt: 0) + $0[1] }
                 .joined(separator: "\n") + "\n")
-        }
-    }
-
-    /// How a step spec resolved, when it was not the exact step.
-    static func resolution(_ spec: StepSpec, _ step: Int64) -> String {
-        switch spec {
-        case .exact(let asked) where asked == step: ""
-        case .exact(let asked): " (latest checkpoint at or before \(asked))"
-        default: " (\(spec))"
         }
     }
 }

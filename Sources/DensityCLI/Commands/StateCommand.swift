@@ -48,9 +48,18 @@ struct StateCommand: ParsableCommand {
 
     func run() throws {
         let target = try ExportTarget(path: out, force: force, binary: true)  // checked before any work
-        let store = try store.openForReading()
-        let (checkpoint, state) = try store.state(run: runName, at: stepOption.step)
-        var writer = SafetensorsWriter(metadata: ["run": runName, "step": String(checkpoint.step), "writer": "density state"])
+        let (checkpoint, state) = try store.openForReading().read { try $0.state(run: runName, at: stepOption.step) }
+        let writer = try Self.writer(run: runName, checkpoint: checkpoint, state: state, dtype: dtype)
+        _ = try target.write { file in
+            try writer.write { try file.append($0) }
+        }
+        Console.message("wrote the state of run '\(runName)' at step \(checkpoint.step) (\(state.vectors) vectors, \(dtype.rawValue) counts) to \(target.name)\(target.note)")
+    }
+
+    /// The file `state` writes: the counts in `dtype`, the vectors and the step, with the run and
+    /// step in the metadata; warns when float32 rounds a count.
+    static func writer(run: String, checkpoint: Checkpoint, state: DensityState, dtype: CountType) throws -> SafetensorsWriter {
+        var writer = SafetensorsWriter(metadata: ["run": run, "step": String(checkpoint.step), "writer": "density state"])
         switch dtype {
         case .float32:
             if let largest = state.counts.max(), largest > 1 << 24 {
@@ -63,9 +72,6 @@ struct StateCommand: ParsableCommand {
         try writer.add(TorchMetricsState.vectorsName, shape: [], values: .int64([state.vectors]))
         // The step as a tensor too, so that `checkpoint` and `import` read the file back as it is.
         try writer.add(TorchMetricsState.stepName, shape: [], values: .int64([checkpoint.step]))
-        _ = try target.write { file in
-            try writer.write { try file.append($0) }
-        }
-        Console.message("wrote the state of run '\(runName)' at step \(checkpoint.step) (\(state.vectors) vectors, \(dtype.rawValue) counts) to \(target.name)\(target.note)")
+        return writer
     }
 }

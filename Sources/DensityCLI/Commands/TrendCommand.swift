@@ -51,11 +51,13 @@ struct TrendCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try store.openForReading()
-        let runInfo = try store.run(named: runName)
-        let component = try ComponentChoice.resolve(self.component, of: runInfo, why: "a trend follows one (component, feature) pair")
-        let all = try store.trend(run: runName, feature: feature, component: component)
-        if all.isEmpty { throw store.noCheckpointYet(run: runName) }
+        let (runInfo, component, all) = try store.openForReading().read { snapshot in
+            let runInfo = try snapshot.run(named: runName)
+            let component = try ComponentChoice.resolve(self.component, of: runInfo, why: "a trend follows one (component, feature) pair")
+            let all = try snapshot.trend(run: runName, feature: feature, component: component)
+            if all.isEmpty { throw try snapshot.noCheckpointYet(run: runName) }
+            return (runInfo, component, all)
+        }
         let kept = Self.thin(all.count, every: every, points: points).map { all[$0] }
         let windows = Self.windowDensities(kept)
         if let svg = try drawing.target() {

@@ -16,7 +16,9 @@ struct WatchCommand: ParsableCommand {
 
             It reads the store read-only and never writes to it, so it can run beside the training \
             that records (in tmux, or over SSH). It asks SQLite every --interval seconds whether \
-            anything was committed (PRAGMA data_version) and reads the store only when so.
+            anything was committed (PRAGMA data_version) and reads the store only when so. \
+            A store deleted or replaced by another file (e.g. restored from a copy) is said on \
+            screen and followed: the new file is read, or the view waits for one to appear.
             Keys: q quits (Ctrl-C too); the terminal is restored either way.
             Without a terminal (piped, or in a log) it prints one plain frame per new checkpoint; \
             --once prints one frame and exits.
@@ -52,17 +54,19 @@ struct WatchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try store.openForReading()
-        var version = try store.dataVersion()
         // The first frame's errors (no such run, a damaged store) end the command; later ones
         // are shown in the frame while the view goes on.
-        var frame = try WatchFrame.load(store: store, run: runName, last: last, top: top)
+        var source = try WatchSource(path: store.path, run: runName, last: last, top: top, interval: interval)
         if once || !Terminal.isInteractive {
             let width = Self.plainWidth
-            Console.out(frame.lines(width: width, now: Date(), interactive: false).joined(separator: "\n") + "\n")
+            Console.out(source.frame.lines(width: width, now: Date(), interactive: false).joined(separator: "\n") + "\n")
             if once { return }
-            try follow(store: store, version: &version, frame: &frame) { frame in
-                Console.out("\n" + frame.lines(width: width, now: Date(), interactive: false).joined(separator: "\n") + "\n")
+            Terminal.installSignalHandlers()
+            while !Terminal.stopRequested {
+                Thread.sleep(forTimeInterval: interval)
+                if source.poll() {
+                    Console.out("\n" + source.frame.lines(width: width, now: Date(), interactive: false).joined(separator: "\n") + "\n")
+                }
             }
             return
         }
@@ -70,42 +74,14 @@ struct WatchCommand: ParsableCommand {
         let terminal = Terminal()
         defer { terminal.restore() }
         var size = Terminal.size
-        terminal.draw(frame.lines(width: size.width, now: Date(), interactive: true), height: size.height)
+        terminal.draw(source.frame.lines(width: size.width, now: Date(), interactive: true), width: size.width, height: size.height)
         while !Terminal.stopRequested {
             let keys = terminal.readKeys(waiting: interval)
             if keys.contains(UInt8(ascii: "q")) || keys.contains(UInt8(ascii: "Q")) { break }
             if Terminal.stopRequested { break }
             if Terminal.takeResize() { size = Terminal.size }
-            _ = reload(store: store, version: &version, frame: &frame)
-            terminal.draw(frame.lines(width: size.width, now: Date(), interactive: true), height: size.height)
-        }
-    }
-
-    /// Without a terminal: waits for new checkpoints and hands each new frame to `emit`, until a
-    /// signal stops it.
-    func follow(store: DensityStore, version: inout Int64, frame: inout WatchFrame,
-                emit: (WatchFrame) -> Void) throws {
-        Terminal.installSignalHandlers()
-        while !Terminal.stopRequested {
-            Thread.sleep(forTimeInterval: interval)
-            if reload(store: store, version: &version, frame: &frame) { emit(frame) }
-        }
-    }
-
-    /// Reads a new frame when the store changed; a failed read keeps the old frame and says why.
-    /// - Returns: Whether the frame shows other checkpoints or pending steps than before.
-    func reload(store: DensityStore, version: inout Int64, frame: inout WatchFrame) -> Bool {
-        do {
-            let now = try store.dataVersion()
-            guard now != version else { return false }
-            let next = try WatchFrame.load(store: store, run: runName, last: last, top: top)
-            version = now
-            let changed = next.key != frame.key
-            frame = next
-            return changed
-        } catch {
-            frame.problem = "reading the store failed, retrying every \(Console.format(interval)) s: \(ErrorText.render(error))"
-            return false
+            _ = source.poll()
+            terminal.draw(source.frame.lines(width: size.width, now: Date(), interactive: true), width: size.width, height: size.height)
         }
     }
 

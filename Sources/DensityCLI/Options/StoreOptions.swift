@@ -38,7 +38,7 @@ struct StoreOptions: ParsableArguments {
         }
         do {
             return try DensityStore(path: path, readOnly: true)
-        } catch let error as SQLiteError where error.primaryCode == 8 {  // SQLITE_READONLY
+        } catch StoreError.storageFailed(_, .readOnly, _) {
             // A WAL store is read through its -shm file; a reader that may not create it cannot open the store.
             throw CLIError("cannot read '\(path)': SQLite needs the store's -shm file beside it, which is missing and cannot be created because its folder is not writable for you. It exists while a writer has the store open; otherwise copy the store to a folder you can write, or ask its owner to make the folder writable. Nothing was changed")
         }

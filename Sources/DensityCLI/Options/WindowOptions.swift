@@ -4,7 +4,7 @@ import DensityStore
 /// `--window A:B` (or `--from A --to B`) or `--last-vectors N`: the window (A, B] of a run's
 /// checkpoints a query looks at; the whole run, (start, latest], by default.
 struct WindowOptions: ParsableArguments {
-    @OptionGroup var spelling: WindowSpelling
+    @OptionGroup var spelling: WindowOption
 
     /// The window as written, in either spelling.
     var window: WindowSpec? { spelling.spec }
@@ -24,9 +24,9 @@ struct WindowOptions: ParsableArguments {
 
     /// Runs a library query over the window as written, or over the shortest window holding
     /// `--last-vectors N`; either way the library resolves the window in the transaction that reads it.
-    func reading<T>(_ query: (WindowSpec) throws -> T, lastVectors recent: (Int64) throws -> T) throws -> T {
-        guard let lastVectors else { return try spelling.reading(query) }
-        return try recent(lastVectors)
+    func reading<T>(_ query: (WindowSelection) throws -> T) throws -> T {
+        guard let lastVectors else { return try spelling.reading { try query(.steps($0)) } }
+        return try query(.lastVectors(lastVectors))
     }
 
     /// A table's first line: the run, the window's steps and how they were chosen.

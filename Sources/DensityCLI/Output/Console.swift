@@ -1,3 +1,4 @@
+import DensityViews
 import Foundation
 
 /// Where output goes: data to stdout, messages to stderr.
@@ -17,7 +18,7 @@ enum Console {
 
     /// A number in a compact, readable form: 6 significant digits.
     static func format(_ value: Double) -> String {
-        value.isNaN ? "nan" : String(format: "%.6g", value)
+        TextHistogram.number(value)
     }
 
     /// Aligns rows into columns (right-aligned numbers, left-aligned first column), measuring

@@ -11,12 +11,8 @@ enum ErrorText {
     static func render(_ error: any Error) -> any Error {
         switch error {
         case let SelectionError.noCheckpointYet(run, pending):
-            guard let first = pending.first else { return CLIError("\(StoreError.noCheckpoint(run: run, atOrBefore: nil).problem); \(addCheckpoint)") }
+            guard let first = pending.first else { return CLIError("run '\(run)' has no checkpoints yet; \(addCheckpoint)") }
             return CLIError("\(error) (`density checkpoint RUN --rank R --world-size \(first.worldSize) FILE`)")
-        case let QueryError.thresholdOutOfRange(value):
-            return CLIError("--threshold must be a density in (0, 1], got \(value)")
-        case let QueryError.nonPositiveVectors(value):
-            return CLIError("--last-vectors must be a positive number of vectors, got \(value)")
         case QueryError.notEnoughVectors:
             return CLIError("\(error); ask for fewer with --last-vectors, or leave it out for the whole run")
         case let StoreError.settingOutOfRange(setting, value, expected):
@@ -68,8 +64,6 @@ enum ErrorText {
             "to restart training from an earlier step, use `density resume \(run) --at STEP --discard-later` first"
         case .inconsistentHistory:
             "run `density verify` to list every problem, and query other steps meanwhile"
-        case .noCheckpoint(_, nil):
-            addCheckpoint
         case let .conflictingState(run, _, _):
             "to record that step again, rewind first with `density resume \(run) --at STEP --discard-later`"
         case let .rankRequired(_, worldSize):
@@ -97,6 +91,8 @@ enum ErrorText {
         case .step: "--step"
         case .keepEvery: "--keep-every"
         case .keepLast: "--keep-last"
+        case .threshold: "--threshold"
+        case .windowVectors: "--last-vectors"
         }
     }
 }

@@ -15,9 +15,8 @@ struct StateRecorder {
     /// - Throws: ``StoreError/unknownRun(name:known:)``, ``WriterLockError``.
     init(store: DensityStore, runName: String, rank: (rank: Int, worldSize: Int)?) throws {
         self.store = store
-        self.run = try store.run(named: runName)
+        self.run = try store.lockRunForWriting(runName, rank: rank.map(\.rank))
         self.rank = rank
-        try store.lockRunForWriting(runName, rank: rank.map(\.rank))
     }
 
     /// Checks a state against the run and records it.
@@ -57,7 +56,9 @@ struct StateRecorder {
             throw CLIError("'\(source)' has no 'step' tensor: pass --step STEP, or save the step with the state")
         }
         // torchmetrics keeps no non-finite count: a whole state carries the run's forward; ranks carry none.
-        let nonFinite = try nonFinite ?? (rank == nil ? (try store.checkpoint(run: run.name, atOrBefore: step)?.nonFinite ?? 0) : 0)
+        let nonFinite = try nonFinite ?? (rank == nil ? try store.read { snapshot in
+            do { return try snapshot.checkpoint(run: run.name, at: .exact(step)).nonFinite } catch is SelectionError { return 0 }
+        } : 0)
         do {
             return (step, try torch.state(features: run.features, components: run.components, nonFinite: nonFinite))
         } catch let error as DensityError {

@@ -115,14 +115,16 @@ struct ReportData {
     static func load(store: DensityStore, run name: String, from: StepSpec?, to: StepSpec?, features: [FeatureRef]?,
                      top: Int = 2, progress: (String) -> Void = { _ in }) throws -> ReportData {
         // Given features are checked against the run's width (which never changes) before anything is read.
-        var indexes: [Int]?
-        if let features {
-            let run = try store.run(named: name)
-            try validate(features, run: run)
-            indexes = features.map { $0.index(in: run) }
-        }
         progress("reading the run's summaries, the last window and the feature trends")
-        let snapshot = try store.report(run: name, from: from, to: to, features: indexes, top: top)
+        let snapshot = try store.read { snapshot in
+            var indexes: [Int]?
+            if let features {
+                let run = try snapshot.run(named: name)
+                try validate(features, run: run)
+                indexes = features.map { $0.index(in: run) }
+            }
+            return try snapshot.report(run: name, from: from, to: to, features: indexes, top: top)
+        }
         let run = snapshot.run
         let steps = snapshot.summaries.map(\.checkpoint.step)
         let (lower, upper) = (snapshot.lower, snapshot.upper)
@@ -209,10 +211,10 @@ struct ReportData {
     /// window (``StepWindow/previous(in:)``), and up to `recentlyDead` of the most recently dead
     /// features (``DensityStore/movers(run:window:top:recentlyDead:)``, one read); `nil` when
     /// either window holds no vectors.
-    static func movers(store: DensityStore, run: Run, from start: Int64, to end: Int64, top: Int,
+    static func movers(_ store: StoreSnapshot, run: Run, from start: Int64, to end: Int64, top: Int,
                        recentlyDead deadLimit: Int) throws -> Movers? {
-        Movers(try store.movers(run: run.name, window: StepWindow(from: start, to: end), top: top, recentlyDead: deadLimit),
-               top: top)
+        Movers(try store.movers(run: run.name, window: WindowSpec(StepWindow(from: start, to: end)), top: top,
+                                recentlyDead: deadLimit), top: top)
     }
 
     /// The features silent in `window` that fired before it, those whose count last rose latest
@@ -220,8 +222,10 @@ struct ReportData {
     static func recentlyDead(store: DensityStore, run: Run, steps: [Int64], window: DensityWindow,
                              limit: Int) throws -> [(index: Int, lastRose: Int64)] {
         guard limit > 0, window.from != nil else { return [] }
-        return try store.movers(run: run.name, window: StepWindow(from: window.from, to: window.to), top: 0,
-                                recentlyDead: limit).recentlyDead.map { ($0.index, $0.lastRose) }
+        return try store.read { snapshot in
+            try snapshot.movers(run: run.name, window: WindowSpec(StepWindow(from: window.from, to: window.to)), top: 0,
+                                recentlyDead: limit)
+        }.recentlyDead.map { ($0.index, $0.lastRose) }
     }
 }
 

@@ -1,3 +1,4 @@
+import DensityViews
 import Foundation
 import Synchronization
 
@@ -62,13 +63,37 @@ final class Terminal {
     deinit { restore() }
 
     /// Draws `lines` from the top-left corner, clearing what each line and the rest of the
-    /// screen held before; lines past the screen's height are left out.
-    func draw(_ lines: [String], height: Int) {
+    /// screen held before, fitted to the screen by ``fit(_:width:height:)``.
+    func draw(_ lines: [String], width: Int, height: Int) {
+        let shown = Self.fit(lines, width: width, height: height)
+        Self.write("\u{1B}[H" + shown.map { $0 + "\u{1B}[K" }.joined(separator: "\r\n") + "\u{1B}[J")
+    }
+
+    /// `lines` fitted to a screen of `width` columns and `height` rows, so that nothing wraps or
+    /// scrolls and the first line (the title) stays on top: lines past the height give way to
+    /// one that says how many are hidden, and every line, that one included, is cut to the width.
+    static func fit(_ lines: [String], width: Int, height: Int) -> [String] {
         var shown = lines
         if shown.count > height {
-            shown = Array(shown.prefix(max(0, height - 1))) + ["… (\(lines.count - height + 1) more lines: enlarge the terminal)"]
+            let hidden = lines.count - max(1, height) + 1
+            shown = height <= 1 ? [shown[0]]
+                : Array(shown.prefix(height - 1)) + ["… \(hidden) more lines (enlarge the terminal)"]
         }
-        Self.write("\u{1B}[H" + shown.map { $0 + "\u{1B}[K" }.joined(separator: "\r\n") + "\u{1B}[J")
+        return shown.map { clip($0, width) }
+    }
+
+    /// A line cut to `width` columns (measured as every table measures them, ``DisplayWidth``).
+    static func clip(_ line: String, _ width: Int) -> String {
+        guard DisplayWidth.of(line) > width else { return line }
+        guard width > 1 else { return width == 1 ? "…" : "" }
+        var kept = "", used = 0
+        for character in line {
+            let columns = DisplayWidth.of(String(character))
+            if used + columns > width - 1 { break }
+            kept.append(character)
+            used += columns
+        }
+        return kept + "…"
     }
 
     /// Waits up to `seconds` for a key; returns the bytes read (empty on time-out or a signal).

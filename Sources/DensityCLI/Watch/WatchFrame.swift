@@ -1,5 +1,6 @@
 import DensityMetric
 import DensityStore
+import DensityViews
 import Foundation
 
 /// One screen of `density watch`: what it reads from the store, and how it is drawn in text.
@@ -21,6 +22,8 @@ struct WatchFrame {
     var moversNote: String?
     /// A problem met while reading, shown in the frame (a live view keeps going).
     var problem: String?
+    /// What happened to the store's file (deleted, replaced), shown under the title.
+    var notice: String?
 
     /// The rows of the histogram: the stored 50 bins grouped into this many.
     static let histogramBins = 10
@@ -41,6 +44,11 @@ struct WatchFrame {
     ///   - last: The last window spans this many checkpoint intervals, ending at the latest.
     ///   - top: How many risers and fallers to list.
     static func load(store: DensityStore, run name: String, last: Int, top: Int) throws -> WatchFrame {
+        try store.read { try load($0, run: name, last: last, top: top) }
+    }
+
+    /// Reads a frame from one snapshot.
+    static func load(_ store: StoreSnapshot, run name: String, last: Int, top: Int) throws -> WatchFrame {
         let run = try store.run(named: name)
         let summaries = try store.summaries(run: name)
         let pending = run.worldSize > 1 ? try store.pendingSteps(run: name) : []
@@ -51,7 +59,7 @@ struct WatchFrame {
         } else if top > 0 {
             let end = steps[steps.count - 1]
             let start = steps[max(0, steps.count - 1 - last)]
-            frame.movers = try ReportData.movers(store: store, run: run, from: start, to: end, top: top, recentlyDead: 0)
+            frame.movers = try ReportData.movers(store, run: run, from: start, to: end, top: top, recentlyDead: 0)
             if frame.movers == nil {
                 frame.moversNote = "risers and fallers of (\(start), \(end)]: no previous window of the same length with vectors yet"
             }
@@ -71,13 +79,15 @@ struct WatchFrame {
         let title = "density watch · run '\(run.name)'"
         guard let (latest, summary) = summaries.last else {
             lines.append(title)
+            if let notice { lines.append("! \(notice)") }
             lines.append("waiting for the first checkpoint (\(run.describeShape))")
             lines.append(contentsOf: pendingLines())
             if let problem { lines.append("! \(problem)") }
-            return lines.map { Self.clip($0, width) }
+            return lines.map { Terminal.clip($0, width) }
         }
         lines.append(title + " · step \(latest.step) · \(summaries.count) checkpoint\(summaries.count == 1 ? "" : "s")"
                      + (interactive ? " · q quits" : ""))
+        if let notice { lines.append("! \(notice)") }
         let shape = run.components.map { "\(run.features) features x \($0) components" } ?? "\(run.features) features"
         var facts = ["vectors \(summary.vectors)", shape, "mean density \(Console.format(summary.meanDensity))",
                      "non-finite \(summary.nonFinite)"]
@@ -92,7 +102,7 @@ struct WatchFrame {
         lines.append("")
         lines.append(contentsOf: moverLines())
         lines.append(contentsOf: pendingLines())
-        return lines.map { Self.clip($0, width) }
+        return lines.map { Terminal.clip($0, width) }
     }
 
     /// Checkpoints per minute and vectors per second over the latest checkpoints, from the times
@@ -139,22 +149,11 @@ struct WatchFrame {
     /// The log10-density histogram of the latest checkpoint's cumulative densities.
     func histogramLines(latest: Checkpoint, summary: DensitySummary, width: Int) -> [String] {
         let bins = Self.histogramBins
-        guard let counts = try? HistogramCommand.merge(summary.histogram, into: bins, step: latest.step) else {
+        guard let counts = TextHistogram.regroup(summary.histogram, into: bins) else {
             return ["(the stored histogram of step \(latest.step) has \(summary.histogram.count) bins)"]
         }
-        let edges = HistogramCommand.edges(bins)
-        let labels = (0..<bins).map { HistogramCommand.interval($0, edges) + ($0 == 0 ? " dead" : "") }
-        let labelWidth = labels.map(DisplayWidth.of).max()!
-        let countWidth = counts.map { String($0).count }.max()!
-        let barWidth = max(10, min(60, width - labelWidth - countWidth - 4))
-        let largest = counts.max() ?? 0
-        var lines = ["features per bin of log10(density + 1e-10) at step \(latest.step), since the start"]
-        for index in 0..<bins {
-            lines.append(DisplayWidth.padRight(labels[index], labelWidth) + "  "
-                         + DisplayWidth.padLeft(String(counts[index]), countWidth) + "  "
-                         + HistogramCommand.bar(counts[index], of: largest, width: barWidth))
-        }
-        return lines
+        return ["features per bin of log10(density + 1e-10) at step \(latest.step), since the start"]
+            + TextHistogram.lines(counts, style: .pane(width: width))
     }
 
     /// The risers and fallers of the last window, side by side.
@@ -210,18 +209,5 @@ struct WatchFrame {
     /// `42 s`, `3 min`, `5 h`.
     static func duration(_ seconds: Int) -> String {
         seconds < 120 ? "\(seconds) s" : seconds < 7200 ? "\(seconds / 60) min" : "\(seconds / 3600) h"
-    }
-
-    /// A line cut to `width` columns (measured as every table measures them, ``DisplayWidth``).
-    static func clip(_ line: String, _ width: Int) -> String {
-        guard DisplayWidth.of(line) > width else { return line }
-        var kept = "", used = 0
-        for character in line {
-            let columns = DisplayWidth.of(String(character))
-            if used + columns > max(1, width - 1) { break }
-            kept.append(character)
-            used += columns
-        }
-        return kept + "…"
     }
 }

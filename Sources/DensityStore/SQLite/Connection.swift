@@ -19,6 +19,8 @@ package final class Connection {
     let handle: OpaquePointer
     /// The path this connection was opened on.
     package let path: String
+    /// The count of transactions kept while ``countTransactions()`` traces them.
+    var transactionCount: TransactionCount?
 
     /// Opens a connection.
     /// - Parameters:

@@ -1,7 +1,7 @@
 /// Why a step or window could not be chosen among a run's checkpoints. The cases carry the data;
 /// ``description`` words it without naming any command-line flag (the command line says which
 /// flag the spec came from).
-public enum SelectionError: Error, Sendable, Hashable, CustomStringConvertible {
+public enum SelectionError: DensityProblem, Hashable {
     /// What is wrong with a window written as text.
     public enum WindowProblem: Sendable, Hashable {
         /// Not two parts around one colon.
@@ -28,8 +28,18 @@ public enum SelectionError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A window written as text does not parse.
     case malformedWindow(text: String, problem: WindowProblem)
 
+    /// What kind of failure this is: nothing to select from yet is ``ProblemKind/notFound``; any
+    /// other selection is the request's fault.
+    public var kind: ProblemKind {
+        if case .noCheckpointYet = self { return .notFound }
+        return .invalidInput
+    }
+
+    /// How to fix it; the accounts of a selection carry their fix in ``problem``.
+    public var remedy: String? { nil }
+
     /// A one-line account of the problem and its fix.
-    public var description: String {
+    public var problem: String {
         switch self {
         case let .noCheckpointYet(run, pending):
             guard let first = pending.first else {
@@ -41,7 +51,10 @@ public enum SelectionError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .beforeFirstCheckpoint(run, step, first):
             return "run '\(run)' has no checkpoint at or before step \(step) (its first is step \(first))"
         case let .offsetOutOfRange(run, offset, checkpoints):
-            return "step -\(offset) is out of range: run '\(run)' has \(checkpoints) checkpoint(s), so offsets go down to -\(checkpoints - 1)"
+            guard checkpoints > 1 else {
+                return "step -\(offset) is out of range: run '\(run)' has one checkpoint, so none is before the latest; use latest (or first), or record more checkpoints"
+            }
+            return "step -\(offset) is out of range: run '\(run)' has \(checkpoints) checkpoints, so offsets go down to -\(checkpoints - 1); use first for the earliest"
         case let .windowNotOrdered(run, window, from, to):
             return "window \(window) of run '\(run)': A must be before B, but they resolve to checkpoints \(from) and \(to); choose an earlier A or a later B"
         case let .startIsNoCheckpoint(run):

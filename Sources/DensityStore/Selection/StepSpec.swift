@@ -74,6 +74,19 @@ public enum StepSpec: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// How this spec resolved to the checkpoint at `step`, for a heading: empty when it named that
+    /// step exactly, ` (latest checkpoint at or before S)` for another step, else ` (latest)`,
+    /// ` (-3)` and the like.
+    /// - Parameter step: The checkpoint step it resolved to.
+    /// - Returns: The note, with a leading space, or nothing.
+    public func note(resolvedTo step: Int64) -> String {
+        switch self {
+        case .exact(let asked) where asked == step: ""
+        case .exact(let asked): " (latest checkpoint at or before \(asked))"
+        default: " (\(self))"
+        }
+    }
+
     /// The latest of ascending `steps` at or before `step` (binary search), or `nil`.
     static func latest(in steps: [Int64], atOrBefore step: Int64) -> Int64? {
         var low = 0, high = steps.count  // steps[..<low] <= step < steps[high...]

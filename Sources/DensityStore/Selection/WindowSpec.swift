@@ -23,6 +23,12 @@ public struct WindowSpec: Sendable, Hashable, CustomStringConvertible {
         self.to = to
     }
 
+    /// The window of two checkpoint steps already resolved.
+    /// - Parameter window: The window; its ends name themselves (``StepSpec/exact(_:)``).
+    public init(_ window: StepWindow) {
+        self.init(from: window.from.map { .exact($0) } ?? .start, to: .exact(window.to))
+    }
+
     /// Parses `A:B`.
     /// - Parameter text: Two step specs around a colon.
     /// - Throws: ``SelectionError/malformedWindow(text:problem:)`` saying which part is wrong.

@@ -116,6 +116,47 @@ package enum QueryJSON {
         ])
     }
 
+    /// `density dense`: `{"run","from","to","vectors","threshold","dense":[{"component","feature",
+    /// "count","density"}]}`; "component" only for runs with components.
+    /// - Parameters:
+    ///   - run: The run.
+    ///   - report: What the store found.
+    package static func dense(run: Run, report: DenseFeatureReport) -> JSONValue {
+        let hasComponents = run.components != nil
+        return .object([
+            ("run", .string(run.name)), ("from", report.window.from.map { .int($0) } ?? .null),
+            ("to", .int(report.window.to)), ("vectors", .int(report.window.vectors)),
+            ("threshold", .double(report.threshold)),
+            ("dense", .array(report.dense.map { f in
+                .object((hasComponents ? [("component", .int(f.component))] : [])
+                    + [("feature", .int(f.feature)), ("count", .int(f.count)), ("density", .double(f.density))])
+            })),
+        ])
+    }
+
+    // MARK: - compare
+
+    /// `density compare`: `{"step","runs":[{"run","step","vectors","features","components",
+    /// "mean_density","dead","dense","non_finite","median_log10_density":[low, high]}]}`.
+    /// - Parameter comparison: What the store found.
+    package static func compare(_ comparison: RunComparison) -> JSONValue {
+        .object([
+            ("step", .int(comparison.step)),
+            ("runs", .array(comparison.runs.map { snapshot in
+                let s = snapshot.summary
+                return .object([
+                    ("run", .string(snapshot.run.name)), ("step", .int(snapshot.checkpoint.step)),
+                    ("vectors", .int(s.vectors)), ("features", .int(snapshot.run.features)),
+                    ("components", .int(snapshot.run.components)), ("mean_density", .double(s.meanDensity)),
+                    ("dead", .int(s.dead)), ("dense", .int(s.dense)), ("non_finite", .int(s.nonFinite)),
+                    ("median_log10_density", snapshot.medianLog10Density.map {
+                        .array([.double($0.lowerBound), .double($0.upperBound)])
+                    } ?? .null),
+                ])
+            })),
+        ])
+    }
+
     // MARK: - histogram
 
     /// `density histogram`: `{"run","step","vectors","bins":[{"low","high","count"}]}`, with

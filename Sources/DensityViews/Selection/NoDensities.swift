@@ -1,17 +1,24 @@
 package import DensityMetric
+package import DensityStore
 
 /// A checkpoint that had seen no activation vectors: its densities (count / 0) are undefined, so
 /// a histogram of them is refused, by `histogram --step` and by the web API alike.
-package struct NoDensities: Error, Sendable, Hashable, CustomStringConvertible {
+package struct NoDensities: DensityProblem, Hashable {
     /// The run.
     package let run: String
     /// The checkpoint's step.
     package let step: Int64
 
-    /// The account of the problem and its fix.
-    package var description: String {
+    /// What was wrong.
+    package var problem: String {
         "run '\(run)' had seen no activation vectors at step \(step); its densities are undefined. Choose a later step"
     }
+
+    /// The fix is part of ``problem``.
+    package var remedy: String? { nil }
+
+    /// Always the request's fault.
+    package var kind: ProblemKind { .invalidInput }
 
     /// Refuses a state with no vectors.
     /// - Throws: ``NoDensities`` when `state` has seen no vectors.
