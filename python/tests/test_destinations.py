@@ -231,3 +231,25 @@ def test_a_slow_or_failing_destination_never_holds_the_recorders_sender(db):
         failing._worker.join()
     with pytest.raises(OSError, match="disk full"):             # close() raises; the recorder warns
         failing.close()
+
+
+def test_a_recorder_drives_the_tensorboard_logger_it_is_given(db, tmp_path):
+    """The two halves of the logger contract together: DensityRecorder(loggers=[...]) calls attach,
+    stored and close, and TensorBoard holds every stored checkpoint once, equal to the CLI."""
+    from feature_density import tensorboard
+    store = Store(db)
+    store.create("both", features=300)
+    logdir = str(tmp_path / "both")
+    logger = tensorboard.Logger(logdir, every_seconds=0)
+    rng = np.random.default_rng(9)
+    rates = np.logspace(-6.5, -0.1, 300)
+    counts, vectors = np.zeros(300, dtype=np.int64), 0
+    steps = (10, 20, 30, 40)
+    with fd.DensityRecorder("both", db=db, every=10, loggers=[logger]) as recorder:
+        for step in range(1, 41):
+            counts = counts + rng.binomial(10_000, rates)
+            vectors += 10_000
+            recorder.record(step, counts, vectors)
+    assert logger.logged_step == 40
+    assert store.checkpoints("both")["step"].tolist() == list(steps)
+    _check_tensorboard(store, "both", logdir, steps)
