@@ -456,7 +456,9 @@ struct RunRow: Decodable, Equatable, Hashable {
     var vectors: Int64
     var world_size: Int = 1
     var pending_steps: Int = 0
-    static let keys: Set = ["name", "features", "components", "checkpoints", "latest_step", "vectors", "world_size", "pending_steps"]
+    static let keys: Set = ["name", "features", "components", "checkpoints", "latest_step", "vectors", "world_size", "pending_steps",
+                            "run", "store", "meta", "dead", "dense", "mean_log10_density", "created_at", "latest_checkpoint_at",
+                            "rate", "trail", "mirror"]
 }
 
 /// Decodes a command's stdout as `T`, after checking that every object at the top (or each

@@ -81,12 +81,13 @@ public struct StoreMirror: Sendable {
                 let copy = try Connection(path: temporary, mode: .readWriteCreate)
                 // No -shm file for the moment the copy's header still says WAL (it is the source's).
                 try copy.execute("PRAGMA locking_mode = EXCLUSIVE")
+                // Unsynced while it is built: the finished file is synced once, before the rename.
+                try copy.execute("PRAGMA synchronous = OFF")
                 try copy.copy(from: source)
                 let mode = try copy.queryFirst("PRAGMA journal_mode = DELETE") { $0.string(0) }
                 guard mode?.lowercased() == "delete" else {
                     throw SQLiteError(code: SQLITE_ERROR, message: "cannot switch the copy to a rollback journal (got \(mode ?? "nothing"))")
                 }
-                try copy.execute("PRAGMA synchronous = FULL")
                 try copy.inTransaction {
                     try copy.execute("PRAGMA application_id = \(Self.applicationID)")
                     try copy.execute("CREATE TABLE density_mirror (source TEXT NOT NULL, snapshot_at REAL NOT NULL) STRICT")
