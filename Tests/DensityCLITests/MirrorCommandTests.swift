@@ -166,4 +166,28 @@ import Glibc
             #expect(caught, "no snapshot was caught in flight in 5 attempts")
         }
     }
+
+    @Test func mergeTakesAFolderOfMirrors() throws {
+        try Sandbox.with { box in
+            let shared = box.path("shared")
+            try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+            var expected: [String: [Int64: DensityState]] = [:]
+            for task in 0..<3 {
+                let db = box.path("task-\(task).sqlite"), run = "seed-\(task)"
+                let (stream, states) = try Self.stream(features: 32 + task, count: 3 + task)
+                let input = URL(fileURLWithPath: try box.write(stream, to: "task-\(task).bin"))
+                #expect(try box.density(["create", run, "--features", String(32 + task), "--db", db]).status == 0)
+                let recorded = try BackgroundProcess(box, ["record", run, "--db", db, "--mirror", shared], stdin: input).wait()
+                #expect(recorded.status == 0, "\(recorded)")
+                expected[run] = states
+            }
+            try Data("notes".utf8).write(to: URL(fileURLWithPath: shared + "/README.txt"))  // not a mirror: left out
+            let merged = try box.density(["merge", shared, "--into", box.path("sweep.sqlite")])
+            #expect(merged.status == 0, "\(merged)")
+            for (run, states) in expected { #expect(try KillTests.states(box.path("sweep.sqlite"), run: run) == states) }
+            let empty = box.path("empty")
+            try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+            expectFailure(try box.density(["merge", empty, "--into", box.path("none.sqlite")]), mentioning: ["holds no store mirror"])
+        }
+    }
 }
