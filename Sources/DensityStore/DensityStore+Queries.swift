@@ -285,35 +285,7 @@ extension DensityStore {
     ///   widths, ``StoreError/unknownRun(name:known:)``, ``StoreError/noCheckpoint(run:atOrBefore:)``
     ///   when a run has no checkpoint at or before the step.
     public func compare(_ first: String, _ second: String, atOrBefore step: Int64? = nil) throws -> RunComparison {
-        try withConnection { db in
-            try db.inTransaction(.deferred) {  // both runs from one snapshot
-                let runs = try [first, second].map { try Self.requireRun(db, $0) }
-                guard runs[0].features == runs[1].features, runs[0].components == runs[1].components else {
-                    throw QueryError.widthMismatch(first: first, firstShape: runs[0].describeShape,
-                                                   second: second, secondShape: runs[1].describeShape)
-                }
-                let at: Int64
-                if let step {
-                    at = step
-                } else {
-                    at = try runs.map { run in
-                        guard let latest = try Self.checkpoint(db, run, atOrBefore: nil) else {
-                            throw StoreError.noCheckpoint(run: run.name, atOrBefore: nil)
-                        }
-                        return latest.step
-                    }.min()!
-                }
-                let snapshots = try runs.map { run in
-                    guard let checkpoint = try Self.checkpoint(db, run, atOrBefore: at) else {
-                        throw StoreError.noCheckpoint(run: run.name, atOrBefore: at)
-                    }
-                    let summary = try Self.storedSummary(db, run, checkpoint)
-                        ?? DensitySummary(try Self.readState(db, run, checkpoint))
-                    return RunSnapshot(run: run, checkpoint: checkpoint, summary: summary)
-                }
-                return RunComparison(step: at, runs: snapshots)
-            }
-        }
+        try compare(runs: [first, second], atOrBefore: step)
     }
 
     // MARK: - One snapshot
