@@ -1,11 +1,15 @@
 public import Foundation
 internal import Synchronization
+#if canImport(Glibc)
+internal import Glibc
+#endif
 
 /// Writes a store's mirror (``StoreMirror``) every so often on a thread of its own, and once more
 /// when closed: the recorder's commits never wait on a snapshot.
 ///
-/// The thread copies through its own read connection to the store, and skips a snapshot when
-/// nothing was committed since the last one (SQLite's `data_version`).
+/// The thread runs at a lower priority (nice 10), copies through its own read connection to the
+/// store, and skips a snapshot when nothing was committed since the last one (SQLite's
+/// `data_version`).
 public final class MirrorSchedule: Sendable {
     /// The mirror written.
     public let mirror: StoreMirror
@@ -29,6 +33,8 @@ public final class MirrorSchedule: Sendable {
         self.mirror = mirror
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         Thread.detachNewThread { [self] in
+            // Below the recorder's own threads: a snapshot takes what they leave of the CPU.
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)  // 0: this thread, on Linux
             var connection: Connection?
             var lastVersion: Int64?
             while stop.wait(timeout: .now() + seconds) == .timedOut {
