@@ -41,6 +41,7 @@ struct ServeCommand: ParsableCommand {
                 Build it with `swift build --product density-serve` (it lands beside density in .build/debug), or install the Python wheel, which ships both
                 """)
         }
+        try store.requireOne()  // the server reads one store
         let arguments = [executable.path, "--port", String(port), "--host", host, "--db", store.path]
         let argv = arguments.map { strdup($0) } + [nil]
         execv(executable.path, argv)

@@ -16,11 +16,12 @@ struct StoreOptions: ParsableArguments {
     /// `--db`, when given (once: ``requireOne()`` refuses more).
     var db: String? { paths.last }
 
-    /// Refuses several `--db` for a command that reads or writes one store.
+    /// Refuses several `--db` (naming different files) for a command that reads or writes one store.
     /// - Throws: ``CLIError`` naming the commands that read several.
     func requireOne() throws {
-        guard paths.count <= 1 else {
-            throw CLIError("--db is given \(paths.count) times, and this command uses one store; `density runs` and `density compare` read several (a quoted glob works: --db 'mirrors/*.sqlite')")
+        let distinct = Set(paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+        guard distinct.count <= 1 else {
+            throw CLIError("--db is given \(distinct.count) times, and this command uses one store; `density runs` and `density compare` read several (a quoted glob works: --db 'mirrors/*.sqlite')")
         }
     }
 
