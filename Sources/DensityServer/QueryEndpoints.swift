@@ -14,7 +14,8 @@ enum QueryEndpoints {
 
     /// `GET /api/runs` = `density runs --format json`.
     static func runs(_ store: DensityStore) throws -> JSONValue {
-        QueryJSON.runs(try store.runs())
+        let mirror = try store.mirrorOrigin()
+        return SweepJSON.runs(try store.sweep().map { SweepJSON.Entry(name: $0.run.name, store: store.path, mirror: mirror, row: $0) })
     }
 
     /// `GET /api/runs/RUN/show?step=S` = `density show RUN --step S --format json`.
