@@ -102,7 +102,7 @@ func runRecordSection(_ options: BenchOptions) {
 private func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 /// A `.safetensors` payload of a state as a training loop sends it: int64 counts, vectors, step.
-private func stateFile(_ state: DensityState, step: Int64) -> [UInt8] {
+func stateFile(_ state: DensityState, step: Int64) -> [UInt8] {
     var writer = SafetensorsWriter()
     try! writer.add(TorchMetricsState.countsName, shape: [state.features], values: .int64(state.counts))
     try! writer.add(TorchMetricsState.vectorsName, shape: [], values: .int64([state.vectors]))
@@ -112,8 +112,8 @@ private func stateFile(_ state: DensityState, step: Int64) -> [UInt8] {
 
 /// A new store holding the run `bench` with its first checkpoint (a keyframe), closed again so a
 /// recorder can take the run's lock.
-private func freshStore(width: Int, first: (step: Int64, state: DensityState)) -> String {
-    let path = benchFolder.appendingPathComponent("record-\(width).sqlite").path
+func freshStore(width: Int, first: (step: Int64, state: DensityState), name: String = "record") -> String {
+    let path = benchFolder.appendingPathComponent("\(name)-\(width).sqlite").path
     for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     let store = try! DensityStore(path: path)
     try! store.createRun(name: "bench", features: width)

@@ -52,6 +52,12 @@ let sections: [Section] = [
     Section(name: "dead",
             summary: "dead features with last-fired steps, and a report's reads, vs a full-run window diff of the same run",
             run: runDeadSection),
+    Section(name: "mirror",
+            summary: "density record at 1M features without and with --mirror every 60 s (scaled: 60 states a snapshot)",
+            run: runMirrorSection),
+    Section(name: "sweep",
+            summary: "density runs over 64 runs x 1,000 checkpoints of 16,384 features in 8 stores vs one store",
+            run: runSweepSection),
 ]
 
 func printUsage(_ sections: [Section]) {

@@ -11,7 +11,8 @@ enum QueryEndpoints {
 
     /// `GET /api/runs` = `density runs --format json`.
     static func runs(_ store: DensityStore) throws -> JSONValue {
-        QueryJSON.runs(try store.read { try $0.runs() })
+        let (mirror, rows) = try store.read { (try $0.mirrorOrigin(), try $0.sweep()) }
+        return SweepJSON.runs(rows.map { SweepJSON.Entry(name: $0.run.name, store: store.path, mirror: mirror, row: $0) })
     }
 
     /// `GET /api/runs/RUN/show?step=S` = `density show RUN --step S --format json`.

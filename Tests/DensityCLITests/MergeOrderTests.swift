@@ -23,7 +23,10 @@ import Testing
 
     /// What a store holds, as the CLI reports it: the runs, and every stored state of run `r`.
     static func contents(_ sandbox: Sandbox, _ path: String) throws -> [String] {
-        var lines = [try sandbox.density(["runs", "--format", "json", "--db", path]).stdout]
+        // The runs without what names the file or the time of writing (store, wall times, rate).
+        let runs = try JSONSerialization.jsonObject(with: Data(try sandbox.density(["runs", "--format", "json", "--db", path]).stdout.utf8))
+        let stable = (runs as? [[String: Any]] ?? []).map { $0.filter { !["store", "created_at", "latest_checkpoint_at", "rate"].contains($0.key) } }
+        var lines = [String(decoding: try JSONSerialization.data(withJSONObject: stable, options: [.sortedKeys]), as: UTF8.self)]
         for state in states {
             let export = try sandbox.density(["diff", "r", "--from", "start", "--to", String(state.step), "--format", "json", "--db", path])
             lines.append(export.status == 0 ? export.stdout : "no state at \(state.step)")

@@ -458,7 +458,8 @@ struct RunRow: Decodable, Equatable, Hashable {
     var pending_steps: Int = 0
     var fire_threshold: Double = 0
     static let keys: Set = ["name", "features", "components", "checkpoints", "latest_step", "vectors", "world_size", "pending_steps",
-                            "fire_threshold"]
+                            "fire_threshold", "run", "store", "meta", "dead", "dense", "mean_log10_density", "created_at",
+                            "latest_checkpoint_at", "rate", "trail", "mirror"]
 }
 
 /// Decodes a command's stdout as `T`, after checking that every object at the top (or each

@@ -281,24 +281,24 @@ import Testing
                 #expect(snapshot.summary == DensitySummary(state))
             }
             // Default: the latest step both reached, 75 (r at 70).
-            let latest = try store.read { try $0.compare("r", "s") }
+            let latest = try store.read { try $0.compare(["r", "s"]) }
             #expect(latest.step == 75)
             try expectSnapshot(latest.runs[0], "r", at: 75)
             try expectSnapshot(latest.runs[1], "s", at: 75)
-            let swapped = try store.read { try $0.compare("s", "r", at: .exact(40)) }
+            let swapped = try store.read { try $0.compare(["s", "r"], at: .exact(40)) }
             #expect(swapped.step == 40 && swapped.runs.map(\.run.name) == ["s", "r"])
             try expectSnapshot(swapped.runs[0], "s", at: 40)
             try expectSnapshot(swapped.runs[1], "r", at: 40)
             // s starts at 15.
-            #expect(throws: SelectionError.beforeFirstCheckpoint(run: "s", step: 12, first: 15)) { _ = try store.read { try $0.compare("r", "s", at: .exact(12)) } }
+            #expect(throws: SelectionError.beforeFirstCheckpoint(run: "s", step: 12, first: 15)) { _ = try store.read { try $0.compare(["r", "s"], at: .exact(12)) } }
             // Different widths are named both.
             try store.createRun(name: "narrow", features: 20)
-            let error = #expect(throws: QueryError.self) { _ = try store.read { try $0.compare("r", "narrow") } }
+            let error = #expect(throws: QueryError.self) { _ = try store.read { try $0.compare(["r", "narrow"]) } }
             #expect(error == .widthMismatch(first: "r", firstShape: "components=2, features=20",
                                             second: "narrow", secondShape: "features=20, no components"))
             #expect(error?.description.contains("components=2, features=20") == true)
             #expect(error?.description.contains("features=20, no components") == true)
-            #expect(throws: StoreError.self) { _ = try store.read { try $0.compare("r", "nope") } }
+            #expect(throws: StoreError.self) { _ = try store.read { try $0.compare(["r", "nope"]) } }
         }
     }
 
@@ -311,7 +311,7 @@ import Testing
         try withTemporaryPath { path in
             let store = try Self.randomStore(path, keyframeInterval: 5)
             for checkpoint in try store.read { try $0.checkpoints(run: "r") } {
-                let snapshot = try store.read { try $0.compare("r", "r", at: .exact(checkpoint.step)) }.runs[0]
+                let snapshot = try store.read { try $0.compare(["r", "r"], at: .exact(checkpoint.step)) }.runs[0]
                 let bounds = try #require(snapshot.medianLog10Density)
                 let state = try #require(try store.read { try $0.state(run: "r", at: .exact(checkpoint.step)) }).state
                 let values = Self.sortedLogDensities(state)
@@ -330,13 +330,13 @@ import Testing
             try store.createRun(name: "m", features: 5)
             try store.appendCheckpoint(run: "m", step: 1, state: DensityState(features: 5, components: nil,
                                                                               counts: [0, 0, 0, 10, 100], vectors: 100))
-            let snapshot = try store.read { try $0.compare("m", "m") }.runs[0]
+            let snapshot = try store.read { try $0.compare(["m", "m"]) }.runs[0]
             #expect(snapshot.medianLog10Density == -10.0...DensitySummary.binLowerEdge(1, bins: 50))
             // 4 features: the two middle ones are 1e-2 (log -2, bin 40) and 1e-1 (bin 45).
             try store.createRun(name: "e", features: 4)
             try store.appendCheckpoint(run: "e", step: 1, state: DensityState(features: 4, components: nil,
                                                                               counts: [0, 1, 10, 100], vectors: 100))
-            let even = try store.read { try $0.compare("e", "e") }.runs[0]
+            let even = try store.read { try $0.compare(["e", "e"]) }.runs[0]
             #expect(even.medianLog10Density == DensitySummary.binLowerEdge(40, bins: 50)...DensitySummary.binLowerEdge(46, bins: 50))
         }
     }

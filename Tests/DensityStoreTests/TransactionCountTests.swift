@@ -55,7 +55,7 @@ import Testing
         ("deadFeatures last vectors", { store in _ = try store.read { try $0.deadFeatures(run: "r", in: .lastVectors(1), threshold: 0.5) } }),
         ("denseFeatures", { store in _ = try store.read { try $0.denseFeatures(run: "r", in: .wholeRun, threshold: 0.01) } }),
         ("trend", { store in _ = try store.read { try $0.trend(run: "r", feature: 7, component: 1) } }),
-        ("compare", { store in _ = try store.read { try $0.compare("r", "s", at: .offset(1)) } }),
+        ("compare", { store in _ = try store.read { try $0.compare(["r", "s"], at: .offset(1)) } }),
         ("report", { store in _ = try store.read { try $0.report(run: "r", from: nil, to: nil, features: nil, top: 2) } }),
         ("several questions", { store in
             _ = try store.read { snapshot in

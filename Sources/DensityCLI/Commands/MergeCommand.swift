@@ -18,10 +18,12 @@ struct MergeCommand: ParsableCommand {
             and merging the same sources again changes nothing. Example, a 2-node job whose \
             nodes wrote ranks 0-3 and 4-7:
               density merge node0.sqlite node1.sqlite --into job.sqlite
+            A folder stands for every store mirror in it (`record --mirror`), e.g. once a sweep \
+            is over: density merge mirrors/ --into sweep.sqlite
             """
     )
 
-    @Argument(help: ArgumentHelp("The stores to copy from (read, never changed).", valueName: "source.sqlite"))
+    @Argument(help: ArgumentHelp("The stores to copy from (read, never changed); a folder: every mirror in it.", valueName: "source.sqlite"))
     var sources: [String]
 
     @Option(help: ArgumentHelp("The store to copy into; created when missing.", valueName: "destination.sqlite"))
@@ -34,6 +36,7 @@ struct MergeCommand: ParsableCommand {
     func run() throws {
         // A source that is the destination's own file is refused by the merge itself
         // (StoreError.mergeIntoItself), which knows the file by its identity, links included.
+        let sources = try Self.expandingFolders(self.sources)
         var seen = Set<String>()
         for source in sources {
             let path = URL(fileURLWithPath: source).standardizedFileURL.resolvingSymlinksInPath().path
@@ -57,6 +60,21 @@ struct MergeCommand: ParsableCommand {
                 for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: into + suffix) }
             }
             throw error
+        }
+    }
+
+    /// The sources with each folder replaced by the store mirrors in it, by name.
+    /// - Throws: ``CLIError`` for a folder that holds no mirror.
+    static func expandingFolders(_ sources: [String]) throws -> [String] {
+        try sources.flatMap { source -> [String] in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), isDirectory.boolValue else { return [source] }
+            let names = try FileManager.default.contentsOfDirectory(atPath: source).filter { !$0.hasPrefix(".") }.sorted()
+            let mirrors = names.map { URL(fileURLWithPath: source).appendingPathComponent($0).path }.filter(StoreMirror.isMirror)
+            if mirrors.isEmpty {
+                throw CLIError("the folder '\(source)' holds no store mirror (`density record --mirror \(source)` writes them); pass store files instead")
+            }
+            return mirrors
         }
     }
 }

@@ -43,6 +43,8 @@ struct RecordCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print a line for every frame stored, not only a summary at the end.")
     var verbose = false
 
+    @OptionGroup var mirrorOptions: MirrorOptions
+
     func validate() throws {
         guard (1...StateFrameReader.maxFrameBytesLimit).contains(maxFrameBytes) else {
             throw ValidationError("--max-frame-bytes must be 1 to \(StateFrameReader.maxFrameBytesLimit), got \(maxFrameBytes)")
@@ -57,6 +59,11 @@ struct RecordCommand: ParsableCommand {
         // Each frame allocates a state and frees the one two frames back, of the same width.
         _ = cmalloc_keep_freed_blocks(Self.reusedBlockBytes)
         let recorder = try StateRecorder(store: store.openForWriting(), runName: runName, rank: ranks.value)
+        // Snapshots are taken on a thread of their own; the last one once every frame is stored.
+        let mirror = try mirrorOptions.start(storePath: recorder.store.path)
+        defer {
+            do { try mirror?.close() } catch { Console.message("Error: \(ErrorText.render(error))") }
+        }
         let frames = FramePrefetcher(descriptor: STDIN_FILENO, source: "stdin", maxFrameBytes: maxFrameBytes)
         var stored = 0, skipped = 0, refused = 0
         var lastStep: Int64?
@@ -143,6 +150,9 @@ struct RecordCommand: ParsableCommand {
             }
         }
         settle()
+        if let mirror, let origin = try mirror.close() {
+            Console.message("mirrored to '\(mirror.mirror.path)' (\(mirror.snapshotsWritten) snapshot\(mirror.snapshotsWritten == 1 ? "" : "s"), the last at \(origin.snapshotAt.formatted(.iso8601)))")
+        }
         if refused > 0 { throw ExitCode(1) }
     }
 }

@@ -1,16 +1,32 @@
 import ArgumentParser
+import DensityMetric
 import DensityStore
 import DensityViews
+import Foundation
 
-/// `density runs`: list the runs.
+/// `density runs`: the sweep table, one row per run of one store or several.
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
-        abstract: "List the runs in the store, with their checkpoints and vectors seen.",
+        abstract: "List the runs of one store or several: a sweep's table of meta, health and progress.",
         discussion: """
-            Example:
+            Per run: its meta fields (`create --meta`) as columns, the latest step and vectors, \
+            dead and dense features (count and fraction), the mean log10(density + 1e-10) (from \
+            the stored 0.2-wide histogram, within 0.1), checkpoints, how long ago the latest one \
+            landed, the recording rate (steps a second over the run), and sparklines of the dead \
+            and dense fractions over training. All from the summaries stored with each checkpoint \
+            (no counts are decoded). Several stores are read as one (--db repeated, or a glob): a \
+            run name two stores hold is shown as name@store; a store that cannot be read is \
+            reported and skipped. A mirror (`record --mirror`) says how old its snapshot is.
               density runs
-              density runs --format json   # [{"name","features","components","checkpoints","latest_step","vectors","world_size","pending_steps","fire_threshold"}]
+              density runs --db 'mirrors/*.sqlite'
+              density runs --db a.sqlite --db b.sqlite --format json
+            JSON: [{"name","run","store","features","components","checkpoints","latest_step",\
+            "vectors","world_size","pending_steps","fire_threshold","meta","dead":{"count","fraction"},\
+            "dense":{"count","fraction"},"mean_log10_density","created_at","latest_checkpoint_at",\
+            "rate":{"steps_per_second","checkpoints_per_minute"},"trail":[[step,dead_fraction,\
+            dense_fraction],...] (up to 64 checkpoints),"mirror":{"source","snapshot_at",\
+            "age_seconds"}}]; absent values are null.
             """
     )
 
@@ -20,32 +36,113 @@ struct RunsCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     func run() throws {
-        let summaries = try store.openForReading().read { try $0.runs() }
+        let set = try store.openSeveral()
+        var entries: [SweepJSON.Entry] = []
+        var rows: [(member: Int, row: SweepRow)] = []
+        for (index, member) in set.members.enumerated() {
+            do {
+                rows += try member.store.read { try $0.sweep() }.map { (index, $0) }
+            } catch {
+                if set.members.count == 1 { throw error }
+                Console.message("warning: skipped the store '\(member.path)': \(ErrorText.render(error))")
+            }
+        }
+        let clashes = set.clashes(rows.map { ($0.member, $0.row.run.name) })
+        for (index, row) in rows {
+            let member = set.members[index]
+            entries.append(SweepJSON.Entry(name: set.displayName(row.run.name, in: member, clashes: clashes), store: member.path,
+                                           mirror: member.origin, row: row))
+        }
+        entries.sort { $0.name < $1.name }
+        let now = Date()
         switch format {
         case .json:
-            Console.out(QueryJSON.runs(summaries).text + "\n")
+            Console.out(SweepJSON.runs(entries, now: now).text + "\n")
         case .csv:
-            var text = "name,features,components,checkpoints,latest_step,vectors,world_size,pending_steps\n"
-            for s in summaries {
-                text += [Console.csvField(s.run.name), String(s.run.features), s.run.components.map(String.init) ?? "",
-                         String(s.checkpointCount), s.latest.map { String($0.step) } ?? "",
-                         String(s.latest?.vectors ?? 0), String(s.run.worldSize), String(s.pendingSteps)].joined(separator: ",") + "\n"
+            let keys = Self.metaKeys(entries)
+            var text = (["name", "features", "components", "checkpoints", "latest_step", "vectors", "world_size",
+                         "pending_steps", "store", "dead", "dead_fraction", "dense", "dense_fraction", "mean_log10_density",
+                         "latest_checkpoint_at", "steps_per_second"] + keys.map { "meta." + $0 }).map(Console.csvField)
+                .joined(separator: ",") + "\n"
+            for entry in entries {
+                let row = entry.row, meta = Self.meta(row.run.metadata)
+                let width = Double(row.width)
+                var fields = [entry.name, String(row.run.features), row.run.components.map(String.init) ?? ""]
+                fields += [String(row.checkpointCount), row.latest.map { String($0.step) } ?? "", String(row.latest?.vectors ?? 0)]
+                fields += [String(row.run.worldSize), String(row.pendingSteps), entry.store]
+                for count in [row.summary?.dead, row.summary?.dense] {
+                    fields += [count.map(String.init) ?? "", count.map { "\(Double($0) / width)" } ?? ""]
+                }
+                fields += [row.meanLog10Density.map { "\($0)" } ?? "", row.latest?.wallTime ?? "",
+                           SweepJSON.rate(row).map { "\($0.steps)" } ?? ""]
+                fields += keys.map { meta[$0] ?? "" }
+                text += fields.map(Console.csvField).joined(separator: ",") + "\n"
             }
             Console.out(text)
         case .table:
-            if summaries.isEmpty {
+            if entries.isEmpty {
                 Console.message("no runs yet; create one with `density create RUN --features F`, or run `density demo`")
-                return
+            } else {
+                Console.out(Self.table(entries, several: set.isSeveral, now: now))
             }
-            // Ranks and pending steps only matter, and are only shown, when some run has several ranks.
-            let ranked = summaries.contains { $0.run.worldSize > 1 }
-            Console.out(Console.table(
-                ["run", "features", "components", "checkpoints", "latest step", "vectors"] + (ranked ? ["ranks", "pending steps"] : []),
-                summaries.map { s in
-                    [s.run.name, String(s.run.features), s.run.components.map(String.init) ?? "-",
-                     String(s.checkpointCount), s.latest.map { String($0.step) } ?? "-",
-                     String(s.latest?.vectors ?? 0)] + (ranked ? [String(s.run.worldSize), String(s.pendingSteps)] : [])
-                }))
+            for member in set.members {
+                if let origin = member.origin {
+                    Console.message("\(member.path): mirror of \(origin.source), snapshot \(Self.age(origin.age(at: now))) old")
+                }
+            }
+        }
+    }
+
+    /// The table: run, store (several stores), meta columns, then progress and health.
+    static func table(_ entries: [SweepJSON.Entry], several: Bool, now: Date) -> String {
+        let keys = metaKeys(entries)
+        // Ranks and pending steps only matter, and are only shown, when some run has several ranks.
+        let ranked = entries.contains { $0.row.run.worldSize > 1 }
+        let header = ["run"] + (several ? ["store"] : []) + keys + ["features", "step", "vectors", "ckpts", "dead", "dense",
+                     "log10 d", "latest", "steps/s", "dead over training", "dense over training"]
+            + (ranked ? ["ranks", "pending steps"] : [])
+        let rows = entries.map { entry -> [String] in
+            let row = entry.row, meta = Self.meta(row.run.metadata)
+            let percent = { (count: Int?) in
+                count.map { "\($0) (\(Console.format(100 * Double($0) / Double(row.width)))%)" } ?? "-"
+            }
+            let trail = SweepJSON.trail(row, points: 24)
+            let landed = row.latest.flatMap { SweepJSON.wallTime($0.wallTime) }.map { age(max(0, now.timeIntervalSince($0))) + " ago" }
+            return [entry.name] + (several ? [URL(fileURLWithPath: entry.store).lastPathComponent] : []) + keys.map { meta[$0] ?? "-" }
+                + [row.run.components.map { "\(row.run.features)x\($0)" } ?? String(row.run.features),
+                   row.latest.map { String($0.step) } ?? "-", String(row.latest?.vectors ?? 0), String(row.checkpointCount),
+                   percent(row.summary?.dead), percent(row.summary?.dense),
+                   row.meanLog10Density.map { Console.format($0) } ?? "-", landed ?? "-",
+                   SweepJSON.rate(row).map { Console.format($0.steps) } ?? "-",
+                   Sparkline.draw(trail.map { $0.dead.map(Double.init) }) ?? "-",
+                   Sparkline.draw(trail.map { $0.dense.map(Double.init) }) ?? "-"]
+                + (ranked ? [String(row.run.worldSize), String(row.pendingSteps)] : [])
+        }
+        return Console.table(header, rows)
+    }
+
+    /// Every meta key of the runs' top-level JSON objects, sorted.
+    static func metaKeys(_ entries: [SweepJSON.Entry]) -> [String] {
+        Set(entries.flatMap { meta($0.row.run.metadata).keys }).sorted()
+    }
+
+    /// A run's meta object flattened to one level of text values (nested values as JSON).
+    static func meta(_ text: String?) -> [String: String] {
+        guard case .object(let pairs) = SweepJSON.meta(text) else { return [:] }
+        var result: [String: String] = [:]
+        for (key, value) in pairs {
+            if case .string(let string) = value { result[key] = string } else { result[key] = value.text }
+        }
+        return result
+    }
+
+    /// An age as people read it: 42 s, 7 min, 3.5 h, 2.0 d.
+    static func age(_ seconds: Double) -> String {
+        switch seconds {
+        case ..<120: "\(Int(seconds)) s"
+        case ..<7200: "\(Int(seconds / 60)) min"
+        case ..<172_800: "\(Console.format((seconds / 360).rounded() / 10)) h"
+        default: "\(Console.format((seconds / 8640).rounded() / 10)) d"
         }
     }
 }

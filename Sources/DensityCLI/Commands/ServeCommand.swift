@@ -55,6 +55,7 @@ struct ServeCommand: ParsableCommand {
                 Build it with `swift build --product density-serve` (it lands beside density in .build/debug), or install the Python wheel, which ships both
                 """)
         }
+        try store.requireOne()  // the server reads one store
         let arguments = [executable.path, "--port", String(port), "--host", host, "--db", store.path]
             + allowHost.flatMap { ["--allow-host", $0] } + (idleTimeout.map { ["--idle-timeout", String($0)] } ?? [])
             + (readers.map { ["--readers", String($0)] } ?? [])

@@ -4,12 +4,26 @@ import Foundation
 
 /// `--db PATH`: which store file a command uses.
 struct StoreOptions: ParsableArguments {
+    // An array, so that the commands reading several stores (``openSeveral()``) get every value;
+    // the others take one.
     @Option(
-        name: .long,
+        name: .customLong("db"),
         help: ArgumentHelp(
             "The store file. Default: $DENSITY_DB if set, else ./density.sqlite.",
             valueName: "path"))
-    var db: String?
+    var paths: [String] = []
+
+    /// `--db`, when given (once: ``requireOne()`` refuses more).
+    var db: String? { paths.last }
+
+    /// Refuses several `--db` (naming different files) for a command that reads or writes one store.
+    /// - Throws: ``CLIError`` naming the commands that read several.
+    func requireOne() throws {
+        let distinct = Set(paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+        guard distinct.count <= 1 else {
+            throw CLIError("--db is given \(distinct.count) times, and this command uses one store; `density runs` and `density compare` read several (a quoted glob works: --db 'mirrors/*.sqlite')")
+        }
+    }
 
     /// The path in effect: `--db`, else `$DENSITY_DB`, else `density.sqlite`.
     var path: String {
@@ -21,13 +35,15 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store for writing, creating and migrating it when needed.
     /// - Throws: ``CLIError`` when the store's folder does not exist; the store's errors.
     func openForWriting() throws -> DensityStore {
+        try requireOne()
         try ExportTarget.checkFolder(of: path, option: db == nil ? "the store" : "--db")
         return try DensityStore(path: path)
     }
 
     /// Opens the store read-only, for queries: never writes, never blocks a writer.
     func openForReading() throws -> DensityStore {
-        try Self.openForReading(at: path)
+        try requireOne()
+        return try Self.openForReading(at: path)
     }
 
     /// Opens the store at `path` read-only, with a clear error when there is none.

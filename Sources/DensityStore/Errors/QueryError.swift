@@ -6,8 +6,10 @@ public enum QueryError: DensityProblem, Hashable {
     case notEnoughVectors(run: String, requested: Int64, available: Int64)
     /// Two runs to compare differ in width.
     case widthMismatch(first: String, firstShape: String, second: String, secondShape: String)
+    /// A comparison was asked of no runs.
+    case noRuns
 
-    /// Both are the request's fault.
+    /// Each is the request's fault.
     public var kind: ProblemKind { .invalidInput }
 
     /// How to fix it; the accounts carry their fix in ``problem``.
@@ -19,7 +21,9 @@ public enum QueryError: DensityProblem, Hashable {
         case let .notEnoughVectors(run, requested, available):
             return "run '\(run)' holds \(available) vectors in all, fewer than the \(requested) asked for"
         case let .widthMismatch(first, firstShape, second, secondShape):
-            return "runs '\(first)' (\(firstShape)) and '\(second)' (\(secondShape)) differ in width; compare needs two runs of the same width"
+            return "runs '\(first)' (\(firstShape)) and '\(second)' (\(secondShape)) differ in width; compare needs runs of the same width"
+        case .noRuns:
+            return "no runs to compare; name one or more runs"
         }
     }
 }

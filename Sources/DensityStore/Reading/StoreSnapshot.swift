@@ -256,33 +256,32 @@ public struct StoreSnapshot {
 
     // MARK: - Several runs, several questions
 
-    /// Two runs of the same width, summarized at one step from the summaries stored with their
+    /// Runs of the same width, summarized at one step from the summaries stored with their
     /// checkpoints (no counts are decoded).
     /// - Parameters:
-    ///   - first: The first run's name.
-    ///   - second: The second run's name.
+    ///   - names: The runs' names, at least one.
     ///   - step: Each run is read at its latest checkpoint at or before the step compared at:
-    ///     ``StepSpec/latest`` (the default) for the latest step both runs have reached (the smaller
+    ///     ``StepSpec/latest`` (the default) for the latest step every run has reached (the smallest
     ///     of their latest steps), a step for that step, else the checkpoint the spec names in the
     ///     first run (``StepSpec/resolve(in:run:)``).
-    /// - Returns: The step and both runs' snapshots, in the order given.
-    /// - Throws: ``QueryError/widthMismatch(first:firstShape:second:secondShape:)`` naming both
-    ///   widths, ``StoreError/unknownRun(name:known:)``, a ``SelectionError`` when a run has no
-    ///   checkpoint at or before the step.
-    public func compare(_ first: String, _ second: String, at step: StepSpec = .latest) throws -> RunComparison {
-        let runs = try [first, second].map { try run(named: $0) }
-        guard runs[0].features == runs[1].features, runs[0].components == runs[1].components else {
-            throw QueryError.widthMismatch(first: first, firstShape: runs[0].describeShape,
-                                           second: second, secondShape: runs[1].describeShape)
+    /// - Returns: The step and the runs' snapshots, in the order given.
+    /// - Throws: ``QueryError/noRuns`` for no names,
+    ///   ``QueryError/widthMismatch(first:firstShape:second:secondShape:)`` naming the first run
+    ///   and the first of another width, ``StoreError/unknownRun(name:known:)``, a
+    ///   ``SelectionError`` when a run has no checkpoint at or before the step.
+    public func compare(_ names: [String], at step: StepSpec = .latest) throws -> RunComparison {
+        let runs = try names.map { try run(named: $0) }
+        guard let first = runs.first else { throw QueryError.noRuns }
+        if let other = runs.firstIndex(where: { $0.features != first.features || $0.components != first.components }) {
+            throw QueryError.widthMismatch(first: names[0], firstShape: first.describeShape,
+                                           second: names[other], secondShape: runs[other].describeShape)
         }
         let at: Int64
         switch step {
-        case .latest: at = try runs.map { try DensityStore.checkpointSteps(db, $0).last! }.min()!
+        case .latest: at = try names.map { try checkpoint(run: $0, at: .latest).step }.min()!
         case .exact(let value): at = value
         default:
-            guard let resolved = try step.resolve(in: DensityStore.checkpointSteps(db, runs[0]), run: first) else {
-                throw SelectionError.startIsNoCheckpoint(run: first)
-            }
+            guard let resolved = try resolve(step, run: names[0]) else { throw SelectionError.startIsNoCheckpoint(run: names[0]) }
             at = resolved
         }
         let snapshots = try runs.map { try DensityStore.overview(db, $0, at: try DensityStore.checkpoint(db, $0, at: .exact(at))) }

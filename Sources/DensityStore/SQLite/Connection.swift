@@ -14,6 +14,10 @@ package final class Connection {
         case readWrite
         /// Read only: never writes, never creates, never takes a write lock.
         case readOnly
+        /// Read only, of a file that never changes while it is open (SQLite's `immutable=1`): takes
+        /// no lock at all and reads no journal. For store mirrors, which are replaced by rename,
+        /// never written in place.
+        case immutable
     }
 
     let handle: OpaquePointer
@@ -34,9 +38,10 @@ package final class Connection {
         case .readWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
         case .readWrite: flags |= SQLITE_OPEN_READWRITE
         case .readOnly: flags |= SQLITE_OPEN_READONLY
+        case .immutable: flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
         }
         var db: OpaquePointer?
-        let code = sqlite3_open_v2(path, &db, flags, nil)
+        let code = sqlite3_open_v2(mode == .immutable ? Self.immutableURI(path) : path, &db, flags, nil)
         guard code == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_close(db)
@@ -52,6 +57,23 @@ package final class Connection {
 
     deinit {
         sqlite3_close_v2(handle)
+    }
+
+    /// The `file:` URI that opens `path` immutable: every byte but unreserved ones and `/` is
+    /// percent-encoded, so a `?`, `#` or `%` in a file name stays part of the name. An absolute
+    /// path gets an empty authority (`file:///…`), so one starting `//` is not read as a host.
+    static func immutableURI(_ path: String) -> String {
+        var uri = path.hasPrefix("/") ? "file://" : "file:"
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                uri.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                uri += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return uri + "?immutable=1"
     }
 
     /// Prepares one statement.

@@ -55,10 +55,15 @@ public final class DensityStore: Sendable {
            let fileSystem = NetworkFileSystem.name(holding: path) {
             throw StoreError.networkFileSystem(path: path, fileSystem: fileSystem)
         }
+        // A mirror is replaced by rename, never written in place: read it immutable, write it never.
+        let isMirror = exists && StoreMirror.isMirror(path)
+        if !readOnly, isMirror {
+            throw MirrorError.writeToMirror(path: path, source: (try? StoreMirror.origin(at: path))??.source ?? "another store")
+        }
         if !readOnly, exists { Self.alignSidecarPermissions(storePath: path) }
         let connection: Connection
         do {
-            connection = try Connection(path: path, mode: readOnly ? .readOnly : .readWriteCreate)
+            connection = try Connection(path: path, mode: isMirror ? .immutable : readOnly ? .readOnly : .readWriteCreate)
             // SQLite falls back to read-only when the file is write-protected; refuse before any
             // read, which would leave read-only -wal and -shm files behind.
             if !readOnly && connection.isReadOnly {

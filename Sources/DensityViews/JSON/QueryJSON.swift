@@ -138,14 +138,16 @@ package enum QueryJSON {
 
     /// `density compare`: `{"step","runs":[{"run","step","vectors","features","components",
     /// "mean_density","dead","dense","non_finite","median_log10_density":[low, high]}]}`.
-    /// - Parameter comparison: What the store found.
-    package static func compare(_ comparison: RunComparison) -> JSONValue {
+    /// - Parameters:
+    ///   - comparison: What the store found.
+    ///   - names: How each run is named (`name@store` across stores); the runs' own names by default.
+    package static func compare(_ comparison: RunComparison, names: [String]? = nil) -> JSONValue {
         .object([
             ("step", .int(comparison.step)),
-            ("runs", .array(comparison.runs.map { snapshot in
+            ("runs", .array(zip(names ?? comparison.runs.map(\.run.name), comparison.runs).map { name, snapshot in
                 let s = snapshot.summary
                 return .object([
-                    ("run", .string(snapshot.run.name)), ("step", .int(snapshot.checkpoint.step)),
+                    ("run", .string(name)), ("step", .int(snapshot.checkpoint.step)),
                     ("vectors", .int(s.vectors)), ("features", .int(snapshot.run.features)),
                     ("components", .int(snapshot.run.components)), ("mean_density", .double(s.meanDensity)),
                     ("dead", .int(s.dead)), ("dense", .int(s.dense)), ("non_finite", .int(s.nonFinite)),
