@@ -28,7 +28,7 @@ final class ChangeFeed: Sendable {
     /// Changes the watcher has seen since the server started.
     private let changes = Mutex(0)
     /// The watcher's handle, the file it is on, and the last `data_version` it read there.
-    private let watched = Mutex<(store: DensityStore?, file: FileIdentity?, version: Int64?)>((nil, nil, nil))
+    private let watched = Mutex<(store: DensityStore?, file: StoreFileIdentity?, version: Int64?)>((nil, nil, nil))
 
     /// A feed over the store of `pool`.
     init(pool: StorePool) {
@@ -97,7 +97,7 @@ final class ChangeFeed: Sendable {
     /// the path. Blocks; runs on the pool's threads.
     private func checkForChange() -> Bool {
         watched.withLock { state in
-            let file = FileIdentity(path: pool.path)
+            let file = StoreFileIdentity(path: pool.path)
             var changed = false
             if file != state.file {
                 changed = state.file != nil || state.version != nil
