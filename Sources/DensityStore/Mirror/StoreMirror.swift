@@ -142,18 +142,20 @@ public struct StoreMirror: Sendable {
 
     // MARK: - Reading
 
-    /// Whether the file at `path` is a store mirror, told from its header (its `application_id`)
-    /// without opening it with SQLite.
+    /// Whether the file at `path` is a store mirror, told from its header (its `application_id`),
+    /// read through SQLite opened immutable: no lock is taken, and SQLite keeps its file open while
+    /// another connection of this process holds locks on the same file. (Reading the header through
+    /// a descriptor of our own would not: closing it drops every POSIX lock this process holds on
+    /// the file, those of the process's open connections included, so a reader's snapshot could be
+    /// checkpointed and vacuumed under it.)
     /// - Parameter path: A file.
     /// - Returns: `true` for a mirror; `false` for anything else, or a file that cannot be read.
     public static func isMirror(_ path: String) -> Bool {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var header = [UInt8](repeating: 0, count: 72)
-        guard pread(descriptor, &header, 72, 0) == 72, header.starts(with: Array("SQLite format 3\0".utf8)) else { return false }
-        let id = header[68..<72].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        return Int32(bitPattern: id) == applicationID
+        guard FileManager.default.fileExists(atPath: path),
+              let connection = try? Connection(path: path, mode: .immutable),
+              let id = try? connection.queryFirst("PRAGMA application_id", row: { $0.int64(0) })
+        else { return false }
+        return id == Int64(applicationID)
     }
 
     /// The origin a mirror records, read from the file opened immutable.
