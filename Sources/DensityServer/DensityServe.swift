@@ -11,14 +11,17 @@ import NIOCore
 struct DensityServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "density-serve",
-        abstract: "A local read-only web page and JSON API over a density store, updated live.",
+        abstract: "A local read-only web page and JSON API over density stores, updated live.",
         discussion: """
             Binds 127.0.0.1 by default: from another machine, forward the port over SSH
             (ssh -L 8765:localhost:8765 gpu-box) rather than binding another address.
             Answers only requests whose Host is localhost, 127.0.0.1, [::1], the bound address or
             an --allow-host name (421 otherwise), which keeps other sites' pages out (DNS rebinding).
-            JSON: /api/runs, /api/runs/RUN/{show,diff,trend,dead,histogram}, the same documents as
-            `density RUN ... --format json` with the same arguments.
+            JSON: /api/runs, /api/runs/RUN/{show,diff,trend,dead,histogram,summaries}, the same documents as
+            `density RUN ... --format json` with the same arguments; /api/stores.
+            Several stores (--db repeated, or a quoted glob such as 'mirrors/*.sqlite') are served
+            together, a run name two stores hold shown as name@store; a store that cannot be read is
+            skipped and named on the page.
             """
     )
 

@@ -80,7 +80,7 @@ enum SweepPage {
         let x0=Math.min(...pts.map(p=>p[0])),x1=Math.max(...pts.map(p=>p[0])),y0=opts&&opts.y0!=null?opts.y0:Math.min(...pts.map(p=>p[1])),y1=Math.max(...pts.map(p=>p[1]));
         if(x1<=x0)x1=x0+1;if(y1<=y0)y1=y0+(y0===0?1:Math.abs(y0)*0.1||1);
         const X=v=>L+(v-x0)/(x1-x0)*(W-L-R),Y=v=>H-B-(v-y0)/(y1-y0)*(H-T-B);const f=v=>Math.abs(v)>=1e4?v.toExponential(2):+v.toPrecision(3);
-        let g='<svg xmlns="http://www.w3.org/2000/svg" width="'+W+'" height="'+H+'" data-chart="'+id+'"><text x="'+L+'" y="15" font-weight="bold">'+esc(title)+'</text>';
+        let g='<svg width="'+W+'" height="'+H+'" data-chart="'+id+'"><text x="'+L+'" y="15" font-weight="bold">'+esc(title)+'</text>';
         g+='<line x1="'+L+'" y1="'+(H-B)+'" x2="'+(W-R)+'" y2="'+(H-B)+'" stroke="#999"/><line x1="'+L+'" y1="'+T+'" x2="'+L+'" y2="'+(H-B)+'" stroke="#999"/>';
         for(let i=0;i<=4;i++){const xv=x0+(x1-x0)*i/4,yv=y0+(y1-y0)*i/4;g+='<text x="'+X(xv)+'" y="'+(H-B+14)+'" font-size="11" text-anchor="middle">'+f(xv)+'</text><text x="'+(L-4)+'" y="'+(Y(yv)+4)+'" font-size="11" text-anchor="end">'+f(yv)+'</text>'}
         g+='<text x="'+((L+W-R)/2)+'" y="'+(H-4)+'" font-size="12" text-anchor="middle">'+esc(xlabel)+'</text><text x="12" y="'+((T+H-B)/2)+'" font-size="12" transform="rotate(-90 12 '+((T+H-B)/2)+')" text-anchor="middle">'+esc(ylabel)+'</text>';
