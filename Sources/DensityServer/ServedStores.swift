@@ -22,24 +22,19 @@ final class ServedStores: Sendable {
     /// Whether the server reads several stores.
     var isSeveral: Bool { pools.count > 1 }
 
-    /// Each store's sweep rows and mirror origin, or what reading it threw; read concurrently.
+    /// Each store's sweep rows and mirror origin, or what reading it threw, store by store.
     private func sweeps() async -> [Result<(origin: MirrorOrigin?, rows: [SweepRow]), any Error>] {
-        await withTaskGroup(of: (Int, Result<(origin: MirrorOrigin?, rows: [SweepRow]), any Error>).self) { group in
-            for (index, pool) in pools.enumerated() {
-                group.addTask {
-                    do {
-                        return (index, .success(try await pool.read { store in
-                            try store.read { (origin: try $0.mirrorOrigin(), rows: try $0.sweep()) }
-                        }))
-                    } catch {
-                        return (index, .failure(error))
-                    }
-                }
+        var results: [Result<(origin: MirrorOrigin?, rows: [SweepRow]), any Error>] = []
+        for pool in pools {
+            do {
+                results.append(.success(try await pool.read { store in
+                    try store.read { (origin: try $0.mirrorOrigin(), rows: try $0.sweep()) }
+                }))
+            } catch {
+                results.append(.failure(error))
             }
-            var results = [Result<(origin: MirrorOrigin?, rows: [SweepRow]), any Error>?](repeating: nil, count: pools.count)
-            for await (index, result) in group { results[index] = result }
-            return results.map { $0! }
         }
+        return results
     }
 
     /// `GET /api/runs` = `density runs --format json` over the same stores: the runs of every
@@ -84,17 +79,11 @@ final class ServedStores: Sendable {
     func locate(_ name: String) async throws -> (pool: StorePool, run: String) {
         guard isSeveral else { return (pools[0], name) }
         let candidates = names.candidates(name)
-        let held = await withTaskGroup(of: (Int, Bool).self) { group in
-            for (index, candidate) in candidates.enumerated() {
-                group.addTask { [pools] in
-                    (index, (try? await pools[candidate.store].read { store in try store.read { try $0.run(named: candidate.run) } }) != nil)
-                }
-            }
-            var held = [Bool](repeating: false, count: candidates.count)
-            for await (index, found) in group { held[index] = found }
-            return held
+        var existing: [StoreNames.Candidate] = []
+        for candidate in candidates
+        where (try? await pools[candidate.store].read({ store in try store.read { try $0.run(named: candidate.run) } })) != nil {
+            existing.append(candidate)
         }
-        let existing = candidates.indices.filter { held[$0] }.map { candidates[$0] }
         switch names.locate(name, holding: existing) {
         case let .found(store, run):
             return (pools[store], run)
@@ -110,7 +99,7 @@ final class ServedStores: Sendable {
         switch error {
         case let error as RequestError: error.message
         case let error as any DensityProblem: error.description
-        case let error as CustomStringConvertible: error.description
+        case let error as any CustomStringConvertible: error.description
         default: "\(error)"
         }
     }
