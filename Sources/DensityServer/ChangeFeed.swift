@@ -28,7 +28,7 @@ final class ChangeFeed: Sendable {
     /// Changes the watcher has seen since the server started.
     private let changes = Mutex(0)
     /// The watcher's handle on each store, the file it is on, and the last `data_version` it read there.
-    private let watched: Mutex<[(store: DensityStore?, file: FileIdentity?, version: Int64?)]>
+    private let watched: Mutex<[(store: DensityStore?, file: StoreFileIdentity?, version: Int64?)]>
 
     /// A feed over the stores of `pools`.
     init(pools: [StorePool]) {
@@ -101,7 +101,7 @@ final class ChangeFeed: Sendable {
             let path = pools[index].path
             var state = all[index]
             defer { all[index] = state }
-            let file = FileIdentity(path: path)
+            let file = StoreFileIdentity(path: path)
             var changed = false
             if file != state.file {
                 changed = state.file != nil || state.version != nil

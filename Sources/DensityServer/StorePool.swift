@@ -20,7 +20,7 @@ final class StorePool: Sendable {
 
     private let threads: NIOThreadPool
     /// Handles not in use, with the file they were opened on.
-    private let idle = Mutex<[(store: DensityStore, file: FileIdentity)]>([])
+    private let idle = Mutex<[(store: DensityStore, file: StoreFileIdentity)]>([])
 
     /// A pool of at most `size` handles on `path`; nothing is opened until the first read.
     init(path: String, size: Int) {
@@ -38,7 +38,7 @@ final class StorePool: Sendable {
         try await threads.runIfActive { [self] in
             var attempt = 0
             while true {
-                let (store, file): (DensityStore, FileIdentity)
+                let (store, file): (DensityStore, StoreFileIdentity)
                 do {
                     (store, file) = try checkOut()
                 } catch let error as any DensityProblem where error.kind == .busy && attempt < Self.retries {
@@ -71,8 +71,8 @@ final class StorePool: Sendable {
     }
 
     /// An idle handle on the file at ``path`` now, or a new one.
-    private func checkOut() throws -> (DensityStore, FileIdentity) {
-        guard let file = FileIdentity(path: path) else { throw StoreUnavailable(path: path) }
+    private func checkOut() throws -> (DensityStore, StoreFileIdentity) {
+        guard let file = StoreFileIdentity(path: path) else { throw StoreUnavailable(path: path) }
         let reused = idle.withLock { handles -> DensityStore? in
             handles.removeAll { $0.file != file }  // the file was replaced: its handles go
             return handles.popLast()?.store
@@ -81,7 +81,7 @@ final class StorePool: Sendable {
     }
 
     /// Returns a handle to the idle ones.
-    private func checkIn(_ store: DensityStore, _ file: FileIdentity) {
+    private func checkIn(_ store: DensityStore, _ file: StoreFileIdentity) {
         idle.withLock { handles in
             if handles.count < size { handles.append((store, file)) }
         }

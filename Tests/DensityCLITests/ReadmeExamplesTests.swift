@@ -59,11 +59,19 @@ import Testing
          "the reader's store on a cluster, in a full-screen view that runs until quit; WatchCommandTests drives it under tmux"),
         ("density verify     # after a byte of one chunk was flipped",
          "shows a damaged store; CorruptionTests flips bytes and checks this message"),
+        ("density record l1-1e-3 --db \"$TMPDIR/l1-1e-3.sqlite\" --mirror ~/sweep/mirrors --mirror-every 60",
+         "a cluster task's recorder, fed by its training loop; MirrorCommandTests records with --mirror"),
+        ("density runs --db 'mirrors/*.sqlite'",
+         "the login node's folder of mirrors; SweepTableTests and test_slurm_example read such folders"),
+        ("density compare l1-1e-4 l1-1e-3 l1-1e-2 --db 'mirrors/*.sqlite'",
+         "the login node's folder of mirrors; CompareManyTests compares runs across stores"),
+        ("density merge mirrors/ --into sweep.sqlite",
+         "the login node's folder of mirrors; MirrorCommandTests merges such a folder"),
     ]
 
     /// Examples whose shown output is not compared line for line, with the reason.
     static let outputChecks: [String: OutputCheck] = [
-        "density runs": .shownLinesPrinted("the tour's `density create l1-1e-3` adds a row"),
+        "density runs": .statusOnly("the latest checkpoint's age and the recording rate follow the clock, and the tour's `density create l1-1e-3` adds a row and a column; SweepTableTests checks every field"),
         "density verify": .statusOnly("the tour's compaction ran before it, so its counts differ from the demo's"),
     ]
 

@@ -152,6 +152,7 @@ for step in range(start, steps + 1):
     counts += (batch > 0).sum(axis=0)
     vectors += len(batch)
     if step == kill_at:
+        recorder.flush()  # every earlier state stored, the sender idle: the pipe is this loop's alone
         whole = frame(encode_state(step, counts, vectors))
         recorder.process.stdin.write(whole[: len(whole) // 2])
         recorder.process.stdin.flush()

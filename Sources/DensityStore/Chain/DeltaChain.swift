@@ -26,10 +26,16 @@ enum DeltaChain {
     /// ``requireTotalsFollow(_:_:after:)`` of the totals as read.
     static func requireTotalsFollow(_ run: Run, _ later: (step: Int64, vectors: Int64, nonFinite: Int64),
                                     after earlier: (step: Int64, vectors: Int64, nonFinite: Int64)?) throws {
-        if let problem = DensityState.totalsProblem(vectors: (earlier?.vectors ?? 0, later.vectors),
-                                                    nonFinite: (earlier?.nonFinite ?? 0, later.nonFinite)) {
-            throw StoreError.inconsistentHistory(run: run.name, step: later.step, previousStep: earlier?.step, detail: "\(problem)")
-        }
+        if let problem = totalsProblem(run, later, after: earlier) { throw problem }
+    }
+
+    /// What ``requireTotalsFollow(_:_:after:)`` throws, or `nil`.
+    static func totalsProblem(_ run: Run, _ later: (step: Int64, vectors: Int64, nonFinite: Int64),
+                              after earlier: (step: Int64, vectors: Int64, nonFinite: Int64)?) -> StoreError? {
+        guard let problem = DensityState.totalsProblem(vectors: (earlier?.vectors ?? 0, later.vectors),
+                                                       nonFinite: (earlier?.nonFinite ?? 0, later.nonFinite))
+        else { return nil }
+        return .inconsistentHistory(run: run.name, step: later.step, previousStep: earlier?.step, detail: "\(problem)")
     }
 
     /// Checks that a piece of checkpoint `later`'s counts, the first at flat index `start`, follows
@@ -46,11 +52,33 @@ enum DeltaChain {
     static func requireFollows(_ run: Run, _ later: UnsafeBufferPointer<Int64>, of laterCheckpoint: (step: Int64, vectors: Int64),
                                after earlier: UnsafeBufferPointer<Int64>, of earlierCheckpoint: (step: Int64, vectors: Int64)?,
                                at start: Int) throws {
-        if let problem = DensityState.followProblem(later, after: earlier, at: start,
-                                                    vectors: (earlierCheckpoint?.vectors ?? 0, laterCheckpoint.vectors),
-                                                    features: run.features, components: run.components) {
-            throw StoreError.inconsistentHistory(run: run.name, step: laterCheckpoint.step, previousStep: earlierCheckpoint?.step,
-                                                 detail: "\(problem)")
+        if let problem = followProblem(run, later, of: laterCheckpoint, after: earlier, of: earlierCheckpoint, at: start) {
+            throw problem
+        }
+    }
+
+    /// What ``requireFollows(_:_:of:after:of:at:)`` throws, or `nil`.
+    static func followProblem(_ run: Run, _ later: UnsafeBufferPointer<Int64>, of laterCheckpoint: (step: Int64, vectors: Int64),
+                              after earlier: UnsafeBufferPointer<Int64>, of earlierCheckpoint: (step: Int64, vectors: Int64)?,
+                              at start: Int) -> StoreError? {
+        guard let problem = DensityState.followProblem(later, after: earlier, at: start,
+                                                       vectors: (earlierCheckpoint?.vectors ?? 0, laterCheckpoint.vectors),
+                                                       features: run.features, components: run.components)
+        else { return nil }
+        return .inconsistentHistory(run: run.name, step: laterCheckpoint.step, previousStep: earlierCheckpoint?.step,
+                                    detail: "\(problem)")
+    }
+
+    /// ``requireFollows(_:_:of:after:of:at:)`` of one value, the count at flat index `index`.
+    static func requireFollows(_ run: Run, _ later: Int64, of laterCheckpoint: (step: Int64, vectors: Int64),
+                               after earlier: Int64, of earlierCheckpoint: (step: Int64, vectors: Int64)?, at index: Int) throws {
+        // The common case, a count that did not fall and grew by at most the vectors, costs no call.
+        if later >= earlier, later - earlier <= laterCheckpoint.vectors - (earlierCheckpoint?.vectors ?? 0) { return }
+        try withUnsafePointer(to: later) { later in
+            try withUnsafePointer(to: earlier) { earlier in
+                try requireFollows(run, UnsafeBufferPointer(start: later, count: 1), of: laterCheckpoint,
+                                   after: UnsafeBufferPointer(start: earlier, count: 1), of: earlierCheckpoint, at: index)
+            }
         }
     }
 
@@ -162,18 +190,29 @@ enum DeltaChain {
 
     // MARK: - Walking checkpoints
 
-    /// Walks checkpoints in step order, checking each link once, and decodes the chunks of the
-    /// checkpoint it stands on.
+    /// The one stepper of a run's chains: walks checkpoints in step order, its callers handing it
+    /// each row (step, depth, vectors, non-finite count), and checks each link once — the depth
+    /// link, the totals following the checkpoint before, and (for the counts a caller decodes, a
+    /// whole chunk, some offsets of one, or one value) the counts following theirs — then decodes
+    /// the chunks of the checkpoint it stands on. A query throws what it finds; `verify` asks the
+    /// same questions through ``report(step:depth:vectors:nonFinite:)`` and collects the answers.
     struct Cursor {
+        /// A checkpoint as the cursor sees it.
+        typealias Totals = (step: Int64, vectors: Int64, nonFinite: Int64)
+
         let run: Run
         let zstd: Zstd
         private var iterator: IndexingIterator<[Checkpoint]>
         private var previousDepth: Int?
         private var current: (step: Int64, depth: Int) = (0, 0)
+        /// The totals of the checkpoint the cursor stands on, and of the one before it (`nil`: the
+        /// empty state before the first).
+        private(set) var totals: Totals = (0, 0, 0)
+        private(set) var earlier: Totals?
 
         /// A cursor over `checkpoints` (in step order; none when the caller streams them through
-        /// ``enter(step:depth:)``), the first of which must start a chain unless `previousDepth`
-        /// gives the depth of the checkpoint before them.
+        /// ``enter(step:depth:vectors:nonFinite:)``), the first of which must start a chain unless
+        /// `previousDepth` gives the depth of the checkpoint before them.
         init(_ run: Run, _ checkpoints: [Checkpoint] = [], previousDepth: Int? = nil, zstd: Zstd = Zstd()) {
             self.run = run
             self.zstd = zstd
@@ -182,28 +221,78 @@ enum DeltaChain {
         }
 
         /// Moves to the next checkpoint of the list, or returns `nil` at the end.
-        /// - Throws: ``StoreError/corruptChunk(run:step:component:chunk:reason:)`` for a broken link.
+        /// - Throws: ``StoreError/corruptChunk(run:step:component:chunk:reason:)`` for a broken link,
+        ///   ``StoreError/inconsistentHistory(run:step:previousStep:detail:)`` for totals that fall.
         mutating func next() throws -> Checkpoint? {
             guard let checkpoint = iterator.next() else { return nil }
-            try enter(step: checkpoint.step, depth: checkpoint.deltaDepth)
+            try enter(step: checkpoint.step, depth: checkpoint.deltaDepth, vectors: checkpoint.vectors,
+                      nonFinite: checkpoint.nonFinite)
             return checkpoint
         }
 
-        /// Moves to a checkpoint the caller read, the next in step order.
-        /// - Throws: ``StoreError/corruptChunk(run:step:component:chunk:reason:)`` for a broken link.
-        mutating func enter(step: Int64, depth: Int) throws {
-            if let problem = link(step: step, depth: depth) { throw damaged(run, step: step, problem) }
+        /// Moves to a checkpoint the caller read, the next in step order, checking its depth link
+        /// and that its totals follow the checkpoint before.
+        /// - Throws: ``StoreError/corruptChunk(run:step:component:chunk:reason:)`` for a broken link,
+        ///   ``StoreError/inconsistentHistory(run:step:previousStep:detail:)`` for totals that fall.
+        mutating func enter(step: Int64, depth: Int, vectors: Int64, nonFinite: Int64) throws {
+            let problems = report(step: step, depth: depth, vectors: vectors, nonFinite: nonFinite)
+            if let link = problems.link { throw damaged(run, step: step, link) }
+            if let totals = problems.totals { throw totals }
         }
 
         /// Moves to a checkpoint the caller read even when it does not follow the one before, and
-        /// says why it does not (`verify` collects what queries throw).
-        mutating func link(step: Int64, depth: Int) -> String? {
-            defer {
-                previousDepth = depth
-                current = (step, depth)
-            }
-            return depthProblem(depth, after: previousDepth)
+        /// says what ``enter(step:depth:vectors:nonFinite:)`` would throw (`verify` collects what
+        /// queries throw): why the depth link is broken, and the error of totals that fall.
+        mutating func report(step: Int64, depth: Int, vectors: Int64, nonFinite: Int64) -> (link: String?, totals: StoreError?) {
+            let link = depthProblem(depth, after: previousDepth)
+            let before = started ? totals : nil
+            let fall = totalsProblem(run, (step, vectors, nonFinite), after: before)
+            (earlier, totals, previousDepth, current, started) = (before, (step, vectors, nonFinite), depth, (step, depth), true)
+            return (link, fall)
         }
+
+        // MARK: Counts following
+
+        /// Checks that a piece of the current checkpoint's counts, the first at flat index `start`,
+        /// follows the same piece of the checkpoint before's (the empty state before the first): no
+        /// count below the earlier one, none grown by more than the vectors.
+        /// - Throws: ``StoreError/inconsistentHistory(run:step:previousStep:detail:)``.
+        func requireFollows(_ later: UnsafeBufferPointer<Int64>, after before: UnsafeBufferPointer<Int64>, at start: Int) throws {
+            if let problem = followProblem(later, after: before, at: start) { throw problem }
+        }
+
+        /// What ``requireFollows(_:after:at:)`` would throw, or `nil`.
+        func followProblem(_ later: UnsafeBufferPointer<Int64>, after before: UnsafeBufferPointer<Int64>, at start: Int) -> StoreError? {
+            DeltaChain.followProblem(run, later, of: (totals.step, totals.vectors), after: before,
+                                     of: earlier.map { ($0.step, $0.vectors) }, at: start)
+        }
+
+        /// ``requireFollows(_:after:at:)`` of the values at `offsets` (ascending) of the chunk whose
+        /// first count is at flat index `start`, one check per value.
+        func requireFollows(_ later: UnsafeBufferPointer<Int64>, after before: UnsafeBufferPointer<Int64>,
+                            offsets: UnsafeBufferPointer<Int>, start: Int) throws {
+            for index in later.indices {
+                try requireFollows(later[index], after: before[index], at: start + offsets[index])
+            }
+        }
+
+        /// ``requireFollows(_:after:at:)`` of one value, the count at flat index `index`.
+        func requireFollows(_ later: Int64, after before: Int64, at index: Int) throws {
+            try DeltaChain.requireFollows(run, later, of: (totals.step, totals.vectors), after: before,
+                                          of: earlier.map { ($0.step, $0.vectors) }, at: index)
+        }
+
+        /// Checks that the values of a chunk of the current checkpoint are counts after its vectors
+        /// (none below 0 or above them).
+        /// - Throws: ``StoreError/corruptChunk(run:step:component:chunk:reason:)``.
+        func requireWithinVectors(_ values: UnsafeBufferPointer<Int64>, component: Int, chunk: Int) throws {
+            if let count = values.first(where: { $0 < 0 || $0 > totals.vectors }) {
+                throw damaged(run, step: totals.step, component: component, chunk: chunk,
+                              "count \(count) is outside 0...\(totals.vectors) (the vectors seen)")
+            }
+        }
+
+        private var started = false
 
         /// Decodes a chunk of the current checkpoint from the current row onto its counts at the
         /// checkpoint before (``DeltaChain/decode(_:column:run:step:depth:component:chunk:onto:zstd:)``).

@@ -97,6 +97,22 @@ extension DensityStore {
         }
     }
 
+    /// Checks that whole states at ascending checkpoints (`nil`: the empty state, first only) each
+    /// follow the one before, as ``forEachChunk(_:_:of:_:)`` checks them chunk by chunk.
+    /// - Throws: ``StoreError/inconsistentHistory(run:step:previousStep:detail:)``.
+    static func requireFollows(_ run: Run, _ states: [(checkpoint: Checkpoint?, state: DensityState)]) throws {
+        try requireTotalsFollow(run, states.map(\.checkpoint))
+        for index in states.indices.dropFirst() {
+            guard let later = states[index].checkpoint else { continue }
+            try states[index].state.counts.withUnsafeBufferPointer { laterCounts in
+                try states[index - 1].state.counts.withUnsafeBufferPointer { earlierCounts in
+                    try DeltaChain.requireFollows(run, laterCounts, of: later, after: earlierCounts,
+                                                  of: states[index - 1].checkpoint, at: 0)
+                }
+            }
+        }
+    }
+
     /// Checks that each checkpoint's vectors and non-finite count follow the one before's (the
     /// first check of ``DensityState/requireFollows(_:)``), before any count is read.
     /// - Throws: ``StoreError/inconsistentHistory(run:step:previousStep:detail:)``.

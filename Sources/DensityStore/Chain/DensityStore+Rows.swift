@@ -287,19 +287,19 @@ extension DensityStore {
 
     /// Applies one checkpoint's chunks to `counts`: keyframe chunks overwrite, delta chunks add.
     ///
-    /// With `previous` (the checkpoint whose state `counts` holds), each chunk is also checked, while
-    /// it is in cache, to follow that state (``DensityMetric/DensityState/requireFollows(_:)``).
+    /// With `cursor` (standing on `checkpoint`, whose link and totals it has checked, with `counts`
+    /// holding the state before), each chunk is also checked by it, while it is in cache, to follow
+    /// that state (``DeltaChain/Cursor/requireFollows(_:after:at:)``).
     /// - Throws: ``StoreError/corruptChunk(run:step:component:chunk:reason:)`` for a chunk that does
     ///   not decode, ``StoreError/inconsistentHistory(run:step:previousStep:detail:)`` for one that
-    ///   does not follow `previous`.
+    ///   does not follow the state before.
     static func apply(_ db: Connection, _ run: Run, _ checkpoint: Checkpoint, to counts: inout [Int64], zstd: Zstd,
-                      after previous: Checkpoint? = nil) throws {
+                      checkedBy cursor: DeltaChain.Cursor? = nil) throws {
         let statement = try db.prepare(
             "SELECT component, chunk, encoding, checksum, data FROM chunks WHERE checkpoint_id = ? ORDER BY component, chunk")
         try statement.bind([.integer(checkpoint.id)])
         let layout = chunkLayout(run)
         var expected = 0
-        if let previous { try DeltaChain.requireTotalsFollow(run, checkpoint, after: previous) }
         var before: [Int64] = []
         try counts.withUnsafeMutableBufferPointer { counts in
             while try statement.step() {
@@ -311,14 +311,13 @@ extension DensityStore {
                 }
                 let position = layout[expected]
                 let range = position.start..<(position.start + position.width)
-                if previous != nil { before = Array(counts[range]) }
+                if cursor != nil { before = Array(counts[range]) }
                 try DeltaChain.decode(statement, column: 2, run: run, step: checkpoint.step, depth: checkpoint.deltaDepth,
                                       component: component, chunk: chunk,
                                       onto: UnsafeMutableBufferPointer(rebasing: counts[range]), zstd: zstd)
-                if let previous {
+                if let cursor {
                     try before.withUnsafeBufferPointer { before in
-                        try DeltaChain.requireFollows(run, UnsafeBufferPointer(rebasing: counts[range]), of: checkpoint,
-                                                      after: before, of: previous, at: range.lowerBound)
+                        try cursor.requireFollows(UnsafeBufferPointer(rebasing: counts[range]), after: before, at: range.lowerBound)
                     }
                 }
                 expected += 1

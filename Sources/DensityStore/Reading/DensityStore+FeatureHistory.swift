@@ -49,15 +49,19 @@ extension DensityStore {
                     throw DeltaChain.damaged(run, step: step, component: component, chunk: chunk,
                                              "the checkpoints changed while they were read")
                 }
-                try cursor.enter(step: step, depth: statement.int(1))
+                let checkpoint = checkpoints[row]
+                try cursor.enter(step: step, depth: statement.int(1), vectors: checkpoint.vectors, nonFinite: checkpoint.nonFinite)
                 try offsets.withUnsafeBufferPointer { offsets in
                     try values.withUnsafeMutableBufferPointer { values in
                         try cursor.decode(statement, column: 2, component: component, chunk: chunk, at: offsets,
                                           width: position.width, onto: values, scratch: &scratch)
+                        try cursor.requireWithinVectors(UnsafeBufferPointer(values), component: component, chunk: chunk)
+                        try previous.withUnsafeBufferPointer { previous in
+                            try cursor.requireFollows(UnsafeBufferPointer(values), after: previous, offsets: offsets,
+                                                      start: position.start)
+                        }
                     }
                 }
-                try Self.requireFollows(run, checkpoints, row: row, component: component, chunk: chunk,
-                                        offsets: offsets, values: values, previous: previous)
                 for (column, slot) in zip(served, slots) { counts[row * columns + column] = values[slot] }
                 previous = values
                 row += 1
@@ -68,35 +72,5 @@ extension DensityStore {
             }
         }
         return FeatureHistory(pairs: pairs, checkpoints: checkpoints, counts: counts)
-    }
-
-    /// Checks the values read at checkpoint `row` against its vectors and the values before, as
-    /// ``trend(run:feature:component:)`` checks its one value.
-    /// - Throws: ``StoreError/corruptChunk(run:step:component:chunk:reason:)`` or
-    ///   ``StoreError/inconsistentHistory(run:step:previousStep:detail:)``.
-    private static func requireFollows(
-        _ run: Run, _ checkpoints: [Checkpoint], row: Int, component: Int, chunk: Int,
-        offsets: [Int], values: [Int64], previous: [Int64]
-    ) throws {
-        let checkpoint = checkpoints[row]
-        let earlier = row > 0 ? checkpoints[row - 1] : nil
-        for (index, count) in values.enumerated() {
-            guard count >= 0, count <= checkpoint.vectors else {
-                throw DeltaChain.damaged(run, step: checkpoint.step, component: component, chunk: chunk,
-                                         "count \(count) is outside 0...\(checkpoint.vectors) (the vectors seen)")
-            }
-            guard let earlier else { continue }
-            let last = previous[index]
-            if checkpoint.vectors < earlier.vectors || count < last || count - last > checkpoint.vectors - earlier.vectors {
-                let feature = chunk * run.chunkFeatures + offsets[index]
-                let at = run.components == nil ? "feature \(feature)" : "component \(component), feature \(feature)"
-                throw StoreError.inconsistentHistory(
-                    run: run.name, step: checkpoint.step, previousStep: earlier.step,
-                    detail: checkpoint.vectors < earlier.vectors || count < last
-                        ? "the vectors or the count at \(at) decreased (\(earlier.vectors) to \(checkpoint.vectors), \(last) to \(count))"
-                        : DensityState.describeGrowth(at: at, from: last, to: count, vectorsFrom: earlier.vectors,
-                                                      vectorsTo: checkpoint.vectors))
-            }
-        }
     }
 }

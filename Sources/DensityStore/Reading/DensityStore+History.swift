@@ -13,12 +13,10 @@ extension DensityStore {
         let checkpoints = try checkpoints(db, run)
         let zstd = Zstd()
         var counts = [Int64](repeating: 0, count: (run.components ?? 1) * run.features)
-        var previous: Checkpoint?
         var cursor = DeltaChain.Cursor(run, checkpoints)
         while let checkpoint = try cursor.next() {
             // Each checkpoint is checked to follow the one before as its chunks are applied.
-            try apply(db, run, checkpoint, to: &counts, zstd: zstd, after: previous)
-            previous = checkpoint
+            try apply(db, run, checkpoint, to: &counts, zstd: zstd, checkedBy: cursor)
             let state: DensityState
             do {
                 state = try DensityState(features: run.features, components: run.components, counts: counts,

@@ -231,17 +231,13 @@ struct LastFiredSearch: Sendable {
             while !pending.isEmpty && index <= last {
                 var values = counts
                 try read(index, pending.map { offsets[$0] }, onto: &values)
-                let added = checkpoints[index].vectors - checkpoints[index - 1].vectors
                 var still: [Int] = [], stillCounts: [Int64] = []
                 for (i, slot) in pending.enumerated() {
                     if values[i] != counts[i] {
-                        guard values[i] - counts[i] <= added else {
-                            throw StoreError.inconsistentHistory(
-                                run: run.name, step: checkpoints[index].step, previousStep: checkpoints[index - 1].step,
-                                detail: DensityState.describeGrowth(
-                                    at: describe(offsets[slot]), from: counts[i], to: values[i],
-                                    vectorsFrom: checkpoints[index - 1].vectors, vectorsTo: checkpoints[index].vectors))
-                        }
+                        try DeltaChain.requireFollows(run, values[i], of: (checkpoints[index].step, checkpoints[index].vectors),
+                                                      after: counts[i],
+                                                      of: (checkpoints[index - 1].step, checkpoints[index - 1].vectors),
+                                                      at: start + offsets[slot])
                         lastChange[slot] = index
                     }
                     if values[i] < target[slot] {

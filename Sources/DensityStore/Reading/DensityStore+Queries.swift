@@ -54,12 +54,15 @@ extension DensityStore {
             index < 0 ? empty : try readState(db, run, checkpoints[index], zstd: zstd)
         }
         let endState = try stateAt(end), startState = try stateAt(start)
+        let checkpointAt = { (index: Int) -> Checkpoint? in index < 0 ? nil : checkpoints[index] }
+        try requireFollows(run, [(checkpointAt(start), startState), (checkpoints[end], endState)])
         let window = WindowBounds(from: step(start), to: checkpoints[end].step, vectors: endState.vectors - startState.vectors)
         guard window.vectors > 0 else { throw StoreError.emptyWindow(run: name, from: window.from, to: window.to) }
         var previousWindow: WindowBounds?
         var previousState: DensityState?
         if let previousStart {
             let state = try stateAt(previousStart)
+            try requireFollows(run, [(checkpointAt(previousStart), state), (checkpointAt(start), startState)])
             let bounds = WindowBounds(from: step(previousStart), to: checkpoints[start].step,
                                       vectors: startState.vectors - state.vectors)
             if bounds.vectors > 0 {

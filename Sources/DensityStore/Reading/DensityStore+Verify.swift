@@ -110,15 +110,17 @@ private struct RunVerifier {
                 problems.append(.init(run: run.name, step: checkpoint.step,
                                       message: "run '\(run.name)', step \(checkpoint.step): \(text)"))
             }
-            if let broken = cursor.link(step: checkpoint.step, depth: checkpoint.deltaDepth) {
+            let link = cursor.report(step: checkpoint.step, depth: checkpoint.deltaDepth, vectors: checkpoint.vectors,
+                                     nonFinite: checkpoint.nonFinite)
+            if let broken = link.link {
                 checkpointProblem(broken)
                 known = known.map { _ in false }
             }
             if let violation = StoreLimits.rangeViolation(vectors: checkpoint.vectors, nonFinite: checkpoint.nonFinite) {
                 checkpointProblem(violation)
             }
-            if let previous, checkpoint.vectors < previous.vectors || checkpoint.nonFinite < previous.nonFinite {
-                checkpointProblem("vectors or non-finite count below the previous checkpoint's (step \(previous.step))")
+            if let fall = link.totals {
+                problems.append(.init(run: run.name, step: checkpoint.step, message: fall.description))
             }
             var seen = [Bool](repeating: false, count: layout.count)
             do {

@@ -492,36 +492,28 @@ public final class DensityStore: Sendable {
         var cursor = DeltaChain.Cursor(run)
         // One pass in step order: a keyframe chunk gives the count, a delta chunk adds to it.
         let statement = try db.prepare("""
-            SELECT c.step, c.vectors, c.delta_depth, k.encoding, k.checksum, k.data
+            SELECT c.step, c.vectors, c.delta_depth, k.encoding, k.checksum, k.data, c.non_finite
             FROM checkpoints c LEFT JOIN chunks k ON k.checkpoint_id = c.id AND k.component = ? AND k.chunk = ?
             WHERE c.run_id = ? ORDER BY c.step
             """)
         try statement.bind([.integer(Int64(component)), .integer(Int64(chunk)), .integer(run.id)])
         var points: [TrendPoint] = []
         let offset = [feature - chunk * run.chunkFeatures]
+        let index = component * run.features + feature
         while try statement.step() {
-            let step = statement.int64(0)
-            try cursor.enter(step: step, depth: statement.int(2))
+            let step = statement.int64(0), vectors = statement.int64(1)
+            let before = count
+            try cursor.enter(step: step, depth: statement.int(2), vectors: vectors, nonFinite: statement.int64(6))
             try offset.withUnsafeBufferPointer { offset in
                 try withUnsafeMutablePointer(to: &count) { count in
+                    let value = UnsafeMutableBufferPointer(start: count, count: 1)
                     try cursor.decode(statement, column: 3, component: component, chunk: chunk, at: offset, width: width,
-                                      onto: UnsafeMutableBufferPointer(start: count, count: 1), scratch: &scratch)
+                                      onto: value, scratch: &scratch)
+                    try cursor.requireWithinVectors(UnsafeBufferPointer(value), component: component, chunk: chunk)
                 }
             }
-            let point = TrendPoint(step: step, vectors: statement.int64(1), count: count)
-            guard count <= point.vectors else {
-                throw DeltaChain.damaged(run, step: step, component: component, chunk: chunk,
-                                         "count \(count) is above the vectors seen (\(point.vectors))")
-            }
-            if let last = points.last {
-                try DeltaChain.requireTotalsFollow(run, (step, point.vectors, 0), after: (last.step, last.vectors, 0))
-                try [last.count].withUnsafeBufferPointer { earlier in
-                    try [count].withUnsafeBufferPointer { later in
-                        try DeltaChain.requireFollows(run, later, of: (step, point.vectors), after: earlier,
-                                                      of: (last.step, last.vectors), at: component * run.features + feature)
-                    }
-                }
-            }
+            try cursor.requireFollows(count, after: before, at: index)
+            let point = TrendPoint(step: step, vectors: vectors, count: count)
             points.append(point)
         }
         return points

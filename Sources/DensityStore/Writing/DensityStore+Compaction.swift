@@ -40,13 +40,11 @@ extension DensityStore {
                 var previousKept: (state: DensityState, depth: Int)?
                 var droppedSinceKept = false
                 var kept: [Int64] = [], dropped = 0, reencoded = 0
-                var previous: Checkpoint?
-                var cursor = DeltaChain.Cursor(run, all)
+                        var cursor = DeltaChain.Cursor(run, all)
                 var index = -1
                 while let checkpoint = try cursor.next() {
                     index += 1
-                    try Self.apply(db, run, checkpoint, to: &counts, zstd: zstd, after: previous)  // never bake in a broken history
-                    previous = checkpoint
+                    try Self.apply(db, run, checkpoint, to: &counts, zstd: zstd, checkedBy: cursor)  // never bake in a broken history
                     let keep = index == 0 || checkpoint.step % keepEvery == 0 || lastKept.contains(checkpoint.id)
                     guard keep else {
                         try db.execute("DELETE FROM checkpoints WHERE id = ?", [.integer(checkpoint.id)])
