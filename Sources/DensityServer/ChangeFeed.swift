@@ -5,9 +5,9 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// `GET /api/events`: server-sent events, one `data: N` each time the store changes, and a comment
+/// `GET /api/events`: server-sent events, one `data: N` each time a store changes, and a comment
 /// every 15 s to keep the connection open. One watcher (``watch()``) polls SQLite's
-/// `PRAGMA data_version` on a handle of its own twice a second, from the start (so a change that
+/// `PRAGMA data_version` of every store on a handle of its own twice a second, from the start (so a change that
 /// lands while a stream is being admitted is still counted), and notices the file replaced; each
 /// stream checks the watcher's count four times a second. At most
 /// ``limit`` streams at once (503 beyond); a stream's slot is freed the moment its connection
@@ -21,18 +21,19 @@ final class ChangeFeed: Sendable {
     /// How often the watcher polls the store.
     static let poll = Duration.milliseconds(500)
 
-    /// Where the watcher reads.
-    let pool: StorePool
+    /// Where the watcher reads: every store served.
+    let pools: [StorePool]
     /// Streams open now.
     private let open = Mutex(0)
     /// Changes the watcher has seen since the server started.
     private let changes = Mutex(0)
-    /// The watcher's handle, the file it is on, and the last `data_version` it read there.
-    private let watched = Mutex<(store: DensityStore?, file: StoreFileIdentity?, version: Int64?)>((nil, nil, nil))
+    /// The watcher's handle on each store, the file it is on, and the last `data_version` it read there.
+    private let watched: Mutex<[(store: DensityStore?, file: StoreFileIdentity?, version: Int64?)]>
 
-    /// A feed over the store of `pool`.
-    init(pool: StorePool) {
-        self.pool = pool
+    /// A feed over the stores of `pools`.
+    init(pools: [StorePool]) {
+        self.pools = pools
+        watched = Mutex(Array(repeating: (nil, nil, nil), count: pools.count))
     }
 
     /// Starts a stream on `channel`.
@@ -86,25 +87,28 @@ final class ChangeFeed: Sendable {
     /// The watcher: until cancelled, polls the store and counts its changes.
     func watch() async {
         while !Task.isCancelled {
-            if (try? await pool.blocking({ [self] in checkForChange() })) == true {
+            for index in pools.indices where (try? await pools[index].blocking({ [self] in checkForChange(index) })) == true {
                 changes.withLock { $0 += 1 }
             }
             try? await Task.sleep(for: Self.poll)
         }
     }
 
-    /// Whether the store changed since the last check: another `data_version`, or another file at
-    /// the path. Blocks; runs on the pool's threads.
-    private func checkForChange() -> Bool {
-        watched.withLock { state in
-            let file = StoreFileIdentity(path: pool.path)
+    /// Whether the store of `pools[index]` changed since the last check: another `data_version`,
+    /// or another file at the path (a mirror replaced, a store copied in). Blocks; runs on the pool's threads.
+    private func checkForChange(_ index: Int) -> Bool {
+        watched.withLock { all in
+            let path = pools[index].path
+            var state = all[index]
+            defer { all[index] = state }
+            let file = StoreFileIdentity(path: path)
             var changed = false
             if file != state.file {
                 changed = state.file != nil || state.version != nil
                 state = (nil, file, nil)
             }
             guard file != nil else { return changed }
-            if state.store == nil { state.store = try? DensityStore(path: pool.path, readOnly: true) }
+            if state.store == nil { state.store = try? DensityStore(path: path, readOnly: true) }
             guard let version = try? state.store?.dataVersion() else {
                 state.store = nil  // reopened on the next poll
                 return changed

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DensityStore
+import DensityViews
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -10,14 +11,17 @@ import NIOCore
 struct DensityServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "density-serve",
-        abstract: "A local read-only web page and JSON API over a density store, updated live.",
+        abstract: "A local read-only web page and JSON API over density stores, updated live.",
         discussion: """
             Binds 127.0.0.1 by default: from another machine, forward the port over SSH
             (ssh -L 8765:localhost:8765 gpu-box) rather than binding another address.
             Answers only requests whose Host is localhost, 127.0.0.1, [::1], the bound address or
             an --allow-host name (421 otherwise), which keeps other sites' pages out (DNS rebinding).
-            JSON: /api/runs, /api/runs/RUN/{show,diff,trend,dead,histogram}, the same documents as
-            `density RUN ... --format json` with the same arguments.
+            JSON: /api/runs, /api/runs/RUN/{show,diff,trend,dead,histogram,summaries}, the same documents as
+            `density RUN ... --format json` with the same arguments; /api/stores.
+            Several stores (--db repeated, or a quoted glob such as 'mirrors/*.sqlite') are served
+            together, a run name two stores hold shown as name@store; a store that cannot be read is
+            skipped and named on the page.
             """
     )
 
@@ -32,8 +36,8 @@ struct DensityServe: AsyncParsableCommand {
     @Option(help: "The address to bind; anything but a loopback address exposes the store to the network.")
     var host: String = "127.0.0.1"
 
-    @Option(help: ArgumentHelp("The store file. Default: $DENSITY_DB if set, else ./density.sqlite.", valueName: "path"))
-    var db: String?
+    @Option(help: ArgumentHelp("A store file, or a quoted glob ('mirrors/*.sqlite'); repeatable, every store is served. Default: $DENSITY_DB if set, else ./density.sqlite.", valueName: "path"))
+    var db: [String] = []
 
     @Option(help: ArgumentHelp("Also answer requests addressed to NAME (a host name or address the clients use); repeatable.",
                                valueName: "name"))
@@ -55,19 +59,31 @@ struct DensityServe: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let path = db ?? ProcessInfo.processInfo.environment["DENSITY_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "density.sqlite"
-        do {
-            _ = try DensityStore(path: path, readOnly: true)  // refuse to start on a missing or unreadable store
-        } catch {
-            throw ValidationError("cannot serve '\(path)': \(error). Pass --db PATH (or set DENSITY_DB)")
+        let given = db.isEmpty ? [ProcessInfo.processInfo.environment["DENSITY_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "density.sqlite"] : db
+        let paths = try StoreNames.expand(given) { pattern in
+            throw ValidationError("no store matches --db '\(pattern)'; check the folder and the pattern (e.g. --db 'mirrors/*.sqlite')")
+        }
+        var unreadable: [String] = []
+        for path in paths {
+            do {
+                _ = try DensityStore(path: path, readOnly: true)
+            } catch {
+                // One store: refuse to start on it. Several: serve the others, and report it on the runs page.
+                if paths.count == 1 { throw ValidationError("cannot serve '\(path)': \(error). Pass --db PATH (or set DENSITY_DB)") }
+                FileHandle.standardError.write(Data("warning: the store '\(path)' cannot be read now (\(error)); it is skipped until it can\n".utf8))
+                unreadable.append(path)
+            }
+        }
+        if unreadable.count == paths.count {
+            throw ValidationError("none of the \(paths.count) stores can be read (see the warnings above); pass --db PATH for each store")
         }
         if !["127.0.0.1", "localhost", "::1"].contains(host) {
             FileHandle.standardError.write(Data("warning: binding \(host) serves the store to every machine that can reach this address, without authentication; prefer the default 127.0.0.1 and an SSH port forward (ssh -L \(port):localhost:\(port) HOST). Clients must address it as \(host) or a name given with --allow-host\n".utf8))
         }
-        let pool = StorePool(path: path, size: readers)
+        let stores = ServedStores(paths: paths, readers: readers)
         let budget = ConnectionBudget(limit: Self.maxConnections)
-        let feed = ChangeFeed(pool: pool)
-        let router = ServerRoutes.router(pool: pool, feed: feed, hosts: HostAllowList(bound: host, allowed: allowHost))
+        let feed = ChangeFeed(pools: stores.pools)
+        let router = ServerRoutes.router(stores: stores, feed: feed, hosts: HostAllowList(bound: host, allowed: allowHost))
         var decoder = HTTP1Channel.Configuration.DecoderConfiguration()
         decoder.maxHeaderListSize = Self.maxHeaderBytes
         decoder.maxHeaderFieldSize = Self.maxHeaderBytes
@@ -80,7 +96,8 @@ struct DensityServe: AsyncParsableCommand {
                                  availableConnectionsDelegate: budget),
             onServerRunning: { [host, port] channel in
                 let bound = channel.localAddress?.port ?? port
-                FileHandle.standardOutput.write(Data("density-serve: serving '\(path)' read-only at http://\(host):\(bound)/ (Ctrl-C to stop)\n".utf8))
+                let served = paths.count == 1 ? "'\(paths[0])'" : "\(paths.count) stores"
+                FileHandle.standardOutput.write(Data("density-serve: serving \(served) read-only at http://\(host):\(bound)/ (Ctrl-C to stop)\n".utf8))
             }
         )
         try await withThrowingTaskGroup(of: Void.self) { group in

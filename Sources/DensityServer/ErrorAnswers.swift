@@ -20,7 +20,7 @@ struct ErrorAnswers<Context: RequestContext>: RouterMiddleware {
         case let error as RequestError:
             return Responses.error(error.message, parameter: error.parameter, status: error.status)
         case let error as HTTPError where error.status == .notFound:
-            return Responses.error("no such page: \(path); the pages are / and /runs/RUN, the API /api/runs and /api/runs/RUN/{show,diff,trend,dead,histogram,bin}",
+            return Responses.error("no such page: \(path); the pages are / and /runs/RUN, the API /api/runs, /api/stores and /api/runs/RUN/{show,diff,trend,dead,histogram,bin,summaries}",
                                    status: .notFound)
         case let error as HTTPError:
             return Responses.error(error.body ?? error.status.reasonPhrase, status: error.status)

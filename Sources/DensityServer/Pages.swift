@@ -16,7 +16,7 @@ enum Pages {
     static let style = """
         body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:980px;color:#222}
         h1{font-size:1.4em}table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:right}
-        td:first-child,th:first-child{text-align:left}.panel{margin:1em 0}#bin-list{font-family:monospace;max-height:14em;overflow:auto}
+        td:first-child,th:first-child{text-align:left}.panel{margin:1em 0}h2{font-size:1.15em}#bin-list{font-family:monospace;max-height:14em;overflow:auto}
         #status{color:#666}.bar{cursor:pointer}.bar:hover{opacity:.7}a.feature{cursor:pointer;color:#1a5fb4;margin-right:.6em}
         """
 
@@ -41,24 +41,14 @@ enum Pages {
         """
     }
 
-    /// `/`: the runs, refreshed on every change.
-    static func runs() -> String {
-        page(title: "density runs", """
-            <h1>Runs</h1><p id="status"><span id="live">live</span>: the list reloads when a checkpoint lands</p>
-            <table id="runs"><thead><tr><th>run</th><th>features</th><th>components</th><th>checkpoints</th><th>latest step</th><th>vectors</th></tr></thead><tbody></tbody></table>
-            """, script: """
-            function esc(s){return String(s).replace(/[&<>"']/g,c=>'&#'+c.charCodeAt(0)+';')}
-            async function load(){const runs=await (await fetch('/api/runs')).json();
-            document.querySelector('#runs tbody').innerHTML=runs.map(r=>'<tr><td><a href="/runs/'+encodeURIComponent(r.name)+'">'+esc(r.name)+'</a></td><td>'+r.features+'</td><td>'+(r.components??'-')+'</td><td>'+r.checkpoints+'</td><td>'+(r.latest_step??'-')+'</td><td>'+r.vectors+'</td></tr>').join('')}
-            load();live(load);
-            """)
-    }
-
     /// `/runs/RUN`: the report's panels, a feature box, the histogram's bars listing their features.
-    static func run(_ run: Run) -> String {
-        let name = SVG.escape(run.name)
+    /// - Parameters:
+    ///   - run: The run.
+    ///   - shown: The name the server knows it by (`name@store` when two stores hold that name).
+    static func run(_ run: Run, shownAs shown: String) -> String {
+        let name = SVG.escape(shown)
         let component = run.components.map { "component <input id=\"component\" type=\"number\" min=\"0\" max=\"\($0 - 1)\" value=\"0\" style=\"width:5em\"> " } ?? ""
-        return page(title: "density: \(run.name)", """
+        return page(title: "density: \(shown)", """
             <p><a href="/">runs</a></p><h1>Run '\(name)'</h1>
             <p id="status">step <span id="step">-</span>, <span id="vectors">-</span> vectors, <span id="dead">-</span> dead, <span id="dense">-</span> dense; <span id="live">live</span></p>
             <form id="trend-form">\(component)feature <input id="feature" type="number" min="0" max="\(run.features - 1)" style="width:8em">
@@ -67,7 +57,7 @@ enum Pages {
             <div id="bin" class="panel"><div id="bin-title">click a histogram bar to list its features</div><div id="bin-list"></div></div>
             <div id="panels"></div>
             """, script: """
-            const run=\(jsString(run.name)), base='/api/runs/'+encodeURIComponent(run);
+            const run=\(jsString(shown)), base='/api/runs/'+encodeURIComponent(run);
             let shown=null;
             function q(p){return new URLSearchParams(p).toString()}
             function esc(s){return String(s).replace(/[&<>"']/g,c=>'&#'+c.charCodeAt(0)+';')}

@@ -89,6 +89,17 @@ enum QueryEndpoints {
         return QueryJSON.dead(run: run, report: report)
     }
 
+    /// `GET /api/runs/RUN/summaries` = `density summaries RUN --format json`: every checkpoint's
+    /// stored summary, no counts decoded (the page's overlays of dead and dense fractions).
+    static func summaries(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> JSONValue {
+        let (run, summaries) = try store.read { snapshot in
+            let summaries = try snapshot.summaries(run: name)
+            guard !summaries.isEmpty else { throw try snapshot.noCheckpointYet(run: name) }
+            return (try snapshot.run(named: name), summaries)
+        }
+        return QueryJSON.summaries(run: run, summaries)
+    }
+
     /// `GET /api/runs/RUN/histogram?step=S[&bins=N]` = `density histogram RUN --step S --format json`.
     static func histogram(_ store: DensityStore, run name: String, _ query: QueryParameters) throws -> JSONValue {
         let bins = try query.int("bins", in: 1...200) ?? 20

@@ -19,10 +19,11 @@ enum ServerRoutes {
         ("dead", ["from", "to", "window", "last_vectors", "threshold"], QueryEndpoints.dead),
         ("histogram", ["step", "bins"], QueryEndpoints.histogram),
         ("bin", ["step", "bin", "bins", "limit"], QueryEndpoints.bin),
+        ("summaries", [], QueryEndpoints.summaries),
     ]
 
-    /// The router over `pool`, answering the names `hosts` allows.
-    static func router(pool: StorePool, feed: ChangeFeed, hosts: HostAllowList<ServeContext>) -> Router<ServeContext> {
+    /// The router over `stores`, answering the names `hosts` allows.
+    static func router(stores: ServedStores, feed: ChangeFeed, hosts: HostAllowList<ServeContext>) -> Router<ServeContext> {
         let router = Router(context: ServeContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: ReadOnlyMethods())
         router.add(middleware: hosts)
@@ -30,16 +31,21 @@ enum ServerRoutes {
 
         router.get("/") { request, _ in
             _ = try query(request, allowed: [])
-            return Responses.html(Pages.runs())
+            return Responses.html(SweepPage.html())
         }
         router.get("/runs/:run") { request, context in
-            let name = try run(context)
+            let shown = try run(context)
             _ = try query(request, allowed: [])
-            return Responses.html(Pages.run(try await pool.read { store in try store.read { try $0.run(named: name) } }))
+            let (pool, name) = try await stores.locate(shown)
+            return Responses.html(Pages.run(try await pool.read { store in try store.read { try $0.run(named: name) } }, shownAs: shown))
         }
         router.get("/api/runs") { request, _ in
             _ = try query(request, allowed: [])
-            return Responses.json(try await pool.read { try QueryEndpoints.runs($0) })
+            return Responses.json(try await stores.runs())
+        }
+        router.get("/api/stores") { request, _ in
+            _ = try query(request, allowed: [])
+            return Responses.json(await stores.stores())
         }
         let events = router.group("/api/events").add(middleware: SameOrigin())
         events.get { request, context in
@@ -52,19 +58,19 @@ enum ServerRoutes {
         }
         for endpoint in endpoints {
             router.get("/api/runs/:run/\(endpoint.name)") { request, context in
-                let name = try run(context)
                 let parameters = try query(request, allowed: endpoint.allowed)
+                let (pool, name) = try await stores.locate(try run(context))
                 return Responses.json(try await pool.read { try endpoint.answer($0, name, parameters) })
             }
         }
         router.get("/ui/runs/:run/panels") { request, context in
-            let name = try run(context)
             _ = try query(request, allowed: [])
+            let (pool, name) = try await stores.locate(try run(context))
             return Responses.html(try await pool.read { try Pages.panels($0, run: name) })
         }
         router.get("/ui/runs/:run/trend") { request, context in
-            let name = try run(context)
             let parameters = try query(request, allowed: ["feature", "component", "every", "points"])
+            let (pool, name) = try await stores.locate(try run(context))
             return Responses.html(try await pool.read { store in
                 let trend = try QueryEndpoints.trendPoints(store, run: name, parameters)
                 let label = trend.run.components == nil ? "\(trend.feature)" : "\(trend.component):\(trend.feature)"

@@ -37,7 +37,6 @@ struct RunsCommand: ParsableCommand {
 
     func run() throws {
         let set = try store.openSeveral()
-        var entries: [SweepJSON.Entry] = []
         var rows: [(member: Int, row: SweepRow)] = []
         for (index, member) in set.members.enumerated() {
             do {
@@ -47,13 +46,8 @@ struct RunsCommand: ParsableCommand {
                 Console.message("warning: skipped the store '\(member.path)': \(ErrorText.render(error))")
             }
         }
-        let clashes = set.clashes(rows.map { ($0.member, $0.row.run.name) })
-        for (index, row) in rows {
-            let member = set.members[index]
-            entries.append(SweepJSON.Entry(name: set.displayName(row.run.name, in: member, clashes: clashes), store: member.path,
-                                           mirror: member.origin, row: row))
-        }
-        entries.sort { $0.name < $1.name }
+        let entries = SweepJSON.entries(rows.map { (store: $0.member, row: $0.row) }, names: set.names,
+                                        mirrors: set.members.map(\.origin))
         let now = Date()
         switch format {
         case .json:

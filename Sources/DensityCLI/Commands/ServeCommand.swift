@@ -10,6 +10,7 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             Example:
               density serve --db runs.sqlite          # http://127.0.0.1:8765/
+              density serve --db 'mirrors/*.sqlite'   # every store: the sweep table, overlays
             Binds 127.0.0.1 by default; from your laptop, forward the port over SSH:
               ssh -L 8765:localhost:8765 gpu-box      # then open http://localhost:8765/
             It answers only requests addressed to localhost, 127.0.0.1, [::1] or the bound address
@@ -55,10 +56,12 @@ struct ServeCommand: ParsableCommand {
                 Build it with `swift build --product density-serve` (it lands beside density in .build/debug), or install the Python wheel, which ships both
                 """)
         }
-        try store.requireOne()  // the server reads one store
-        let arguments = [executable.path, "--port", String(port), "--host", host, "--db", store.path]
-            + allowHost.flatMap { ["--allow-host", $0] } + (idleTimeout.map { ["--idle-timeout", String($0)] } ?? [])
-            + (readers.map { ["--readers", String($0)] } ?? [])
+        // Every --db as given (a quoted glob included): the server expands and names them as `density runs` does.
+        var arguments: [String] = [executable.path, "--port", String(port), "--host", host]
+        for path in store.paths { arguments += ["--db", path] }
+        for name in allowHost { arguments += ["--allow-host", name] }
+        if let idleTimeout { arguments += ["--idle-timeout", String(idleTimeout)] }
+        if let readers { arguments += ["--readers", String(readers)] }
         let argv = arguments.map { strdup($0) } + [nil]
         execv(executable.path, argv)
         throw CLIError("could not start \(executable.path): \(String(cString: strerror(errno)))")

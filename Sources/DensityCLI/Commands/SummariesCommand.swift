@@ -82,21 +82,7 @@ struct SummariesCommand: ParsableCommand {
             let bytes = try target!.write { file in try writer.write { try file.append($0) } }
             Console.message("run '\(runName)': summaries of \(summaries.count) checkpoints -> \(target!.name) (safetensors, \(bytes) bytes\(target!.note))")
         case .json:
-            func column(_ value: (Checkpoint, DensitySummary) -> Int64) -> JSONValue {
-                .array(summaries.map { .int(value($0.checkpoint, $0.summary)) })
-            }
-            func numbers(_ values: [Double?]) -> JSONValue { .array(values.map { $0.map(JSONValue.double) ?? .null }) }
-            let edges = QueryJSON.histogramEdges(DensitySummary.storedBins)
-            Console.out(JSONValue.object([
-                ("run", .string(runName)), ("features", .int(Int64(runInfo.features))),
-                ("components", runInfo.components.map { .int(Int64($0)) } ?? .null),
-                ("edges", .array(edges.map { .double($0) })),
-                ("step", column { c, _ in c.step }), ("vectors", column { _, s in s.vectors }),
-                ("non_finite", column { _, s in s.nonFinite }),
-                ("dead", column { _, s in Int64(s.dead) }), ("dense", column { _, s in Int64(s.dense) }),
-                ("mean_density", numbers(means)), ("mean_log10_density", numbers(logs)),
-                ("histogram", .array(summaries.map { .array($0.summary.histogram.map { .int(Int64($0)) }) })),
-            ]).text + "\n")
+            Console.out(QueryJSON.summaries(run: runInfo, summaries).text + "\n")
         case .csv:
             var text = "step,vectors,non_finite,dead,dense,mean_density,mean_log10_density,"
                 + (0..<DensitySummary.storedBins).map { "bin\($0)" }.joined(separator: ",") + "\n"

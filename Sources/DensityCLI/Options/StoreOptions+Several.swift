@@ -1,5 +1,6 @@
 import ArgumentParser
 import DensityStore
+import DensityViews
 import Foundation
 
 // MARK: - Several stores
@@ -16,26 +17,9 @@ extension StoreOptions {
             let env = ProcessInfo.processInfo.environment["DENSITY_DB"] ?? ""
             given = [env.isEmpty ? "density.sqlite" : env]
         }
-        var seen = Set<String>(), result: [String] = []
-        for pattern in given {
-            var matches = [pattern]
-            if pattern.contains(where: { "*?[".contains($0) }), !FileManager.default.fileExists(atPath: pattern) {
-                matches = Self.glob(pattern)
-                if matches.isEmpty { throw CLIError("no store matches --db '\(pattern)'; check the folder and the pattern (e.g. --db 'mirrors/*.sqlite')") }
-            }
-            for path in matches where seen.insert(URL(fileURLWithPath: path).standardizedFileURL.path).inserted {
-                result.append(path)
-            }
+        return try StoreNames.expand(given) { pattern in
+            throw CLIError("no store matches --db '\(pattern)'; check the folder and the pattern (e.g. --db 'mirrors/*.sqlite')")
         }
-        return result
-    }
-
-    /// The files matching a shell pattern, sorted; none when nothing matches.
-    static func glob(_ pattern: String) -> [String] {
-        var found = glob_t()
-        defer { globfree(&found) }
-        guard Glibc.glob(pattern, 0, nil, &found) == 0 else { return [] }
-        return (0..<Int(found.gl_pathc)).compactMap { found.gl_pathv[$0].map { String(cString: $0) } }.sorted()
     }
 
     /// Opens every store read-only. One that cannot be read (missing, mid-copy, damaged, not a

@@ -178,6 +178,28 @@ package enum QueryJSON {
         ])
     }
 
+    /// `density summaries --format json`: one array per column, `{"run","features","components",
+    /// "edges":[51],"step","vectors","non_finite","dead","dense","mean_density","mean_log10_density",
+    /// "histogram":[[50],...]}`, from the summaries stored with each checkpoint.
+    package static func summaries(run: Run, _ summaries: [(checkpoint: Checkpoint, summary: DensitySummary)]) -> JSONValue {
+        func column(_ value: (Checkpoint, DensitySummary) -> Int64) -> JSONValue {
+            .array(summaries.map { .int(value($0.checkpoint, $0.summary)) })
+        }
+        func numbers(_ values: [Double?]) -> JSONValue { .array(values.map { $0.map(JSONValue.double) ?? .null }) }
+        let edges = histogramEdges(DensitySummary.storedBins)
+        return .object([
+            ("run", .string(run.name)), ("features", .int(Int64(run.features))),
+            ("components", run.components.map { .int(Int64($0)) } ?? .null),
+            ("edges", .array(edges.map { .double($0) })),
+            ("step", column { c, _ in c.step }), ("vectors", column { _, s in s.vectors }),
+            ("non_finite", column { _, s in s.nonFinite }),
+            ("dead", column { _, s in Int64(s.dead) }), ("dense", column { _, s in Int64(s.dense) }),
+            ("mean_density", numbers(summaries.map { $0.summary.vectors > 0 ? $0.summary.meanDensity : nil })),
+            ("mean_log10_density", numbers(summaries.map(\.summary.binnedMeanLog10Density))),
+            ("histogram", .array(summaries.map { .array($0.summary.histogram.map { .int(Int64($0)) }) })),
+        ])
+    }
+
     /// `density histogram --over-training`: `{"run","edges":[...],"steps":[{"step","vectors","counts":[...]}]}`.
     /// - Parameters:
     ///   - run: The run's name.

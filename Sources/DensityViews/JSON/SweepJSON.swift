@@ -25,6 +25,16 @@ package enum SweepJSON {
         }
     }
 
+    /// The entries of rows read from several stores (`store` an index into `names.paths`, whose
+    /// mirror origins are `mirrors`): a run name two stores hold shown as `name@store`, sorted by name.
+    package static func entries(_ rows: [(store: Int, row: SweepRow)], names: StoreNames, mirrors: [MirrorOrigin?]) -> [Entry] {
+        let clashes = StoreNames.clashes(rows.map { ($0.store, $0.row.run.name) })
+        return rows.map { store, row in
+            let path = names.paths[store]
+            return Entry(name: names.displayName(row.run.name, at: path, clashes: clashes), store: path, mirror: mirrors[store], row: row)
+        }.sorted { $0.name < $1.name }
+    }
+
     /// The most points of a run's dead and dense fractions in `trail`: evenly spaced checkpoints,
     /// the first and the latest included.
     package static let trailPoints = 64
