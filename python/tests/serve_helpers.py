@@ -14,12 +14,13 @@ SERVE = os.path.join(os.path.dirname(DENSITY), "density-serve")
 
 
 class Server:
-    """A running density-serve: its port, and GET/other requests returning (status, headers, body)."""
+    """A running density-serve: its port, and GET/other requests returning (status, headers, body).
+    `env` is its environment (default: this process's)."""
 
-    def __init__(self, db: str, *extra: str, binary: list[str] | None = None, port: int = 0):
+    def __init__(self, db: str, *extra: str, binary: list[str] | None = None, port: int = 0, env: dict | None = None):
         command = binary or [SERVE]
         self.process = subprocess.Popen([*command, "--db", db, "--port", str(port), *extra],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         line = self.process.stdout.readline()
         match = re.search(r"http://[^:]+:(\d+)/", line)
         if not match:

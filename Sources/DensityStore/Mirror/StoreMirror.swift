@@ -148,12 +148,14 @@ public struct StoreMirror: Sendable {
     /// a descriptor of our own would not: closing it drops every POSIX lock this process holds on
     /// the file, those of the process's open connections included, so a reader's snapshot could be
     /// checkpointed and vacuumed under it.)
+    /// A read failing because the file was replaced meanwhile (on NFS) is tried again on the new file.
     /// - Parameter path: A file.
     /// - Returns: `true` for a mirror; `false` for anything else, or a file that cannot be read.
     public static func isMirror(_ path: String) -> Bool {
         guard FileManager.default.fileExists(atPath: path),
-              let connection = try? Connection(path: path, mode: .immutable),
-              let id = try? connection.queryFirst("PRAGMA application_id", row: { $0.int64(0) })
+              let id = try? DensityStore.askingAgainIfReplaced(true, {
+                  try Connection(path: path, mode: .immutable).queryFirst("PRAGMA application_id") { $0.int64(0) }
+              })
         else { return false }
         return id == Int64(applicationID)
     }

@@ -342,6 +342,10 @@ extension DensityStore {
     /// Answers questions in one read transaction: `body` gets a ``StoreSnapshot`` and asks all it
     /// needs of it, and everything it reads comes from one committed state of the store.
     ///
+    /// On a mirror (``StoreMirror``) on NFS, `body` may run more than once: when the mirror is
+    /// replaced under it, it is asked again from its start on the new snapshot. So `body` should
+    /// ask, and leave output for after it returns.
+    ///
     /// Related SQLite documentation: <https://sqlite.org/isolation.html>
     /// - Parameter body: The questions; the snapshot is valid only during this call.
     /// - Returns: What `body` returns.

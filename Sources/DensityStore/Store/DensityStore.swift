@@ -15,6 +15,11 @@ public final class DensityStore: Sendable {
     public let path: String
     /// Whether this store was opened read-only.
     public let isReadOnly: Bool
+    /// Whether the file is a mirror (``StoreMirror``), read immutable and opened again when it
+    /// is replaced under a question (``withConnection(_:)``).
+    let isMirror: Bool
+    /// The schema the store was opened at, for opening a replaced mirror again.
+    let migrator: Migrator
     let connection: ConfinedConnection
     /// The last checkpoint written through this store, verified before each use.
     let latestWritten = Mutex<LatestStateCache?>(nil)
@@ -61,6 +66,20 @@ public final class DensityStore: Sendable {
             throw MirrorError.writeToMirror(path: path, source: (try? StoreMirror.origin(at: path))??.source ?? "another store")
         }
         if !readOnly, exists { Self.alignSidecarPermissions(storePath: path) }
+        // A mirror replaced while it is being opened is opened again: the new snapshot.
+        let connection = try Self.askingAgainIfReplaced(isMirror) {
+            try Self.connect(path, readOnly: readOnly, isMirror: isMirror, migrator: migrator, durable: durable)
+        }
+        self.path = path
+        self.isReadOnly = readOnly
+        self.isMirror = isMirror
+        self.migrator = migrator
+        self.connection = ConfinedConnection(connection)
+    }
+
+    /// Opens the connection to the file at `path` and readies it: a mirror immutable, another
+    /// store read-only, or for writing (WAL, durability, migrated).
+    static func connect(_ path: String, readOnly: Bool, isMirror: Bool, migrator: Migrator, durable: Bool) throws -> Connection {
         let connection: Connection
         do {
             connection = try Connection(path: path, mode: isMirror ? .immutable : readOnly ? .readOnly : .readWriteCreate)
@@ -71,7 +90,7 @@ public final class DensityStore: Sendable {
             }
             // The first read of the schema is where a non-database file is found out.
             _ = try connection.query("SELECT count(*) FROM sqlite_schema") { $0.int(0) }
-        } catch let error as SQLiteError where error.primaryCode != 8 {
+        } catch let error as SQLiteError where error.primaryCode != 8 && !(isMirror && isReadOfReplacedFile(error)) {
             throw StoreError.notADatabase(path: path, detail: error.message)
         }
         try connection.execute("PRAGMA foreign_keys = ON")
@@ -92,9 +111,7 @@ public final class DensityStore: Sendable {
             try connection.execute("PRAGMA wal_autocheckpoint = 16384")
             try migrator.migrate(connection)
         }
-        self.path = path
-        self.isReadOnly = readOnly
-        self.connection = ConfinedConnection(connection)
+        return connection
     }
 
     /// How long a reader waits for a store that another process is creating or migrating.
@@ -128,9 +145,14 @@ public final class DensityStore: Sendable {
 
     /// Runs `body` with the connection, one caller at a time.
     /// SQLite's failures leave as ``StoreError/storageFailed(path:cause:detail:)``.
+    ///
+    /// On a mirror, `body` may run more than once: when a read fails because the snapshot was
+    /// replaced under the connection, it runs again from its start on the new snapshot
+    /// (``reopenReplacedMirror(after:retries:)``), so its answer is always one snapshot's.
     func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
         do {
-            return try connection.withLock(body)
+            guard isMirror else { return try connection.withLock(body) }
+            return try connection.withLock(body, reopen: reopenReplacedMirror)
         } catch let error as SQLiteError {
             throw StoreError(error, path: path)
         }
