@@ -115,6 +115,56 @@ import Testing
         }
     }
 
+    /// A read that fails as a read of a replaced file does on NFS (`SQLITE_IOERR_READ`, 266, or
+    /// `SQLITE_IOERR_SHORT_READ`, 522) is asked again, from its start, on a new connection to the
+    /// file now at the path, at most ``DensityStore/replacedMirrorRetries`` times, on a mirror
+    /// only; any other error, or any error of another store, is thrown as it was, asked once.
+    /// (`python/tests/test_mirror_replaced.py` makes real reads fail so, under readers.)
+    @Test func aReadOfAReplacedMirrorIsAskedAgainOnTheNewSnapshotABoundedNumberOfTimes() throws {
+        try Self.withFolder { folder in
+            let source = folder.appendingPathComponent("s.sqlite").path
+            let store = try DensityStore(path: source)
+            try store.createRun(name: "r", features: 64)
+            try store.appendCheckpoint(run: "r", step: 1, state: Self.state(1))
+            let mirror = try StoreMirror(source: source, folder: folder.appendingPathComponent("mirrors").path)
+            try mirror.write()
+            let copy = try DensityStore(path: mirror.path, readOnly: true)
+            try #require(copy.isMirror && !store.isMirror && DensityStore.replacedMirrorRetries == 3)
+            /// Asks `store` a question whose first `failures` tries fail with `code`: the connections it ran on.
+            func ask(_ store: DensityStore, failing failures: Int, code: Int32) throws -> [ObjectIdentifier] {
+                var seen: [ObjectIdentifier] = []
+                try store.withConnection { db in
+                    seen.append(ObjectIdentifier(db))
+                    if seen.count <= failures { throw SQLiteError(code: code, message: "disk I/O error") }
+                    _ = try db.query("SELECT step FROM checkpoints") { $0.int64(0) }
+                }
+                return seen
+            }
+            for code: Int32 in [266, 522] {
+                for failures in 1...3 {
+                    let seen = try ask(copy, failing: failures, code: code)
+                    #expect(seen.count == failures + 1 && Set(seen).count == failures + 1, "each try on a new connection")
+                }
+            }
+            // the new snapshot is what is read after a replacement
+            try store.appendCheckpoint(run: "r", step: 2, state: Self.state(2))
+            try mirror.write()
+            #expect(try copy.read { try $0.state(run: "r") }.state == Self.state(1))  // immutable: its snapshot
+            _ = try ask(copy, failing: 1, code: 266)
+            #expect(try copy.read { try $0.state(run: "r") }.state == Self.state(2))
+            // bounded: the fourth failure in a row is the error
+            #expect(throws: StoreError.self) { try ask(copy, failing: 4, code: 266) }
+            // another error of a mirror, and any error of another store, is asked once
+            for (handle, code) in [(copy, Int32(10)), (copy, 11), (store, 266), (store, 522)] {
+                var tries = 0
+                #expect(throws: StoreError.self) {
+                    try handle.withConnection { _ in tries += 1; throw SQLiteError(code: code, message: "m") }
+                }
+                #expect(tries == 1, "code \(code) on \(handle.isMirror ? "the mirror" : "the store") was tried \(tries) times")
+            }
+        }
+    }
+
     @Test func aScheduleSnapshotsOnlyWhatChangedAndOnceMoreAtClose() throws {
         try Self.withFolder { folder in
             let source = folder.appendingPathComponent("s.sqlite").path

@@ -31,6 +31,7 @@ from serve_helpers import Server
 # ESTALE for reads of a deleted file (the NFS client's view of a file deleted on the server), and,
 # for the live-store control, for reads of DENSITY_TEST_ESTALE_FILE at offsets from
 # DENSITY_TEST_ESTALE_FROM on. Each injection appends "pid path" to DENSITY_TEST_ESTALE_LOG.
+# DENSITY_TEST_READ_DELAY_US makes every pread take that long, as over a network.
 INTERPOSER = r"""
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -57,10 +58,16 @@ static int stale(int fd, long long offset) {
     }
     return 1;
 }
+/* a network file system's read takes a round trip: DENSITY_TEST_READ_DELAY_US */
+static void delay(void) {
+    const char *us = getenv("DENSITY_TEST_READ_DELAY_US");
+    if (us) usleep(atoi(us));
+}
 #define WRAP(name, offset_type) \
     ssize_t name(int fd, void *buf, size_t count, offset_type offset) { \
         static ssize_t (*real)(int, void *, size_t, offset_type); \
         if (!real) real = (ssize_t (*)(int, void *, size_t, offset_type))dlsym(RTLD_NEXT, #name); \
+        delay(); \
         if (stale(fd, offset)) { errno = ESTALE; return -1; } \
         return real(fd, buf, count, offset); \
     }
@@ -159,7 +166,7 @@ def replace_under_readers(tmp_path, capsys, interposer, extra_env: dict, enough)
     db, shared = str(tmp_path / "run.sqlite"), tmp_path / "shared"
     shared.mkdir()
     mirror, log = str(shared / "run.sqlite"), str(tmp_path / "injections.log")
-    env = reader_env(interposer, log, **extra_env)
+    env = reader_env(interposer, log, DENSITY_TEST_READ_DELAY_US="200", **extra_env)
     subprocess.run([DENSITY, "create", "r", "--features", str(FEATURES), "--db", db], check=True, capture_output=True)
     readings, lock, done = Readings(), threading.Lock(), threading.Event()
 
