@@ -9,15 +9,18 @@ ends in " (deleted)"), exactly as an NFS client does, logging each injection. A 
 `density-serve` read it under the interposer: no error, and every answer one whole snapshot. The
 control: with the retry switched off (DENSITY_TEST_MIRROR_RETRIES=0) the same readers fail. And a
 live (WAL) store's read failure stays an error, asked once; a mirror's is asked again a bounded
-number of times.
+number of times. An answer streamed to stdout that was cut short by the replacement is never
+followed by the whole answer asked again: it ends there, with the error.
 """
 
 import json
 import os
 import re
+import shutil
 import subprocess
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +33,8 @@ from serve_helpers import Server
 
 # ESTALE for reads of a deleted file (the NFS client's view of a file deleted on the server), and,
 # for the live-store control, for reads of DENSITY_TEST_ESTALE_FILE at offsets from
-# DENSITY_TEST_ESTALE_FROM on. Each injection appends "pid path" to DENSITY_TEST_ESTALE_LOG.
+# DENSITY_TEST_ESTALE_FROM on. DENSITY_TEST_REPLACE_WITH is renamed over DENSITY_TEST_ESTALE_FILE
+# right after the process's first DENSITY_TEST_REPLACE_AFTER reads of it, as the recorder would. Each injection appends "pid path" to DENSITY_TEST_ESTALE_LOG.
 # DENSITY_TEST_READ_DELAY_US makes every pread take that long, as over a network.
 INTERPOSER = r"""
 #define _GNU_SOURCE
@@ -47,9 +51,15 @@ static int stale(int fd, long long offset) {
     ssize_t n = readlink(link, target, sizeof target - 1);
     if (n <= 0) return 0;
     target[n] = 0;
-    int deleted = n > 10 && strcmp(target + n - 10, " (deleted)") == 0;
+    int deleted = n > 10 && strcmp(target + n - 10, " (deleted)") == 0, failing = 0;
     const char *file = getenv("DENSITY_TEST_ESTALE_FILE"), *from = getenv("DENSITY_TEST_ESTALE_FROM");
-    int failing = file && from && offset >= 0 && offset >= atoll(from) && strcmp(target, file) == 0;
+    const char *after = getenv("DENSITY_TEST_REPLACE_AFTER"), *with = getenv("DENSITY_TEST_REPLACE_WITH");
+    static long reads;
+    if (file && offset >= 0 && strcmp(target, file) == 0) {
+        failing = from && offset >= atoll(from);
+        /* the recorder renames the next snapshot over the file just before this read */
+        if (after && with && ++reads > atol(after) && rename(with, file) == 0) deleted = 1;
+    }
     if (!deleted && !failing) return 0;
     const char *log = getenv("DENSITY_TEST_ESTALE_LOG");
     if (log) {
@@ -277,14 +287,21 @@ def test_without_the_retry_the_same_readers_fail(tmp_path, capsys, interposer):
     assert readings.answers["serve"] > 0
 
 
-def test_a_live_stores_read_error_is_an_error_asked_once_and_a_mirrors_is_asked_again_a_few_times(tmp_path, interposer):
+def recorded(tmp_path, steps: int) -> tuple[str, str]:
+    """A store of `steps` steps recorded with a mirror (written at the end): the store and the mirror."""
     db, shared = str(tmp_path / "run.sqlite"), tmp_path / "shared"
     shared.mkdir()
     subprocess.run([DENSITY, "create", "r", "--features", str(FEATURES), "--db", db], check=True, capture_output=True)
-    with fd.DensityRecorder("r", db=db, density=DENSITY, mirror=str(shared)) as recorder:
-        for step in range(1, 41):
-            recorder.record(step, *expected(step))
-    mirror = str(shared / "run.sqlite")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "density record stores")  # the states come faster than they are stored
+        with fd.DensityRecorder("r", db=db, density=DENSITY, mirror=str(shared)) as recorder:
+            for step in range(1, steps + 1):
+                recorder.record(step, *expected(step))
+    return db, str(shared / "run.sqlite")
+
+
+def test_a_live_stores_read_error_is_an_error_asked_once_and_a_mirrors_is_asked_again_a_few_times(tmp_path, interposer):
+    db, mirror = recorded(tmp_path, steps=40)
     for path, asked, log in [(db, 1, str(tmp_path / "live.log")), (mirror, 1 + 3, str(tmp_path / "mirror.log"))]:
         # reads of the file's second half (the later checkpoints' chunks, past the schema the
         # opening reads) fail, every time: a failing disk, not a replaced mirror
@@ -298,3 +315,45 @@ def test_a_live_stores_read_error_is_an_error_asked_once_and_a_mirrors_is_asked_
         out = subprocess.run([DENSITY, "state", "r", "--out", "-", "--dtype", "int64", "--db", path], capture_output=True,
                              check=True)
         assert whole_state(out.stdout) == 40
+
+
+def test_an_answer_cut_short_on_stdout_is_never_followed_by_a_whole_one(tmp_path, interposer):
+    """`history --features all` streams to stdout from inside its read: when a read fails after
+    some of the answer went out, asking again on the mirror must not print the answer again after
+    the cut-short one. The output is that one cut-short prefix, and the error."""
+    db, mirror = recorded(tmp_path, steps=200)
+    shared = tmp_path / "shared"
+    command = [DENSITY, "history", "r", "--features", "all", "--format", "json", "--db", mirror]
+    whole = subprocess.run(command, capture_output=True, check=True).stdout
+    assert len(whole) > 2 << 20
+    following = str(shared / ".next.sqlite")
+
+    def answer(after: int) -> tuple[subprocess.CompletedProcess, bool]:
+        """`history` with the mirror replaced (by a copy: the same snapshot in another file) after
+        the reader's first `after` reads of it; and whether it was replaced."""
+        shutil.copyfile(mirror, following)
+        env = reader_env(interposer, str(tmp_path / "injections.log"), DENSITY_TEST_ESTALE_FILE=os.path.realpath(mirror),
+                         DENSITY_TEST_REPLACE_AFTER=str(after), DENSITY_TEST_REPLACE_WITH=following)
+        out = subprocess.run(command, env=env, capture_output=True, timeout=120)
+        if out.returncode == 0:
+            assert out.stdout == whole, f"replaced after {after} reads: {len(out.stdout)} bytes, not the one whole answer"
+        return out, not os.path.exists(following)
+
+    # Replaced before any output went out, the question is asked again and answered whole; after
+    # the last read, nothing is replaced. Between the two, some output went out (1 MiB at a time)
+    # before the failed read: found by bisection.
+    low, high, cut = 0, 1 << 16, None
+    while cut is None and high - low > 1:
+        middle = (low + high) // 2
+        out, replaced = answer(middle)
+        if not replaced:
+            high = middle
+        elif out.returncode == 0:
+            low = middle
+        else:
+            cut = out
+    assert cut is not None, f"the mirror replaced after any of 0 to {high} reads never cut the output short"
+    assert cut.returncode == 1 and len(cut.stdout) > 0, (cut.returncode, len(cut.stdout))
+    assert "I/O error" in cut.stderr.decode(), cut.stderr
+    # one cut-short answer: not the whole, not a whole after a part
+    assert len(cut.stdout) < len(whole) and whole.startswith(cut.stdout), "the output is not one cut-short answer"

@@ -7,6 +7,8 @@ final class ExportFile {
     private var buffer: [UInt8] = []
     /// Bytes handed to ``append(_:)-(UnsafeRawBufferPointer)`` so far.
     private(set) var written = 0
+    /// Bytes written out of the buffer so far.
+    var sent: Int { written - buffer.count }
 
     init(descriptor: Int32, path: String) {
         self.descriptor = descriptor

@@ -38,6 +38,14 @@ struct ExportTarget {
     private var openDescriptor: Int32?
     /// The option, for messages: `--out` or `--svg`.
     let option: String
+    /// What cut a write through short once some of its bytes had gone out (see ``write(_:)``).
+    private let cutShort = CutShort()
+
+    /// The error that stopped a write through after some of its bytes had gone out, kept by
+    /// every copy of the target.
+    private final class CutShort {
+        var error: (any Error)?
+    }
 
     /// What the path is called in messages: the path, or "stdout".
     var name: String { kind == .standardOutput ? "stdout" : path }
@@ -112,6 +120,11 @@ struct ExportTarget {
 
     /// Writes through `body`: into a temporary file then moved into place, or straight into a
     /// FIFO, device or stdout.
+    ///
+    /// Bytes that went out into a FIFO, device or stdout cannot be taken back: once such a write
+    /// failed after some had, every later write fails with the same error, so a question asked
+    /// again (as a mirror's reader does when the mirror is replaced under it) never appends a whole
+    /// answer to a cut-short one.
     /// - Returns: The number of bytes written.
     /// - Throws: What `body` throws, or ``CLIError`` on an I/O error; a temporary file is then removed.
     func write(_ body: (ExportFile) throws -> Void) throws -> Int {
@@ -149,9 +162,15 @@ struct ExportTarget {
     }
 
     private func writeThrough(_ descriptor: Int32, _ body: (ExportFile) throws -> Void) throws -> Int {
+        if let error = cutShort.error { throw error }
         let file = ExportFile(descriptor: descriptor, path: name)
-        try body(file)
-        try file.flush()
+        do {
+            try body(file)
+            try file.flush()
+        } catch {
+            if file.sent > 0 { cutShort.error = error }
+            throw error
+        }
         return file.written
     }
 
