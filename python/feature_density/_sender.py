@@ -38,8 +38,6 @@ _EXACT_LIMITS = {"bfloat16": 2 ** 8, "float16": 2 ** 11}
 #: One line of ``density record --verbose`` per stored frame ends with this.
 _STORED = re.compile(r"^run '.*': .*\bfrom stdin frame (\d+)(,|;| was|$)")
 _F_SETPIPE_SZ = 1031
-#: Queued by ``wait_for_all``: write the last frame again.
-_REPEAT = object()
 
 
 def host_dtype(value) -> tuple[np.dtype, str | None]:
@@ -116,8 +114,6 @@ class Sender:
         self.exited = False
         self.send_seconds = 0.0   # the sender's time per frame, summed (waiting for density included)
         self._queued = 0
-        self._repeats: set[int] = set()   # frame numbers of repeated frames (see wait_for_all)
-        self._last = None                 # the slot of the last frame written
         self._free: queue.Queue = queue.Queue()
         for _ in range(slots):
             self._free.put(_Slot())
@@ -160,18 +156,14 @@ class Sender:
     def wait_for_all(self) -> None:
         """Waits until density reported on every queued frame, or stopped.
 
-        density reports a frame once it has read the next one (it encodes each frame while the one
-        before commits) or the stream ended, so the last frame is written once more: density skips
-        a state it already stored, reporting on both.
+        density reports a frame as soon as it is committed when the next one has not arrived (it
+        encodes a frame while the one before commits only when the next is already there), so
+        nothing more needs to be sent.
         """
         with self._lock:
-            if self._queued == 0:
-                return
-            self._queued += 1
-            self._repeats.add(self._queued)
             target = self._queued
-        self._queue.put(_REPEAT)
-        self.wait_for_verdict(target)
+        if target:
+            self.wait_for_verdict(target)
 
     def take_notices(self) -> list[str]:
         with self._lock:
@@ -226,10 +218,6 @@ class Sender:
             slot = self._queue.get()
             if slot is None:
                 return
-            if slot is _REPEAT:
-                if self.write_error is None:
-                    self._repeat()
-                continue
             try:
                 if self.write_error is None:
                     self._send_slot(slot)
@@ -244,17 +232,6 @@ class Sender:
         self._write(self._header(counts, vectors))
         self._write(counts)
         self._write(vectors.tobytes() + struct.pack("<q", slot.step))
-
-    def _repeat(self) -> None:
-        """Writes the last frame again. Its slot is free but untouched: the training thread waits
-        in ``wait_for_all`` meanwhile."""
-        try:
-            if self._last is not None:
-                self._frame(self._last)
-        except OSError as error:
-            with self._lock:
-                self.write_error = str(error)
-                self._lock.notify_all()
 
     def _send_slot(self, slot: _Slot) -> None:
         began = time.perf_counter()
@@ -276,7 +253,6 @@ class Sender:
                 self._lock.notify_all()
             return
         now = time.perf_counter()
-        self._last = slot
         with self._lock:
             self.written += 1
             self.send_seconds += now - began
@@ -294,15 +270,12 @@ class Sender:
             with self._lock:
                 if stored:
                     self.verdicts = max(self.verdicts, int(stored.group(1)))
-                    if self.verdicts not in self._repeats:
-                        self.stored += 1
+                    self.stored += 1
                     self._lock.notify_all()
                     continue
                 if line.startswith("Error:") and line.endswith("the frame was skipped"):
                     self.verdicts += 1
                     self._lock.notify_all()
-                    if self.verdicts in self._repeats:
-                        continue    # the refusal of the frame repeated, already reported
                     self.refusals.append((self.verdicts, line))
                 self.tail.append(line)
                 if line.startswith("warning:"):

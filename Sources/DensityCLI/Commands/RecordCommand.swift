@@ -22,8 +22,8 @@ struct RecordCommand: ParsableCommand {
             (python/feature_density_recorder.py does this.) A saved stream can be replayed:
               density record l1-1e-3 < states.bin
             Each frame is reported once it is stored \
-            durably (its transaction committed and synced); the next one is read, checked and \
-            encoded while it commits. A frame that is refused (wrong shape, counts that decrease, …) is \
+            durably (its transaction committed and synced), without waiting for the next; when the \
+            next one has already arrived, it is read, checked and encoded while the previous commits. A frame that is refused (wrong shape, counts that decrease, …) is \
             reported and skipped, and the stream goes on; the exit status is then 1. A stream \
             that ends inside a frame loses only that frame. A frame re-sent after a restart with \
             the same step and state is skipped.
@@ -123,8 +123,13 @@ struct RecordCommand: ParsableCommand {
         }
         defer { settle() }
         while true {
-            // After a wide frame the reader waits for it to be stored before reading on.
-            if let inFlight, !inFlight.frame.readsAhead { settle() }
+            // After a wide frame the reader waits for it to be stored before reading on. Else the
+            // frame in flight is settled (and reported) as soon as it commits if the next frame
+            // has not come by then: a trainer waiting for its states to be stored, as before it
+            // saves a model checkpoint, may send nothing more until it hears.
+            if let inFlight, !inFlight.frame.readsAhead || !frames.waitUntilReady(orUntil: { inFlight.commit.isDone }) {
+                settle()
+            }
             let frame: FramePrefetcher.Frame
             do {
                 guard let next = try frames.next() else { break }
@@ -170,6 +175,9 @@ private final class BackgroundCommit: Sendable {
             done.signal()
         }
     }
+
+    /// Whether the commit has ended (``wait()`` returns at once).
+    var isDone: Bool { result.withLock { $0 != nil } }
 
     /// Waits for the commit: its outcome, or `nil` when the prepared checkpoint no longer applied
     /// and nothing was written.
