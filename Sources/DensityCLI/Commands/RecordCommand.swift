@@ -3,6 +3,7 @@ import CMalloc
 import DensityFormats
 import DensityMetric
 import DensityStore
+import DensityViews
 import Foundation
 import Synchronization
 
@@ -42,6 +43,10 @@ struct RecordCommand: ParsableCommand {
 
     @Flag(name: .shortAndLong, help: "Print a line for every frame stored, not only a summary at the end.")
     var verbose = false
+
+    @Flag(help: ArgumentHelp(
+        "Write a JSON line to stdout for each frame as soon as its fate is known, for the program feeding the stream: {\"frame\":N,\"step\":S,\"outcome\":\"stored\"} (or \"already_stored\"; or \"refused\" with \"message\", step null when unread), with \"warnings\" when the frame had some."))
+    var acks = false
 
     @OptionGroup var mirrorOptions: MirrorOptions
 
@@ -84,20 +89,38 @@ struct RecordCommand: ParsableCommand {
             let source = "stdin frame \(frame.number)"
             do {
                 let (outcome, state) = try recorder.recordState(frame.state.get(), step: nil, source: source)
-                report(outcome, source: source)
+                report(outcome, frame: frame)
                 if !outcome.alreadyStored, let checkpoint = outcome.completed.last {
                     basis = PreparedCheckpoint.Basis(checkpoint: checkpoint, state: state)
                 } else if outcome.alreadyStored {
                     basis = nil
                 }
             } catch {
-                refused += 1
-                Console.message("Error: \(ErrorText.render(error)); the frame was skipped")
+                refuse(frame, error)
             }
         }
-        func report(_ outcome: RecordOutcome, source: String) {
+        func report(_ outcome: RecordOutcome, frame: FramePrefetcher.Frame) {
             if outcome.alreadyStored { skipped += 1 } else { stored += 1; lastStep = outcome.step }
-            if verbose { Console.message(StateRecorder.describe(outcome, run: runName, source: source)) }
+            if verbose { Console.message(StateRecorder.describe(outcome, run: runName, source: "stdin frame \(frame.number)")) }
+            acknowledge(frame, step: outcome.step, outcome.alreadyStored ? "already_stored" : "stored")
+        }
+        func refuse(_ frame: FramePrefetcher.Frame, _ error: any Error) {
+            refused += 1
+            let message = "\(ErrorText.render(error))"
+            Console.message("Error: \(message); the frame was skipped")
+            acknowledge(frame, step: (try? frame.state.get())?.step, "refused", message: message)
+        }
+        /// With `--acks`, the frame's fate as one JSON line on stdout, with the frame's warnings
+        /// (also printed on stderr), so the program reading it has them with the verdict.
+        func acknowledge(_ frame: FramePrefetcher.Frame, step: Int64?, _ outcome: String, message: String? = nil) {
+            guard acks else { return }
+            var fields: [(String, JSONValue)] = [("frame", .int(Int64(frame.number))), ("step", step.map(JSONValue.int) ?? .null),
+                                                 ("outcome", .string(outcome))]
+            if let message { fields.append(("message", .string(message))) }
+            if let warnings = (try? frame.state.get())?.warnings, !warnings.isEmpty {
+                fields.append(("warnings", .array(warnings.map(JSONValue.string))))
+            }
+            Console.out(JSONValue.object(fields).text + "\n")
         }
         /// Waits for the frame in flight to be committed and reports it; one whose prepared
         /// checkpoint no longer applies is recorded the ordinary way.
@@ -110,13 +133,12 @@ struct RecordCommand: ParsableCommand {
                     if case .success(let torch) = frame.state {
                         for warning in torch.warnings { Console.message("warning: " + warning) }
                     }
-                    report(outcome, source: "stdin frame \(frame.number)")
+                    report(outcome, frame: frame)
                     return
                 }
             } catch {
-                refused += 1
                 basis = nil
-                Console.message("Error: \(ErrorText.render(error)); the frame was skipped")
+                refuse(frame, error)
                 return
             }
             recordOrdinarily(frame)
