@@ -69,7 +69,7 @@ def tensorboard_shot(work: str, out: str) -> None:
 
 
 def notebook_shot(work: str, out: str) -> None:
-    shutil.copy(os.path.join(ROOT, "python", "examples", "notebook.ipynb"), work)
+    shutil.copy(os.path.join(ROOT, "examples", "notebook.ipynb"), work)
     os.environ["PYTHONPATH"] = os.pathsep.join([os.path.join(ROOT, "python"), os.environ.get("PYTHONPATH", "")])
     notebook = nbformat.read(os.path.join(work, "notebook.ipynb"), as_version=4)
     nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": work}}).execute()

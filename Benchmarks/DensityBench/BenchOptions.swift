@@ -14,6 +14,8 @@ struct BenchOptions {
     var features: [Int] = []
     /// The `density` binary the record section runs, instead of the one beside the benchmark.
     var density: String?
+    /// The folder the mirror section's mirrors go to, instead of one beside its stores.
+    var mirrorDirectory: String?
     /// Print the usage and exit.
     var help = false
 
@@ -43,6 +45,7 @@ struct BenchOptions {
             case "--help", "-h": help = true
             case "--only": only = try value(of: argument)
             case "--density": density = try value(of: argument)
+            case "--mirror-dir": mirrorDirectory = try value(of: argument)
             case "--features":
                 let text = try value(of: argument)
                 guard let n = Int(text), n > 0 else {

@@ -28,7 +28,7 @@ func runMirrorSection(_ options: BenchOptions) {
         let state = simulation.next()
         return StateFrameReader.frame(stateFile(state, step: simulation.step))
     }
-    let mirrors = benchFolder.appendingPathComponent("mirrors")
+    let mirrors = options.mirrorDirectory.map { URL(fileURLWithPath: $0) } ?? benchFolder.appendingPathComponent("mirrors")
     try? FileManager.default.createDirectory(at: mirrors, withIntermediateDirectories: true)
     /// Feeds every frame to a recorder; returns its wall time per state and its stderr.
     func record(_ extra: [String]) -> (perState: Double, cpu: Double, stderr: String, store: String) {
@@ -44,7 +44,7 @@ func runMirrorSection(_ options: BenchOptions) {
     var plain: [Double] = [], mirrored: [Double] = [], ratios: [Double] = [], intervals: [Double] = []
     var plainCPU: [Double] = [], mirroredCPU: [Double] = [], snapshots: [Int] = [], lastSnapshot: [Double] = []
     var steadyRatios: [Double] = []
-    let spare = benchFolder.appendingPathComponent("spare-mirror")
+    let spare = mirrors.appendingPathComponent("spare-mirror")
     try? FileManager.default.createDirectory(at: spare, withIntermediateDirectories: true)
     for _ in 0..<repeats {
         let without = record([])
@@ -68,6 +68,10 @@ func runMirrorSection(_ options: BenchOptions) {
     }
     let mirrorFile = mirrors.appendingPathComponent("mirror-\(width).sqlite").path
     let size = (try? FileManager.default.attributesOfItem(atPath: mirrorFile)[.size] as? Int) ?? 0
+    if options.mirrorDirectory != nil {  // a folder of the caller's: leave it as it was
+        try? FileManager.default.removeItem(atPath: mirrorFile)
+        try? FileManager.default.removeItem(at: spare)
+    }
     var table = Table("features", "frames", "no mirror ms/state", "mirror ms/state", "ratio", "no mirror CPU ms/state",
                       "mirror CPU ms/state", "interval s", "snapshots", "mirror size", "last snapshot ms", "ratio w/o last",
                       leftAligned: 0)
@@ -80,7 +84,7 @@ func runMirrorSection(_ options: BenchOptions) {
 
         ms/state: the recorder's wall time (start to exit, the last snapshot included) / frames, fed as fast as it
         stores them; the median of \(repeats) runs without and with --mirror in turn (ratio: per pair, then the
-        median; the target is <= 1.05). The interval is \(Int(statesPerSnapshot)) x the run's own ms/state without a mirror:
+        median; the target is <= 1.05). Mirrors went to \(options.mirrorDirectory.map { "--mirror-dir \($0)" } ?? "a folder beside the stores, on the same disk"). The interval is \(Int(statesPerSnapshot)) x the run's own ms/state without a mirror:
         60 s at one state a second. snapshots: per run with a mirror, the last one (at exit) included. last snapshot:
         one snapshot of the final store timed alone, what the exit adds once per run; ratio w/o last: the ratio with
         that taken out, the steady cost per state of a long run.

@@ -62,7 +62,7 @@ let sections: [Section] = [
 
 func printUsage(_ sections: [Section]) {
     print("""
-        usage: density-bench [--smoke] [--only NAME] [--repeats N] [--work-dir D] [--shape BxF ...] [--features N ...] [--density PATH] [--help]
+        usage: density-bench [--smoke] [--only NAME] [--repeats N] [--work-dir D] [--shape BxF ...] [--features N ...] [--density PATH] [--mirror-dir D] [--help]
 
           --smoke        tiny sizes and 3 repeats: finishes in seconds, even in a debug build
           --only NAME    run one section
@@ -74,6 +74,8 @@ func printUsage(_ sections: [Section]) {
           --features N   a width for the record section instead of its own (repeatable)
           --density PATH the `density` binary the record section runs (default: the one beside
                          this benchmark), e.g. another build's, to compare the two
+          --mirror-dir D the folder the mirror section mirrors to (default: beside its stores,
+                         the same disk); another file system, as a cluster's shared folder is
           --help         this text
 
         sections:

@@ -65,6 +65,8 @@ import Testing
          "the login node's folder of mirrors; SweepTableTests and test_slurm_example read such folders"),
         ("density compare l1-1e-4 l1-1e-3 l1-1e-2 --db 'mirrors/*.sqlite'",
          "the login node's folder of mirrors; CompareManyTests compares runs across stores"),
+        ("density trend l1-1e-3 --feature 42 --db 'mirrors/*.sqlite'",
+         "the login node's folder of mirrors; SeveralStoresReadTests runs every read command over several stores"),
         ("density serve --db 'mirrors/*.sqlite'",
          "a server that runs until stopped, over the login node's mirrors; test_serve_sweep drives it in headless Chromium"),
         ("density merge mirrors/ --into sweep.sqlite",

@@ -106,6 +106,40 @@ print(json.dumps(states))
         }
     }
 
+    /// One line of `density record --acks`.
+    struct Ack: Decodable, Equatable {
+        var frame: Int
+        var step: Int64?
+        var outcome: String
+        var message: String?
+    }
+
+    /// The acks on `stdout`, each line decoded.
+    static func acks(_ stdout: String) throws -> [Ack] {
+        try stdout.split(separator: "\n").map { try JSONDecoder().decode(Ack.self, from: Data($0.utf8)) }
+    }
+
+    @Test func acksGiveEachFramesFateAsAJSONLine() throws {
+        try Sandbox.with { box in
+            try box.ok(["create", "r", "--features", "8"])
+            let stream = box.path("s.bin")
+            _ = try Numpy.run(Self.streamWriter, [stream, "8", "[1, 2]", "wrong-shape"], in: box)
+            let first = try Self.record(box, stream, ["--acks"])
+            #expect(first.status == 1, "\(first)")
+            let acks = try Self.acks(first.stdout)
+            #expect(acks.map(\.frame) == [1, 2, 3, 4])
+            #expect(acks.map(\.step) == [1, 2, 3, 4])
+            #expect(acks.map(\.outcome) == ["stored", "stored", "refused", "stored"])
+            #expect(acks[2].message?.contains("features=8") == true && acks[0].message == nil, "\(acks)")
+            // a replay: each frame already stored, the wrong one refused again
+            let replay = try Self.record(box, stream, ["--acks"])
+            #expect(try Self.acks(replay.stdout).map(\.outcome) == ["already_stored", "already_stored", "refused", "already_stored"])
+            // without --acks stdout stays empty
+            let plain = try Self.record(box, stream)
+            #expect(plain.stdout.isEmpty && plain.status == 1, "\(plain)")
+        }
+    }
+
     @Test func aFrameAboveTheLimitStopsTheStreamAndKeepsWhatCameBefore() throws {
         try Sandbox.with { box in
             try box.ok(["create", "r", "--features", "4"])

@@ -6,9 +6,9 @@ writes the frame straight from the buffer into the pipe and hands the buffer bac
 states are in flight, the memory is two host copies of the state, and ``capture`` waits only when
 both buffers are still being written: it never drops a state.
 
-``density record --verbose`` reports each frame once it is stored (or refused); the reader
-thread counts those reports, so the recorder knows how many states are stored and which frame
-was refused.
+``density record --acks`` writes a JSON line to its stdout for each frame as soon as it is stored
+(or refused); a reader thread counts those, so the recorder knows how many states are stored and
+which frame was refused. Another reads density's messages (warnings, errors) from its stderr.
 """
 
 from __future__ import annotations
@@ -35,11 +35,7 @@ _FRAME_DTYPES = {np.dtype("int64"): "I64", np.dtype("int32"): "I32", np.dtype("f
 #: The largest whole number a half-precision dtype holds with every smaller one: past it, counts
 #: kept in that dtype may already have lost increments.
 _EXACT_LIMITS = {"bfloat16": 2 ** 8, "float16": 2 ** 11}
-#: One line of ``density record --verbose`` per stored frame ends with this.
-_STORED = re.compile(r"^run '.*': .*\bfrom stdin frame (\d+)(,|;| was|$)")
 _F_SETPIPE_SZ = 1031
-#: Queued by ``wait_for_all``: write the last frame again.
-_REPEAT = object()
 
 
 def host_dtype(value) -> tuple[np.dtype, str | None]:
@@ -83,7 +79,7 @@ class Sender:
     """One ``density record`` process, its pipe written by a thread of its own.
 
     Args:
-        command: The ``density record ... --verbose`` command line.
+        command: The ``density record ... --acks`` command line.
         run: The run's name, for messages.
         slots: Host buffers, so states in flight (2).
         stored: Called with each state's step from the sender thread once its frame is written.
@@ -97,8 +93,8 @@ class Sender:
         self._echo = echo or sys.stderr
         # Its own session: a Ctrl-C in the terminal (SIGINT to the foreground process group) or a
         # signal to the trainer's group does not reach it; it ends when its stdin ends.
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, bufsize=0, start_new_session=True)
         self._fd = self.process.stdin.fileno()
         try:
             fcntl.fcntl(self._fd, _F_SETPIPE_SZ, 1 << 20)
@@ -113,19 +109,20 @@ class Sender:
         self.verdicts = 0    # frames density reported on (stored, already stored or refused)
         self.stored = 0      # frames density reported stored (or already stored)
         self.write_error: str | None = None
-        self.exited = False
+        self.exited = False  # density's stdout and stderr both ended
+        self._streams_open = 2
         self.send_seconds = 0.0   # the sender's time per frame, summed (waiting for density included)
         self._queued = 0
-        self._repeats: set[int] = set()   # frame numbers of repeated frames (see wait_for_all)
-        self._last = None                 # the slot of the last frame written
         self._free: queue.Queue = queue.Queue()
         for _ in range(slots):
             self._free.put(_Slot())
         self._queue: queue.Queue = queue.Queue()
         self._headers: dict = {}
         self._reader = threading.Thread(target=self._read, name=f"density-record-stderr:{run}", daemon=True)
+        self._acks = threading.Thread(target=self._read_acks, name=f"density-record-acks:{run}", daemon=True)
         self._writer = threading.Thread(target=self._send, name=f"density-record:{run}", daemon=True)
         self._reader.start()
+        self._acks.start()
         self._writer.start()
 
     # MARK: - the training thread
@@ -160,18 +157,14 @@ class Sender:
     def wait_for_all(self) -> None:
         """Waits until density reported on every queued frame, or stopped.
 
-        density reports a frame once it has read the next one (it encodes each frame while the one
-        before commits) or the stream ended, so the last frame is written once more: density skips
-        a state it already stored, reporting on both.
+        density reports a frame as soon as it is committed when the next one has not arrived (it
+        encodes a frame while the one before commits only when the next is already there), so
+        nothing more needs to be sent.
         """
         with self._lock:
-            if self._queued == 0:
-                return
-            self._queued += 1
-            self._repeats.add(self._queued)
             target = self._queued
-        self._queue.put(_REPEAT)
-        self.wait_for_verdict(target)
+        if target:
+            self.wait_for_verdict(target)
 
     def take_notices(self) -> list[str]:
         with self._lock:
@@ -188,7 +181,9 @@ class Sender:
             pass
         status = self.process.wait()
         self._reader.join(timeout=30)
+        self._acks.join(timeout=30)
         self.process.stderr.close()
+        self.process.stdout.close()
         return status
 
     # MARK: - the sender thread
@@ -226,10 +221,6 @@ class Sender:
             slot = self._queue.get()
             if slot is None:
                 return
-            if slot is _REPEAT:
-                if self.write_error is None:
-                    self._repeat()
-                continue
             try:
                 if self.write_error is None:
                     self._send_slot(slot)
@@ -244,17 +235,6 @@ class Sender:
         self._write(self._header(counts, vectors))
         self._write(counts)
         self._write(vectors.tobytes() + struct.pack("<q", slot.step))
-
-    def _repeat(self) -> None:
-        """Writes the last frame again. Its slot is free but untouched: the training thread waits
-        in ``wait_for_all`` meanwhile."""
-        try:
-            if self._last is not None:
-                self._frame(self._last)
-        except OSError as error:
-            with self._lock:
-                self.write_error = str(error)
-                self._lock.notify_all()
 
     def _send_slot(self, slot: _Slot) -> None:
         began = time.perf_counter()
@@ -276,7 +256,6 @@ class Sender:
                 self._lock.notify_all()
             return
         now = time.perf_counter()
-        self._last = slot
         with self._lock:
             self.written += 1
             self.send_seconds += now - began
@@ -285,40 +264,59 @@ class Sender:
         except Exception as error:  # never stop the stream; the recorder reports it
             self._notice(f"stored:{type(error).__name__}", f"{type(error).__name__}: {error}")
 
-    # MARK: - the reader thread
+    # MARK: - the reader threads
+
+    def _read_acks(self) -> None:
+        """density's verdict on each frame, in order: ``{"frame", "step", "outcome"[, "message"]}``."""
+        for raw in iter(self.process.stdout.readline, b""):
+            try:
+                ack = json.loads(raw)
+                frame, outcome = int(ack["frame"]), ack["outcome"]
+            except (ValueError, KeyError, TypeError):
+                with self._lock:
+                    self.tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                continue
+            with self._lock:
+                for warning in ack.get("warnings") or ():
+                    self._warning(f"warning: {warning}")   # before the verdict: flush() sees it
+                self.verdicts = max(self.verdicts, frame)
+                if outcome == "refused":
+                    self.refusals.append((frame, "Error: " + str(ack.get("message", "refused"))))
+                else:
+                    self.stored += 1
+                self._lock.notify_all()
+        self._stream_ended()
+
+    def _warning(self, line: str) -> None:
+        """A warning line of density's, as a notice: one of each kind (float32 counts past 2^24
+        come with every later frame, and a frame's warnings come both with its verdict and on
+        stderr). The caller holds the lock."""
+        key = "warning:" + re.sub(r"\d+", "N", line)
+        if key not in self._noticed:
+            self._noticed.add(key)
+            self.notices.append(f"density: {line}")
+
+    def _stream_ended(self) -> None:
+        with self._lock:
+            self._streams_open -= 1
+            if self._streams_open == 0:
+                self.exited = True
+                self._lock.notify_all()
 
     def _read(self) -> None:
+        """density's messages: warnings become notices, everything is echoed and kept for errors."""
         for raw in iter(self.process.stderr.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip("\n")
-            stored = _STORED.match(line)
             with self._lock:
-                if stored:
-                    self.verdicts = max(self.verdicts, int(stored.group(1)))
-                    if self.verdicts not in self._repeats:
-                        self.stored += 1
-                    self._lock.notify_all()
-                    continue
-                if line.startswith("Error:") and line.endswith("the frame was skipped"):
-                    self.verdicts += 1
-                    self._lock.notify_all()
-                    if self.verdicts in self._repeats:
-                        continue    # the refusal of the frame repeated, already reported
-                    self.refusals.append((self.verdicts, line))
                 self.tail.append(line)
                 if line.startswith("warning:"):
-                    # One of each kind (float32 counts past 2^24 come with every later frame).
-                    key = "warning:" + re.sub(r"\d+", "N", line)
-                    if key not in self._noticed:
-                        self._noticed.add(key)
-                        self.notices.append(f"density: {line}")
+                    self._warning(line)
                     continue
             try:
                 self._echo.write(line + "\n")
             except (OSError, ValueError):
                 pass
-        with self._lock:
-            self.exited = True
-            self._lock.notify_all()
+        self._stream_ended()
 
     def message(self) -> str:
         """density's error lines (or its last lines)."""

@@ -143,7 +143,7 @@ class DensityRecorder:
             command += ["--mirror", str(mirror)]
             if mirror_every is not None:
                 command += ["--mirror-every", f"{mirror_every:g}"]
-        self.command = command + ["--verbose"]   # a line per stored frame: how the recorder knows
+        self.command = command + ["--acks"]   # a JSON line per frame as it is stored: how the recorder knows
         self.loggers = tuple(loggers)
         self._failed_loggers: set = set()
         self._pending = None

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import EXAMPLES, PYTHON_DIR
+from conftest import PYTHON_DIR
 from feature_density import Store
 from conftest import density
 
@@ -49,7 +49,7 @@ def test_the_example_notebook_runs_and_shows_the_panels(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("matplotlib")
-    shutil.copy(os.path.join(EXAMPLES, "notebook.ipynb"), tmp_path)
+    shutil.copy(os.path.join(os.path.dirname(PYTHON_DIR), "examples", "notebook.ipynb"), tmp_path)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([PYTHON_DIR, os.environ.get("PYTHONPATH", "")]))
     notebook = nbformat.read(str(tmp_path / "notebook.ipynb"), as_version=4)
     nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",

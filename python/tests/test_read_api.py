@@ -120,3 +120,29 @@ def test_load_state_with_discard_later_is_one_process(runs, monkeypatch):
     assert store.checkpoints("flat")["step"].tolist() == list(STEPS)           # the other run untouched
     calls.clear()
     assert fd.load_state("flat", db=store.db)["step"] == 25 and len(calls) == 1
+
+
+def test_a_sweep_of_stores_reads_as_one_through_a_glob(tmp_path):
+    """Store('mirrors/*.sqlite'): the runs of every store, a name two hold told apart as
+    name@store, and each question about a run answered from the store holding it."""
+    truth = {}
+    for node, seed in (("node-0", 3), ("node-1", 4)):
+        db = str(tmp_path / f"{node}.sqlite")
+        Store(db).create("l1", features=7)
+        truth[node] = _record(Store(db), db, "l1", (7,), seed)
+    copying = tmp_path / "half-copied.sqlite"
+    copying.write_bytes(b"SQLite format 3\0 cut short")
+    sweep = Store(str(tmp_path / "*.sqlite"))
+    with pytest.warns(UserWarning, match="skipped the store .*half-copied.sqlite"):
+        assert sorted(r["name"] for r in sweep.runs()) == ["l1@node-0.sqlite", "l1@node-1.sqlite"]
+    copying.unlink()
+    for node in ("node-0", "node-1"):
+        counts, vectors = truth[node]
+        alone = Store(str(tmp_path / f"{node}.sqlite"))
+        history = sweep.history(f"l1@{node}.sqlite", [6, 1])
+        assert history.tolist() == counts[:, [6, 1]].tolist() and history.vectors.tolist() == vectors.tolist()
+        got, want = sweep.summaries(f"l1@{node}.sqlite"), alone.summaries("l1")
+        assert all(np.array_equal(got[key], want[key]) for key in ("step", "vectors", "dead", "dense", "histogram"))
+    assert not np.array_equal(sweep.history("l1@node-0.sqlite", [6]), sweep.history("l1@node-1.sqlite", [6]))
+    with pytest.raises(fd.DensityError, match="in 2 stores"):
+        sweep.history("l1", [0])

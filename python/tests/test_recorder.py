@@ -222,6 +222,28 @@ def test_invalid_dtypes_and_steps_raise_value_error_and_bfloat16_counts_are_stor
     assert Store(db).state("r", 3)["neuron_fired_count"].tolist() == [4, 0, 300, 1]
 
 
+def test_flush_returns_once_every_state_is_stored_and_sends_nothing_more(db, run4):
+    """flush() before a model checkpoint: every state handed over is in the store when it
+    returns, read by another process while the recorder still runs; density answered on each
+    frame as it committed, so no frame was sent twice."""
+    import threading
+
+    with fd.DensityRecorder("r", db=db) as recorder:
+        for step in range(1, 7):
+            recorder.record(step, np.array([step, 0, 2 * step, 1], dtype=np.int64), 10 * step)
+            if step % 2:
+                continue
+            done = threading.Event()
+            flusher = threading.Thread(target=lambda: (recorder.flush(), done.set()), daemon=True)
+            flusher.start()
+            flusher.join(timeout=60)
+            assert done.is_set(), f"flush() did not return within 60 s after step {step}"
+            assert Store(db).state("r")["neuron_fired_count"].tolist() == [step, 0, 2 * step, 1]
+        assert recorder._sender.written == 6
+        assert recorder._sender.stored == 6
+    assert Store(db).checkpoints("r")["step"].tolist() == list(range(1, 7))
+
+
 def test_float32_counts_past_2_24_warn_once_as_density_checkpoint_does(db, run4):
     with fd.DensityRecorder("r", db=db) as recorder:
         with pytest.warns(UserWarning, match="float32 counts above 2\\^24") as caught:

@@ -35,9 +35,10 @@ struct DenseCommand: ParsableCommand {
     @OptionGroup var listing: ListingOptions
 
     func run() throws {
-        let (runInfo, report) = try store.openForReading().read { snapshot in
-            (try snapshot.run(named: runName),
-             try window.reading { try snapshot.denseFeatures(run: runName, in: $0, threshold: threshold) })
+        let located = try store.openRun(runName)
+        let (runInfo, report) = try located.store.read { snapshot in
+            (try snapshot.run(named: located.run),
+             try window.reading { try snapshot.denseFeatures(run: located.run, in: $0, threshold: threshold) })
         }
         let hasComponents = runInfo.components != nil
         switch listing.format {

@@ -43,18 +43,19 @@ struct DiffCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try store.openForReading()
+        let located = try store.openRun(runName)
+        let store = located.store
         // JSON and CSV print every feature: the window's counts come a chunk at a time, in the
         // same read as the ranking, and only what is printed is kept. Nothing is printed until
         // the read has succeeded.
         let format = self.format
         var printed = (csv: "", densities: [Double]())
         let (runInfo, movers) = try store.read { snapshot in
-            let runInfo = try snapshot.run(named: runName)
+            let runInfo = try snapshot.run(named: located.run)
             let features = runInfo.features, components = runInfo.components
             printed.csv = CountRows.header(hasComponents: components != nil)
             let movers = try self.window.reading { spec in
-                try snapshot.movers(run: runName, window: spec, top: format == .table ? top : 0, each: format == .table ? nil : {
+                try snapshot.movers(run: located.run, window: spec, top: format == .table ? top : 0, each: format == .table ? nil : {
                     window, start, counts in
                     if format == .json {
                         printed.densities += counts.lazy.map { DensityState.density(count: $0, vectors: window.vectors) }

@@ -104,8 +104,9 @@ struct ExportCommand: ParsableCommand {
         let format = resolvedFormat!
         // The destination is checked before any work.
         let target = try ExportTarget(path: out ?? "-", force: force, binary: format.isBinary)
-        let (runInfo, selected) = try store.openForReading().read { snapshot in
-            (try snapshot.run(named: runName), try selection.read(snapshot, run: runName))
+        let located = try store.openRun(runName)
+        let (runInfo, selected) = try located.store.read { snapshot in
+            (try snapshot.run(named: located.run), try selection.read(snapshot, run: located.run))
         }
         let state = selected.state
         var sparsity: [UInt8] = []

@@ -74,12 +74,12 @@ struct HistogramCommand: ParsableCommand {
     }
 
     func run() throws {
-        let store = try store.openForReading()
+        let located = try store.openRun(runName)
         if overTraining {
-            try printOverTraining(store)
+            try printOverTraining(located.store, run: located.run)
         } else {
-            let (selected, run) = try store.read { snapshot in
-                (try selection.summary(snapshot, run: runName, bins: bins ?? Self.defaultBins), try snapshot.run(named: runName))
+            let (selected, run) = try located.store.read { snapshot in
+                (try selection.summary(snapshot, run: located.run, bins: bins ?? Self.defaultBins), try snapshot.run(named: located.run))
             }
             try printOne(selected, run: run)
         }
@@ -121,11 +121,13 @@ struct HistogramCommand: ParsableCommand {
 
     // MARK: - Over training
 
-    func printOverTraining(_ store: DensityStore) throws {
+    /// Prints the run's histogram at every checkpoint, from the stored summaries.
+    /// - Parameter run: The run's name in `store` (`runName` may be `name@store`).
+    func printOverTraining(_ store: DensityStore, run: String) throws {
         let bins = self.bins ?? Self.defaultOverTrainingBins
         let summaries = try store.read { snapshot in
-            let summaries = try snapshot.summaries(run: runName)
-            if summaries.isEmpty { throw try snapshot.noCheckpointYet(run: runName) }
+            let summaries = try snapshot.summaries(run: run)
+            if summaries.isEmpty { throw try snapshot.noCheckpointYet(run: run) }
             return summaries
         }
         // A checkpoint with no vectors has no densities, so no histogram: as with --step there.

@@ -74,8 +74,9 @@ struct HistoryCommand: ParsableCommand {
         var bytes = 0
         var columns = 0
         // One snapshot answers the whole question: the run, its checkpoints and their counts.
-        try store.openForReading().read { snapshot in
-            let runInfo = try snapshot.run(named: runName)
+        let located = try store.openRun(runName)
+        try located.store.read { snapshot in
+            let runInfo = try snapshot.run(named: located.run)
             let pairs: [FeatureHistory.Pair]
             if let requested {
                 pairs = try requested.map { ref in
@@ -89,8 +90,8 @@ struct HistoryCommand: ParsableCommand {
             }
             columns = pairs.count
             if requested != nil {
-                let history = try snapshot.featureHistory(run: runName, pairs: pairs)
-                if history.checkpoints.isEmpty { throw try snapshot.noCheckpointYet(run: runName) }
+                let history = try snapshot.featureHistory(run: located.run, pairs: pairs)
+                if history.checkpoints.isEmpty { throw try snapshot.noCheckpointYet(run: located.run) }
                 rows = history.checkpoints.count
                 bytes = try target.write { file in
                     try writeHead(format, pairs: pairs, checkpoints: history.checkpoints, to: file)
@@ -104,13 +105,13 @@ struct HistoryCommand: ParsableCommand {
                 }
             } else {
                 // Every pair: one state at a time, from the same snapshot as the header's checkpoints.
-                let checkpoints = try snapshot.checkpoints(run: runName)
-                if checkpoints.isEmpty { throw try snapshot.noCheckpointYet(run: runName) }
+                let checkpoints = try snapshot.checkpoints(run: located.run)
+                if checkpoints.isEmpty { throw try snapshot.noCheckpointYet(run: located.run) }
                 rows = checkpoints.count
                 bytes = try target.write { file in
                     try writeHead(format, pairs: pairs, checkpoints: checkpoints, to: file)
                     var first = true
-                    try snapshot.forEachState(run: runName) { _, state in
+                    try snapshot.forEachState(run: located.run) { _, state in
                         try state.counts.withUnsafeBufferPointer { try writeRow(format, $0, first: first, to: file) }
                         first = false
                     }

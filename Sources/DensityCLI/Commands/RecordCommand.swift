@@ -3,6 +3,7 @@ import CMalloc
 import DensityFormats
 import DensityMetric
 import DensityStore
+import DensityViews
 import Foundation
 import Synchronization
 
@@ -22,8 +23,8 @@ struct RecordCommand: ParsableCommand {
             (python/feature_density_recorder.py does this.) A saved stream can be replayed:
               density record l1-1e-3 < states.bin
             Each frame is reported once it is stored \
-            durably (its transaction committed and synced); the next one is read, checked and \
-            encoded while it commits. A frame that is refused (wrong shape, counts that decrease, …) is \
+            durably (its transaction committed and synced), without waiting for the next; when the \
+            next one has already arrived, it is read, checked and encoded while the previous commits. A frame that is refused (wrong shape, counts that decrease, …) is \
             reported and skipped, and the stream goes on; the exit status is then 1. A stream \
             that ends inside a frame loses only that frame. A frame re-sent after a restart with \
             the same step and state is skipped.
@@ -42,6 +43,10 @@ struct RecordCommand: ParsableCommand {
 
     @Flag(name: .shortAndLong, help: "Print a line for every frame stored, not only a summary at the end.")
     var verbose = false
+
+    @Flag(help: ArgumentHelp(
+        "Write a JSON line to stdout for each frame as soon as its fate is known, for the program feeding the stream: {\"frame\":N,\"step\":S,\"outcome\":\"stored\"} (or \"already_stored\"; or \"refused\" with \"message\", step null when unread), with \"warnings\" when the frame had some."))
+    var acks = false
 
     @OptionGroup var mirrorOptions: MirrorOptions
 
@@ -84,20 +89,38 @@ struct RecordCommand: ParsableCommand {
             let source = "stdin frame \(frame.number)"
             do {
                 let (outcome, state) = try recorder.recordState(frame.state.get(), step: nil, source: source)
-                report(outcome, source: source)
+                report(outcome, frame: frame)
                 if !outcome.alreadyStored, let checkpoint = outcome.completed.last {
                     basis = PreparedCheckpoint.Basis(checkpoint: checkpoint, state: state)
                 } else if outcome.alreadyStored {
                     basis = nil
                 }
             } catch {
-                refused += 1
-                Console.message("Error: \(ErrorText.render(error)); the frame was skipped")
+                refuse(frame, error)
             }
         }
-        func report(_ outcome: RecordOutcome, source: String) {
+        func report(_ outcome: RecordOutcome, frame: FramePrefetcher.Frame) {
             if outcome.alreadyStored { skipped += 1 } else { stored += 1; lastStep = outcome.step }
-            if verbose { Console.message(StateRecorder.describe(outcome, run: runName, source: source)) }
+            if verbose { Console.message(StateRecorder.describe(outcome, run: runName, source: "stdin frame \(frame.number)")) }
+            acknowledge(frame, step: outcome.step, outcome.alreadyStored ? "already_stored" : "stored")
+        }
+        func refuse(_ frame: FramePrefetcher.Frame, _ error: any Error) {
+            refused += 1
+            let message = "\(ErrorText.render(error))"
+            Console.message("Error: \(message); the frame was skipped")
+            acknowledge(frame, step: (try? frame.state.get())?.step, "refused", message: message)
+        }
+        /// With `--acks`, the frame's fate as one JSON line on stdout, with the frame's warnings
+        /// (also printed on stderr), so the program reading it has them with the verdict.
+        func acknowledge(_ frame: FramePrefetcher.Frame, step: Int64?, _ outcome: String, message: String? = nil) {
+            guard acks else { return }
+            var fields: [(String, JSONValue)] = [("frame", .int(Int64(frame.number))), ("step", step.map(JSONValue.int) ?? .null),
+                                                 ("outcome", .string(outcome))]
+            if let message { fields.append(("message", .string(message))) }
+            if let warnings = (try? frame.state.get())?.warnings, !warnings.isEmpty {
+                fields.append(("warnings", .array(warnings.map(JSONValue.string))))
+            }
+            Console.out(JSONValue.object(fields).text + "\n")
         }
         /// Waits for the frame in flight to be committed and reports it; one whose prepared
         /// checkpoint no longer applies is recorded the ordinary way.
@@ -110,21 +133,25 @@ struct RecordCommand: ParsableCommand {
                     if case .success(let torch) = frame.state {
                         for warning in torch.warnings { Console.message("warning: " + warning) }
                     }
-                    report(outcome, source: "stdin frame \(frame.number)")
+                    report(outcome, frame: frame)
                     return
                 }
             } catch {
-                refused += 1
                 basis = nil
-                Console.message("Error: \(ErrorText.render(error)); the frame was skipped")
+                refuse(frame, error)
                 return
             }
             recordOrdinarily(frame)
         }
         defer { settle() }
         while true {
-            // After a wide frame the reader waits for it to be stored before reading on.
-            if let inFlight, !inFlight.frame.readsAhead { settle() }
+            // After a wide frame the reader waits for it to be stored before reading on. Else the
+            // frame in flight is settled (and reported) as soon as it commits if the next frame
+            // has not come by then: a trainer waiting for its states to be stored, as before it
+            // saves a model checkpoint, may send nothing more until it hears.
+            if let inFlight, !inFlight.frame.readsAhead || !frames.waitUntilReady(orUntil: { inFlight.commit.isDone }) {
+                settle()
+            }
             let frame: FramePrefetcher.Frame
             do {
                 guard let next = try frames.next() else { break }
@@ -170,6 +197,9 @@ private final class BackgroundCommit: Sendable {
             done.signal()
         }
     }
+
+    /// Whether the commit has ended (``wait()`` returns at once).
+    var isDone: Bool { result.withLock { $0 != nil } }
 
     /// Waits for the commit: its outcome, or `nil` when the prepared checkpoint no longer applied
     /// and nothing was written.

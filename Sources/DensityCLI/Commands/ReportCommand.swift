@@ -57,15 +57,16 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let target = try ExportTarget(path: out, force: force)  // checked before any work
-        let store = try store.openForReading()
+        let located = try store.openRun(runName)
+        let store = located.store
         let terminal = Console.stderrIsTerminal
         let data = try ReportData.load(
-            store: store, run: runName, from: from, to: to, features: features.flatMap(ReportData.FeatureRef.list),
+            store: store, run: located.run, from: from, to: to, features: features.flatMap(ReportData.FeatureRef.list),
             top: top, progress: { text in
                 if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K  report: \(text)".utf8)) }
             })
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        let html = HTMLReport(data: data, db: self.store.db).html
+        let html = HTMLReport(data: data, db: self.store.paths.isEmpty ? nil : located.path).html
         _ = try target.write { file in try file.append(html) }
         Console.message("wrote \(target.name)\(target.note): run '\(runName)', steps \(data.shown[0].checkpoint.step) to \(data.latest.checkpoint.step) (\(data.shown.count) checkpoints), \(data.trends.count) feature trend\(data.trends.count == 1 ? "" : "s"), \(html.utf8.count / 1024) KiB")
     }

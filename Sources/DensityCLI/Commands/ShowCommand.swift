@@ -31,7 +31,8 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         // The summary stored with the checkpoint: no counts are decoded.
-        let overview = try store.openForReading().read { try $0.overview(run: runName, at: stepOption.step) }
+        let located = try store.openRun(runName)
+        let overview = try located.store.read { try $0.overview(run: located.run, at: stepOption.step) }
         let (runInfo, checkpoint, summary, pending) = (overview.run, overview.checkpoint, overview.summary, overview.pending)
         switch format {
         case .json:

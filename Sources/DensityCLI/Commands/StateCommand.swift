@@ -48,7 +48,8 @@ struct StateCommand: ParsableCommand {
 
     func run() throws {
         let target = try ExportTarget(path: out, force: force, binary: true)  // checked before any work
-        let (checkpoint, state) = try store.openForReading().read { try $0.state(run: runName, at: stepOption.step) }
+        let located = try store.openRun(runName)
+        let (checkpoint, state) = try located.store.read { try $0.state(run: located.run, at: stepOption.step) }
         let writer = try Self.writer(run: runName, checkpoint: checkpoint, state: state, dtype: dtype)
         _ = try target.write { file in
             try writer.write { try file.append($0) }

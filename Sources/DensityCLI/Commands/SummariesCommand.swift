@@ -57,10 +57,11 @@ struct SummariesCommand: ParsableCommand {
 
     func run() throws {
         let target = try out.map { try ExportTarget(path: $0, force: force, binary: true) }  // checked before any work
-        let (runInfo, summaries) = try store.openForReading().read { snapshot in
-            let summaries = try snapshot.summaries(run: runName)
-            guard !summaries.isEmpty else { throw try snapshot.noCheckpointYet(run: runName) }
-            return (try snapshot.run(named: runName), summaries)
+        let located = try store.openRun(runName)
+        let (runInfo, summaries) = try located.store.read { snapshot in
+            let summaries = try snapshot.summaries(run: located.run)
+            guard !summaries.isEmpty else { throw try snapshot.noCheckpointYet(run: located.run) }
+            return (try snapshot.run(named: located.run), summaries)
         }
         let means = summaries.map { $0.summary.vectors > 0 ? $0.summary.meanDensity : nil }
         let logs = summaries.map(\.summary.binnedMeanLog10Density)

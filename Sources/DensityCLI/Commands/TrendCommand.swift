@@ -51,11 +51,12 @@ struct TrendCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (runInfo, component, all) = try store.openForReading().read { snapshot in
-            let runInfo = try snapshot.run(named: runName)
+        let located = try store.openRun(runName)
+        let (runInfo, component, all) = try located.store.read { snapshot in
+            let runInfo = try snapshot.run(named: located.run)
             let component = try ComponentChoice.resolve(self.component, of: runInfo, why: "a trend follows one (component, feature) pair")
-            let all = try snapshot.trend(run: runName, feature: feature, component: component)
-            if all.isEmpty { throw try snapshot.noCheckpointYet(run: runName) }
+            let all = try snapshot.trend(run: located.run, feature: feature, component: component)
+            if all.isEmpty { throw try snapshot.noCheckpointYet(run: located.run) }
             return (runInfo, component, all)
         }
         let kept = Self.thin(all.count, every: every, points: points).map { all[$0] }

@@ -56,7 +56,8 @@ struct WatchCommand: ParsableCommand {
     func run() throws {
         // The first frame's errors (no such run, a damaged store) end the command; later ones
         // are shown in the frame while the view goes on.
-        var source = try WatchSource(path: store.path, run: runName, last: last, top: top, interval: interval)
+        let located = try store.openRun(runName)
+        var source = try WatchSource(path: located.path, run: located.run, last: last, top: top, interval: interval)
         if once || !Terminal.isInteractive {
             let width = Self.plainWidth
             Console.out(source.frame.lines(width: width, now: Date(), interactive: false).joined(separator: "\n") + "\n")

@@ -84,6 +84,19 @@ final class FramePrefetcher: Sendable {
         #endif
     }
 
+    /// Waits until the next frame (or the stream's end or failure) has been read, so ``next()``
+    /// returns without waiting on the writer, or until `stop()` holds, asked every 200 µs.
+    /// - Returns: Whether the next frame is ready.
+    func waitUntilReady(orUntil stop: () -> Bool) -> Bool {
+        while true {
+            if filled.wait(timeout: .now() + .microseconds(200)) == .success {
+                filled.signal()  // for next()
+                return true
+            }
+            if stop() { return false }
+        }
+    }
+
     /// The next frame, waiting for it; `nil` at the end of the stream. Call ``finished()`` once
     /// the frame is stored.
     /// - Throws: ``StateFrameError`` when the stream cannot be read further.

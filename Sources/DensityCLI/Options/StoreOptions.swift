@@ -4,24 +4,24 @@ import Foundation
 
 /// `--db PATH`: which store file a command uses.
 struct StoreOptions: ParsableArguments {
-    // An array, so that the commands reading several stores (``openSeveral()``) get every value;
-    // the others take one.
+    // An array, so that the read commands (``openSeveral()``, ``openRun(_:)``) get every value;
+    // the commands that write or check one store take one.
     @Option(
         name: .customLong("db"),
         help: ArgumentHelp(
-            "The store file. Default: $DENSITY_DB if set, else ./density.sqlite.",
+            "The store file. Default: $DENSITY_DB if set, else ./density.sqlite. Read commands take it repeated, or a quoted glob ('mirrors/*.sqlite'), and find the run in whichever store holds it.",
             valueName: "path"))
     var paths: [String] = []
 
     /// `--db`, when given (once: ``requireOne()`` refuses more).
     var db: String? { paths.last }
 
-    /// Refuses several `--db` (naming different files) for a command that reads or writes one store.
+    /// Refuses several `--db` (naming different files) for a command that writes or checks one store.
     /// - Throws: ``CLIError`` naming the commands that read several.
     func requireOne() throws {
         let distinct = Set(paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
         guard distinct.count <= 1 else {
-            throw CLIError("--db is given \(distinct.count) times, and this command uses one store; `density runs` and `density compare` read several (a quoted glob works: --db 'mirrors/*.sqlite')")
+            throw CLIError("--db is given \(distinct.count) times, and this command writes or checks one store: give it once. The read commands (runs, compare, show, trend, dead, …) take several (a quoted glob works: --db 'mirrors/*.sqlite')")
         }
     }
 
