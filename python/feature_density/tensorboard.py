@@ -8,6 +8,9 @@ and the scalars ``feature_density/dead``, ``dense``, ``mean_log10_density``, ``m
     tensorboard.write("runs.sqlite", "l1-1e-3", "tb/l1-1e-3")      # then: tensorboard --logdir tb
 
 or log live while recording: ``DensityRecorder(..., loggers=[tensorboard.Logger("tb/l1-1e-3")])``.
+A sweep, each run in a folder of its own so that TensorBoard overlays them::
+
+    tensorboard.write_runs("mirrors/*.sqlite", "tb")                 # tb/l1-1e-3, tb/l1-3e-3, ...
 
 The histogram is the 50 bins stored with each checkpoint (0.2 wide over [-10, 0], the first
 holding the dead features): TensorBoard bucket ``i`` holds stored bin ``[e_i, e_i+1)`` and is
@@ -17,12 +20,14 @@ labelled by its upper edge ``e_i+1``, so its counts are exactly ``density histog
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ._live import SummaryLogger, histogram_range
 from .store import Store
 
-__all__ = ["write", "Logger", "log_checkpoint", "PREFIX"]
+__all__ = ["write", "write_runs", "Logger", "log_checkpoint", "PREFIX"]
 
 PREFIX = "feature_density/"
 
@@ -80,6 +85,39 @@ def write(db: str | None, run: str, logdir: str | None = None, writer=None, pref
         if own:
             writer.close()
     return summaries.count
+
+
+def write_runs(db: str | None, logdir: str, runs=None, prefix: str = PREFIX, density: str | None = None) -> dict:
+    """Backfills every run of the store, or of a sweep's stores (a quoted glob such as
+    ``"mirrors/*.sqlite"``), each into ``logdir/<run>``: TensorBoard shows the runs of a folder
+    side by side, so the sweep's histograms and scalars overlay.
+
+    A run two stores hold is named ``name@store`` (as ``density runs`` lists it); a ``/`` in a
+    name becomes ``_`` in its folder's name. A run with no checkpoint yet gets no folder.
+
+    Args:
+        db: The store or stores (default: ``$DENSITY_DB``, else ``./density.sqlite``).
+        logdir: The folder that gets one folder per run.
+        runs: The runs' names (default: every run).
+        prefix: The start of every tag.
+        density: The ``density`` binary (default: the one this package ships).
+
+    Returns:
+        Each run's name and the number of checkpoints written for it (0: none yet).
+    """
+    from .errors import NoCheckpointError
+
+    names = list(runs) if runs is not None else [row["name"] for row in Store(db, density).runs()]
+    written = {}
+    for name in names:
+        folder = name.replace("/", "_").replace(os.sep, "_")
+        if folder in (".", ".."):
+            folder = "_" + folder
+        try:
+            written[name] = write(db, name, os.path.join(logdir, folder), prefix=prefix, density=density)
+        except NoCheckpointError:
+            written[name] = 0
+    return written
 
 
 class Logger(SummaryLogger):

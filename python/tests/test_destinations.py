@@ -93,6 +93,32 @@ def test_tensorboard_backfill_reads_back_exact_histograms_and_scalars(store, run
     _check_tensorboard(store, run, logdir, STEPS)
 
 
+def test_tensorboard_backfills_a_sweep_of_stores_one_folder_a_run(tmp_path):
+    """tensorboard.write_runs over a glob of stores: a folder per run, a name two stores hold as
+    name@store, each folder exactly its own store's run; a run with no checkpoint gets none."""
+    from feature_density import tensorboard
+    stores = {}
+    for node, seed in (("node-0", 3), ("node-1", 4)):
+        db = str(tmp_path / f"{node}.sqlite")
+        Store(db).create("l1", features=300)
+        _record(db, "l1", (300,), STEPS, seed=seed)
+        stores[node] = Store(db)
+    stores["node-1"].create("waiting", features=300)
+    logdir = str(tmp_path / "tb")
+    written = tensorboard.write_runs(str(tmp_path / "node-*.sqlite"), logdir)
+    assert written == {"l1@node-0.sqlite": len(STEPS), "l1@node-1.sqlite": len(STEPS), "waiting": 0}
+    assert sorted(os.listdir(logdir)) == ["l1@node-0.sqlite", "l1@node-1.sqlite"]
+    for node, store in stores.items():
+        _check_tensorboard(store, "l1", os.path.join(logdir, f"l1@{node}.sqlite"), STEPS)
+    # the two folders hold different runs, so the check above tells them apart
+    zero, one = (_tensorboard_events(os.path.join(logdir, f"l1@{n}.sqlite")) for n in ("node-0", "node-1"))
+    assert ([list(h.histogram_value.bucket) for h in zero.Histograms("feature_density/histogram")]
+            != [list(h.histogram_value.bucket) for h in one.Histograms("feature_density/histogram")])
+    # runs named
+    again = tensorboard.write_runs(stores["node-0"].db, str(tmp_path / "one"), runs=["l1"])
+    assert again == {"l1": len(STEPS)} and os.listdir(tmp_path / "one") == ["l1"]
+
+
 def test_tensorboard_refuses_a_missing_run_and_ambiguous_targets(store, tmp_path):
     from feature_density import tensorboard
     with pytest.raises(fd.DensityError, match="nope"):
