@@ -143,3 +143,27 @@ def test_the_former_single_file_module_still_works(db, run):
     with DensityRecorder(run, db=db) as recorder:
         assert recorder.record(1, np.array([1, 0, 0, 0]), 1)
     assert load_state(run, db=db)["num_activation_vectors"] == 1
+
+
+def test_density_record_stores_what_it_received_when_its_readers_are_gone(db, run):
+    """A trainer killed outright (an out-of-memory kill) takes the read ends of density's stdout
+    and stderr with it: density record still stores every whole frame already sent, and exits,
+    instead of dying at its first message (SIGPIPE) and losing the frames behind it."""
+    import os
+    import subprocess
+
+    from conftest import DENSITY
+    from feature_density._state_io import encode_state, frame
+
+    stream = b"".join(frame(encode_state(step, np.array([step, 0, 2 * step, 1], dtype=np.int64), 10 * step))
+                      for step in range(1, 9))
+    read_end, write_end = os.pipe()
+    os.close(read_end)                                          # nobody will read what density says
+    process = subprocess.Popen([DENSITY, "record", run, "--db", db, "--acks", "--verbose"],
+                               stdin=subprocess.PIPE, stdout=write_end, stderr=write_end)
+    os.close(write_end)
+    process.communicate(stream, timeout=120)
+    assert process.returncode == 0
+    stored = fd.Store(db)
+    assert stored.checkpoints(run)["step"].tolist() == list(range(1, 9))
+    assert stored.state(run)["neuron_fired_count"].tolist() == [8, 0, 16, 1]

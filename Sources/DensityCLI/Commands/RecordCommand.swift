@@ -63,6 +63,10 @@ struct RecordCommand: ParsableCommand {
     func run() throws {
         // Each frame allocates a state and frees the one two frames back, of the same width.
         _ = cmalloc_keep_freed_blocks(Self.reusedBlockBytes)
+        // A trainer that dies (an out-of-memory kill) takes the read ends of stdout and stderr with
+        // it: every whole frame already in the pipe is still stored, and what would have been
+        // written about them is dropped (Console), rather than SIGPIPE ending this process.
+        signal(SIGPIPE, SIG_IGN)
         let recorder = try StateRecorder(store: store.openForWriting(), runName: runName, rank: ranks.value)
         // Snapshots are taken on a thread of their own; the last one once every frame is stored.
         let mirror = try mirrorOptions.start(storePath: recorder.store.path)

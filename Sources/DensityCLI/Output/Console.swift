@@ -5,12 +5,28 @@ import Foundation
 enum Console {
     /// Writes text to stdout as is.
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        write(text, to: STDOUT_FILENO)
     }
 
     /// Writes a line to stderr.
     static func message(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        write(text + "\n", to: STDERR_FILENO)
+    }
+
+    /// Writes all of `text` to `descriptor`. When it cannot be written (its reader went away:
+    /// `EPIPE`, where SIGPIPE is ignored, as `density record` does), the rest is dropped: output
+    /// that nobody reads must not stop a command, nor crash it as `FileHandle.write` would.
+    private static func write(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return }
+                offset += written
+            }
+        }
     }
 
     /// Whether stderr is a terminal (progress is shown only then).
