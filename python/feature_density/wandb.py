@@ -15,7 +15,10 @@ is below -5 or -6: the stored bins under those edges), ``metrics/mean_log10_feat
     with wandb.init(project="sae", name="l1-1e-3") as run:
         fd_wandb.write("runs.sqlite", "l1-1e-3", run, saelens=True)
 
-or log live while recording: ``DensityRecorder(..., loggers=[fd_wandb.Logger(run)])``.
+or log live while recording: ``DensityRecorder(..., loggers=[fd_wandb.Logger(run)])``. A sweep,
+one W&B run per recorded run, its meta (``{"l1": 0.001}``) as the W&B config::
+
+    fd_wandb.write_runs("mirrors/*.sqlite", project="sae-sweep", group="l1-sweep")
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 from ._live import SummaryLogger
 from .store import Store
 
-__all__ = ["write", "Logger", "checkpoint_data", "PREFIX", "SAELENS_NAMES"]
+__all__ = ["write", "write_runs", "Logger", "checkpoint_data", "PREFIX", "SAELENS_NAMES"]
 
 PREFIX = "feature_density/"
 #: SAELens' W&B keys, each with the value of ours it gets.
@@ -100,6 +103,52 @@ def write(db: str | None, run: str, wandb_run=None, prefix: str = PREFIX, saelen
     for row in range(summaries.count):
         wandb_run.log(checkpoint_data(summaries, row, prefix, saelens))
     return summaries.count
+
+
+def write_runs(db: str | None, runs=None, prefix: str = PREFIX, saelens: bool = False, density: str | None = None,
+               **init) -> dict:
+    """Backfills every run of the store, or of a sweep's stores (a quoted glob such as
+    ``"mirrors/*.sqlite"``), each into a W&B run of its own, started with ``wandb.init(name=<run>,
+    config=<the run's meta>, **init)`` and finished before the next: W&B's project and sweep views
+    then compare the runs, filtered and grouped by their meta (``l1``, ``seed``, …).
+
+    A run two stores hold is named ``name@store`` (as ``density runs`` lists it); a run with no
+    checkpoint yet gets no W&B run.
+
+    Args:
+        db: The store or stores (default: ``$DENSITY_DB``, else ``./density.sqlite``).
+        runs: The runs' names (default: every run).
+        prefix: The start of our keys.
+        saelens: Also log under SAELens' names.
+        density: The ``density`` binary (default: the one this package ships).
+        **init: More arguments for ``wandb.init``: ``project``, ``group``, ``tags``, …
+
+    Returns:
+        Each run's name and ``(W&B run id, checkpoints logged)``; ``(None, 0)`` for a run with no
+        checkpoint yet.
+    """
+    wandb = _wandb()
+    if wandb.run is not None:
+        raise RuntimeError("a W&B run is active: finish it first (write_runs starts one W&B run per recorded run), "
+                           "or log one run into it with write(db, run, wandb_run)")
+    store = Store(db, density)
+    rows = {row["name"]: row for row in store.runs()}
+    names = list(runs) if runs is not None else list(rows)
+    for name in names:
+        if name not in rows:
+            raise ValueError(f"no run '{name}' in {db}: runs are {', '.join(repr(n) for n in rows)}")
+    written = {}
+    for name in names:
+        if rows[name]["checkpoints"] == 0:
+            written[name] = (None, 0)
+            continue
+        config = dict(rows[name].get("meta") or {})
+        wandb_run = wandb.init(name=name, config=config, **init)
+        try:
+            written[name] = (wandb_run.id, write(db, name, wandb_run, prefix, saelens, density))
+        finally:
+            wandb_run.finish()
+    return written
 
 
 class Logger(SummaryLogger):

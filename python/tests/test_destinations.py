@@ -211,6 +211,47 @@ def test_wandb_backfill_is_in_the_offline_runs_own_file(store, run, saelens, off
     _check_wandb(store, run, _wandb_rows(wandb_run, tmp_path), STEPS, saelens)
 
 
+def test_wandb_backfills_a_sweep_one_wandb_run_a_run_with_its_meta(offline, tmp_path):
+    """wandb.write_runs over a glob of stores: one offline W&B run per recorded run, named as
+    density runs names it, its meta as the config, each holding exactly its own store's values."""
+    from feature_density import wandb as fd_wandb
+    from wandb_records import records
+    stores = {}
+    for node, seed in (("node-0", 3), ("node-1", 4)):
+        db = str(tmp_path / f"{node}.sqlite")
+        density("create", "l1", "--features", "300", "--meta", json.dumps({"l1": 0.001, "seed": seed}), "--db", db)
+        _record(db, "l1", (300,), STEPS, seed=seed)
+        stores[node] = Store(db)
+    stores["node-1"].create("waiting", features=300)
+    written = fd_wandb.write_runs(str(tmp_path / "node-*.sqlite"), project="density-test", group="sweep")
+    assert sorted(written) == ["l1@node-0.sqlite", "l1@node-1.sqlite", "waiting"]
+    assert written["waiting"] == (None, 0)
+    import wandb
+    assert wandb.run is None                                    # each W&B run was finished
+    wandb.teardown()
+    for node, store in stores.items():
+        run_id, logged = written[f"l1@{node}.sqlite"]
+        assert logged == len(STEPS)
+        (folder,) = glob.glob(os.path.join(str(tmp_path), "wandb", f"offline-run-*-{run_id}"))
+        from wandb_records import history
+        _check_wandb(store, "l1", history(folder), STEPS, saelens=False)
+        (path,) = glob.glob(os.path.join(folder, "run-*.wandb"))
+        config, names = {}, []
+        for record in records(path):
+            kind = record.WhichOneof("record_type")
+            if kind == "config":
+                config.update({item.key: json.loads(item.value_json) for item in record.config.update})
+            elif kind == "run":
+                names.append(record.run.display_name)
+                config.update({item.key: json.loads(item.value_json) for item in record.run.config.update})
+        assert names and set(names) == {f"l1@{node}.sqlite"}
+        assert config.get("l1") == 0.001 and config.get("seed") == {"node-0": 3, "node-1": 4}[node], config
+    active = offline.init(project="density-test", name="mine")
+    with pytest.raises(RuntimeError, match="a W&B run is active"):
+        fd_wandb.write_runs(stores["node-0"].db)
+    active.finish()
+
+
 def test_wandb_logger_logs_each_checkpoint_once_as_they_land(db, offline, tmp_path):
     from feature_density import wandb as fd_wandb
     store = Store(db)
