@@ -7,6 +7,7 @@ Usually reached through :class:`~feature_density.Store`'s runs::
     run.plot_histogram()                     # latest checkpoint; step=..., or window=(1000, "latest")
     run.plot_dead_dense()
     run.plot_trend(7)
+    Store("mirrors/*.sqlite").plot_sweep()   # every run's dead fraction, one line a run
 
 Each function draws on ``ax`` (default: a new figure) and returns it.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["histogram", "dead_dense", "trend"]
+__all__ = ["histogram", "dead_dense", "trend", "sweep"]
 
 
 def _axes(ax):
@@ -65,3 +66,28 @@ def trend(points: dict, ax=None, title: str | None = None):
     if np.any(np.asarray(points["density"]) > 0):
         ax.set_yscale("log")
     return _label(ax, "step", "density", title)
+
+
+#: What :func:`sweep` can draw: its axis label and the values of one run's summaries.
+SWEEP_VALUES = {
+    "dead": "dead fraction (count 0 since the start)",
+    "dense": "dense fraction (density >= 1e-2)",
+    "mean_log10_density": "mean log10(density + 1e-10)",
+}
+
+
+def sweep(summaries: dict, what: str = "dead", x: str = "step", ax=None, title: str | None = None):
+    """Runs overlaid, one line a run (``summaries``: each run's name and its
+    :class:`~feature_density.Summaries`): the dead or dense fraction of the run's features, or the
+    mean log10 density, at every checkpoint, against the step or the vectors seen (``x``)."""
+    if what not in SWEEP_VALUES:
+        raise ValueError(f"what={what!r}: give one of {', '.join(map(repr, SWEEP_VALUES))}")
+    if x not in ("step", "vectors"):
+        raise ValueError(f"x={x!r}: give 'step' or 'vectors'")
+    ax = _axes(ax)
+    for name, rows in summaries.items():
+        values = np.asarray(rows[what], dtype=np.float64)
+        if what in ("dead", "dense"):
+            values = values / (rows.features * (rows.components or 1))
+        ax.plot(rows[x], values, label=name)
+    return _label(ax, "vectors seen" if x == "vectors" else "step", SWEEP_VALUES[what], title)

@@ -74,6 +74,18 @@ class Store:
         ``start``/``end``/``features`` are ``density report``'s ``--from``/``--to``/``--features``."""
         return Run(self, name, start, end, features)
 
+    def plot_sweep(self, runs=None, what: str = "dead", x: str = "step", ax=None):
+        """Runs overlaid in one matplotlib plot, one line a run: ``what`` is ``"dead"`` or
+        ``"dense"`` (fractions of each run's features) or ``"mean_log10_density"``, against ``x``,
+        ``"step"`` or ``"vectors"``. ``runs``: names (default: every run with a checkpoint); with
+        a glob (``Store("mirrors/*.sqlite")``) a whole sweep."""
+        from . import plots
+
+        if runs is None:
+            runs = [row["name"] for row in self.runs() if row["checkpoints"] > 0]
+        return plots.sweep({name: self.summaries(name) for name in runs}, what=what, x=x, ax=ax,
+                           title=f"{len(runs)} runs: {plots.SWEEP_VALUES.get(what, what)}")
+
     def runs(self) -> list[dict]:
         """Every run: ``name``, ``features``, ``components`` (None without), ``checkpoints``,
         ``latest_step``, ``vectors``, ``world_size``, ``pending_steps``."""

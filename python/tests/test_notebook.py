@@ -45,6 +45,27 @@ def test_plots_draw_the_stores_numbers(tmp_path):
     assert trend[0].get_ydata().tolist() == store.trend("demo", 7)["density"].tolist()
 
 
+def test_a_sweep_overlays_one_line_a_run_from_each_stores_summaries(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    for node, seed in (("node-0", "3"), ("node-1", "4")):
+        density("demo", "--db", str(tmp_path / f"{node}.sqlite"), "--seed", seed, "--checkpoints", "10")
+    sweep = Store(str(tmp_path / "node-*.sqlite"))
+    lines = sweep.plot_sweep().get_lines()
+    assert [line.get_label() for line in lines] == ["demo@node-0.sqlite", "demo@node-1.sqlite"]
+    for line, node in zip(lines, ("node-0", "node-1")):
+        alone = Store(str(tmp_path / f"{node}.sqlite")).summaries("demo")
+        assert line.get_xdata().tolist() == alone["step"].tolist()
+        assert line.get_ydata().tolist() == (alone["dead"] / 4096).tolist()
+    assert lines[0].get_ydata().tolist() != lines[1].get_ydata().tolist()
+    dense = sweep.plot_sweep(["demo@node-1.sqlite"], what="dense", x="vectors").get_lines()
+    alone = Store(str(tmp_path / "node-1.sqlite")).summaries("demo")
+    assert len(dense) == 1 and dense[0].get_xdata().tolist() == alone["vectors"].tolist()
+    assert dense[0].get_ydata().tolist() == (alone["dense"] / 4096).tolist()
+    with pytest.raises(ValueError, match="what='alive'"):
+        sweep.plot_sweep(what="alive")
+
+
 def test_the_example_notebook_runs_and_shows_the_panels(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
