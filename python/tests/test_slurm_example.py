@@ -1,7 +1,9 @@
-"""examples/slurm: the sweep's job array run under SLURM (a one-node cluster: slurmctld and slurmd on
-this machine), each task recording to its own node-local store and mirroring it to a shared folder,
-while a reader on the "login node" lists the mirrors over and over. Skipped when no SLURM
-controller answers (`sinfo`); the README says how to start one.
+"""examples/slurm: the sweep's job array, each task recording to its own node-local store and
+mirroring it to a shared folder, while a reader on the "login node" lists the mirrors over and
+over. Run twice: under SLURM (a one-node cluster: slurmctld and slurmd on this machine; skipped
+when no SLURM controller answers, `sinfo`; the README says how to start one), and with the
+script's own steps run directly, one `bash sweep.sbatch` per array task with SLURM_ARRAY_TASK_ID
+set, as SLURM would, which runs everywhere.
 """
 
 import json
@@ -46,8 +48,34 @@ def _slurm_up() -> bool:
     return out.returncode == 0 and any(state.strip() in ("idle", "mix", "alloc") for state in out.stdout.split())
 
 
-@pytest.mark.skipif(not _slurm_up(), reason="no SLURM controller answers (see the README's 'On a cluster')")
-def test_the_sweep_runs_under_slurm_and_the_login_node_reads_its_mirrors(tmp_path):
+def _sbatch(tmp_path, env):
+    """The job array submitted to SLURM, waited for; its exit status and output."""
+    job = subprocess.run(["sbatch", "--wait", "--array=0-3", f"--chdir={tmp_path}", f"--output={tmp_path}/task-%a.out",
+                          SCRIPT], env=env, capture_output=True, text=True, timeout=900)
+    return job.returncode, job.stdout + job.stderr
+
+
+def _direct(tmp_path, env):
+    """The array's four tasks run as SLURM runs them: the script itself, at once, each with its
+    SLURM_ARRAY_TASK_ID, from the submit folder; the first failing status and the output."""
+    tasks = []
+    for task in range(4):
+        task_env = dict(env, SLURM_ARRAY_TASK_ID=str(task), SLURM_ARRAY_JOB_ID="4242", SLURM_SUBMIT_DIR=str(tmp_path))
+        log = open(tmp_path / f"task-{task}.out", "w")
+        tasks.append((subprocess.Popen(["bash", SCRIPT], cwd=tmp_path, env=task_env, stdout=log, stderr=subprocess.STDOUT), log))
+    statuses = []
+    for process, log in tasks:
+        statuses.append(process.wait(timeout=900))
+        log.close()
+    return next((status for status in statuses if status != 0), 0), ""
+
+
+@pytest.mark.parametrize("launch", [
+    pytest.param(_sbatch, id="under-slurm", marks=pytest.mark.skipif(
+        not _slurm_up(), reason="no SLURM controller answers (see the README's 'On a cluster')")),
+    pytest.param(_direct, id="the-scripts-steps-directly"),
+])
+def test_the_sweep_runs_and_the_login_node_reads_its_mirrors(tmp_path, launch):
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(SHIM)
@@ -79,13 +107,12 @@ def test_the_sweep_runs_under_slurm_and_the_login_node_reads_its_mirrors(tmp_pat
     reader = threading.Thread(target=login_node)
     reader.start()
     try:
-        job = subprocess.run(["sbatch", "--wait", "--array=0-3", f"--chdir={tmp_path}", f"--output={tmp_path}/task-%a.out",
-                              SCRIPT], env=env, capture_output=True, text=True, timeout=900)
+        status, output = launch(tmp_path, env)
     finally:
         done.set()
         reader.join()
     logs = "\n".join(p.read_text() for p in sorted(tmp_path.glob("task-*.out")))
-    assert job.returncode == 0, job.stdout + job.stderr + logs
+    assert status == 0, output + logs
 
     assert errors == []
     assert answers, "the login node never saw a checkpoint in the mirrors"
