@@ -63,6 +63,8 @@ import Testing
          "a cluster task's recorder, fed by its training loop; MirrorCommandTests records with --mirror"),
         ("density runs --db 'mirrors/*.sqlite'",
          "the login node's folder of mirrors; SweepTableTests and test_slurm_example read such folders"),
+        ("density runs --db 'mirrors/*.sqlite' --sort -dead --where 'seed=0'",
+         "the login node's folder of mirrors; SweepTableTests sorts and filters runs of several stores"),
         ("density compare l1-1e-4 l1-1e-3 l1-1e-2 --db 'mirrors/*.sqlite'",
          "the login node's folder of mirrors; CompareManyTests compares runs across stores"),
         ("density trend l1-1e-3 --feature 42 --db 'mirrors/*.sqlite'",

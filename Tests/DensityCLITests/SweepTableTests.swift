@@ -100,6 +100,50 @@ import Testing
         }
     }
 
+    @Test func sortAndWhereTakeAnyColumnInEveryFormat() throws {
+        try Sandbox.with { box in
+            // four runs in two stores: l1 and seed as meta, dead fractions 3/6, 1/6, 2/6 and none yet
+            let other = box.path("other.sqlite")
+            let runs: [(store: String, name: String, l1: String, seed: Int, dead: Int?)] = [
+                (box.db, "a", "0.001", 1, 3), (box.db, "b", "0.003", 1, 1), (other, "c", "0.001", 2, 2), (other, "d", "0.0003", 2, nil),
+            ]
+            for run in runs {
+                _ = try box.density(["create", run.name, "--features", "6", "--meta", #"{"l1": \#(run.l1), "seed": \#(run.seed)}"#, "--db", run.store])
+                guard let dead = run.dead else { continue }
+                let store = try DensityStore(path: run.store)
+                let counts = (0..<6).map { Int64($0 < dead ? 0 : 1) }
+                try store.appendCheckpoint(run: run.name, step: 10, state: DensityState(features: 6, components: nil, counts: counts, vectors: 4))
+            }
+            let both = ["--db", box.db, "--db", other]
+            func names(_ arguments: [String]) throws -> [String] {
+                let result = try box.density(["runs", "--format", "json"] + both + arguments)
+                try #require(result.status == 0, "\(result)")
+                let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+                return rows.compactMap { $0["name"] as? String }
+            }
+            #expect(try names(["--sort", "dead"]) == ["b", "c", "a", "d"])        // no checkpoint yet: last
+            #expect(try names(["--sort", "-dead"]) == ["a", "c", "b", "d"])
+            #expect(try names(["--sort", "l1"]) == ["d", "a", "c", "b"])          // numbers as numbers, ties in order
+            #expect(try names(["--sort", "-name"]) == ["d", "c", "b", "a"])
+            #expect(try names(["--where", "l1=0.001"]) == ["a", "c"])             // 0.001 as written in the meta
+            #expect(try names(["--where", "l1=1e-3", "--where", "seed>=2"]) == ["c"])
+            #expect(try names(["--where", "dead>0.3", "--sort", "-dead"]) == ["a", "c"])
+            #expect(try names(["--where", "seed!=1"]) == ["c", "d"])
+            #expect(try names(["--where", "step>0"]) == ["a", "b", "c"])          // a missing cell never matches
+            // the table and CSV honour them too
+            let csv = try box.density(["runs", "--format", "csv", "--sort", "-dead", "--where", "seed=1"] + both)
+            #expect(csv.stdout.split(separator: "\n").dropFirst().map { String($0.prefix(1)) } == ["a", "b"], "\(csv)")
+            let table = try box.density(["runs", "--where", "l1=0.003"] + both)
+            #expect(table.status == 0 && table.stdout.split(separator: "\n").count == 3, "\(table)")  // header, rule, b
+            let none = try box.density(["runs", "--where", "dead>0.9"] + both)
+            #expect(none.status == 0 && none.stderr.contains("no run of the 4 matches --where 'dead>0.9'"), "\(none)")
+            // bad columns and spellings are named
+            expectFailure(try box.density(["runs", "--sort", "lr"] + both), mentioning: ["no column 'lr'", "l1", "seed", "dead"])
+            expectFailure(try box.density(["runs", "--where", "lr=1"] + both), mentioning: ["--where", "no column 'lr'"])
+            expectFailure(try box.density(["runs", "--where", "l1"] + both), mentioning: ["--where 'l1'", "a comparison"])
+        }
+    }
+
     @Test func runsOnAMirrorSaysHowOldItIs() throws {
         try Sandbox.with { box in
             try box.ok(["create", "r", "--features", "4"])

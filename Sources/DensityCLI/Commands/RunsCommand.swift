@@ -21,6 +21,8 @@ struct RunsCommand: ParsableCommand {
               density runs
               density runs --db 'mirrors/*.sqlite'
               density runs --db a.sqlite --db b.sqlite --format json
+              density runs --db 'mirrors/*.sqlite' --sort -dead --where l1=0.001
+            --sort and --where take any column, built-in or a meta key, and apply to every format. \
             JSON: [{"name","run","store","features","components","checkpoints","latest_step",\
             "vectors","world_size","pending_steps","fire_threshold","meta","dead":{"count","fraction"},\
             "dense":{"count","fraction"},"mean_log10_density","created_at","latest_checkpoint_at",\
@@ -35,6 +37,45 @@ struct RunsCommand: ParsableCommand {
     @Option(help: "table, json or csv.")
     var format: OutputFormat = .table
 
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Sort by a column: name, store, features, step, vectors, checkpoints, dead, dense (fractions), log10, latest, rate, or a meta key; -COLUMN for descending.",
+        valueName: "column"))
+    var sort: String?
+
+    @Option(name: .customLong("where"), help: ArgumentHelp(
+        "Keep the runs whose column compares so with the value: =, !=, <, <=, > or >= (numbers as numbers), e.g. l1=0.001 or 'dead>0.1'. Repeatable: all must hold.",
+        valueName: "column=value"))
+    var filters: [String] = []
+
+    func validate() throws {
+        for text in filters where SweepColumn.Filter(parsing: text) == nil {
+            throw ValidationError("--where '\(text)' is not COLUMN, a comparison (=, !=, <, <=, >, >=) and a value; e.g. --where l1=0.001 or --where 'dead>0.1'")
+        }
+        if let sort, sort.drop { $0 == "-" }.isEmpty {
+            throw ValidationError("--sort needs a column, e.g. --sort l1, or --sort -dead for the most dead first")
+        }
+    }
+
+    /// The entries kept by `--where` and ordered by `--sort`.
+    /// - Throws: ``CLIError`` for a column no run has.
+    func selected(_ entries: [SweepJSON.Entry]) throws -> [SweepJSON.Entry] {
+        let columns = SweepColumn.names(entries)
+        let known = { (column: String, option: String) throws in
+            guard columns.contains(column) else {
+                throw CLIError("\(option): no column '\(column)'; the columns are \(columns.joined(separator: ", "))")
+            }
+        }
+        var kept = entries
+        for filter in filters.compactMap(SweepColumn.Filter.init(parsing:)) {
+            try known(filter.column, "--where")
+            kept = kept.filter(filter.matches)
+        }
+        guard let sort else { return kept }
+        let descending = sort.hasPrefix("-"), column = String(sort.drop { $0 == "-" })
+        try known(column, "--sort")
+        return SweepColumn.sorted(kept, by: column, descending: descending)
+    }
+
     func run() throws {
         let set = try store.openSeveral()
         var rows: [(member: Int, row: SweepRow)] = []
@@ -46,8 +87,9 @@ struct RunsCommand: ParsableCommand {
                 Console.message("warning: skipped the store '\(member.path)': \(ErrorText.render(error))")
             }
         }
-        let entries = SweepJSON.entries(rows.map { (store: $0.member, row: $0.row) }, names: set.names,
-                                        mirrors: set.members.map(\.origin))
+        let all = SweepJSON.entries(rows.map { (store: $0.member, row: $0.row) }, names: set.names,
+                                    mirrors: set.members.map(\.origin))
+        let entries = try selected(all)
         let now = Date()
         switch format {
         case .json:
@@ -59,7 +101,7 @@ struct RunsCommand: ParsableCommand {
                          "latest_checkpoint_at", "steps_per_second"] + keys.map { "meta." + $0 }).map(Console.csvField)
                 .joined(separator: ",") + "\n"
             for entry in entries {
-                let row = entry.row, meta = Self.meta(row.run.metadata)
+                let row = entry.row, meta = SweepColumn.meta(entry)
                 let width = Double(row.width)
                 var fields = [entry.name, String(row.run.features), row.run.components.map(String.init) ?? ""]
                 fields += [String(row.checkpointCount), row.latest.map { String($0.step) } ?? "", String(row.latest?.vectors ?? 0)]
@@ -74,8 +116,10 @@ struct RunsCommand: ParsableCommand {
             }
             Console.out(text)
         case .table:
-            if entries.isEmpty {
+            if all.isEmpty {
                 Console.message("no runs yet; create one with `density create RUN --features F`, or run `density demo`")
+            } else if entries.isEmpty {
+                Console.message("no run of the \(all.count) matches \(filters.map { "--where '\($0)'" }.joined(separator: " "))")
             } else {
                 Console.out(Self.table(entries, several: set.isSeveral, now: now))
             }
@@ -96,7 +140,7 @@ struct RunsCommand: ParsableCommand {
                      "log10 d", "latest", "steps/s", "dead over training", "dense over training"]
             + (ranked ? ["ranks", "pending steps"] : [])
         let rows = entries.map { entry -> [String] in
-            let row = entry.row, meta = Self.meta(row.run.metadata)
+            let row = entry.row, meta = SweepColumn.meta(entry)
             let percent = { (count: Int?) in
                 count.map { "\($0) (\(Console.format(100 * Double($0) / Double(row.width)))%)" } ?? "-"
             }
@@ -117,17 +161,7 @@ struct RunsCommand: ParsableCommand {
 
     /// Every meta key of the runs' top-level JSON objects, sorted.
     static func metaKeys(_ entries: [SweepJSON.Entry]) -> [String] {
-        Set(entries.flatMap { meta($0.row.run.metadata).keys }).sorted()
-    }
-
-    /// A run's meta object flattened to one level of text values (nested values as JSON).
-    static func meta(_ text: String?) -> [String: String] {
-        guard case .object(let pairs) = SweepJSON.meta(text) else { return [:] }
-        var result: [String: String] = [:]
-        for (key, value) in pairs {
-            if case .string(let string) = value { result[key] = string } else { result[key] = value.text }
-        }
-        return result
+        Set(entries.flatMap { SweepColumn.meta($0).keys }).sorted()
     }
 
     /// An age as people read it: 42 s, 7 min, 3.5 h, 2.0 d.
