@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from ._live import SummaryLogger, histogram_range
 from .store import Store
 

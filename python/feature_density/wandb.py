@@ -23,8 +23,6 @@ one W&B run per recorded run, its meta (``{"l1": 0.001}``) as the W&B config::
 
 from __future__ import annotations
 
-import numpy as np
-
 from ._live import SummaryLogger
 from .store import Store
 

@@ -223,6 +223,10 @@ def test_wandb_backfills_a_sweep_one_wandb_run_a_run_with_its_meta(offline, tmp_
         _record(db, "l1", (300,), STEPS, seed=seed)
         stores[node] = Store(db)
     stores["node-1"].create("waiting", features=300)
+    active = offline.init(project="density-test", name="mine")   # the user's own run: refused, left alone
+    with pytest.raises(RuntimeError, match="a W&B run is active"):
+        fd_wandb.write_runs(stores["node-0"].db)
+    active.finish()
     written = fd_wandb.write_runs(str(tmp_path / "node-*.sqlite"), project="density-test", group="sweep")
     assert sorted(written) == ["l1@node-0.sqlite", "l1@node-1.sqlite", "waiting"]
     assert written["waiting"] == (None, 0)
@@ -246,10 +250,6 @@ def test_wandb_backfills_a_sweep_one_wandb_run_a_run_with_its_meta(offline, tmp_
                 config.update({item.key: json.loads(item.value_json) for item in record.run.config.update})
         assert names and set(names) == {f"l1@{node}.sqlite"}
         assert config.get("l1") == 0.001 and config.get("seed") == {"node-0": 3, "node-1": 4}[node], config
-    active = offline.init(project="density-test", name="mine")
-    with pytest.raises(RuntimeError, match="a W&B run is active"):
-        fd_wandb.write_runs(stores["node-0"].db)
-    active.finish()
 
 
 def test_wandb_logger_logs_each_checkpoint_once_as_they_land(db, offline, tmp_path):
