@@ -78,17 +78,20 @@ struct RunsCommand: ParsableCommand {
 
     func run() throws {
         let set = try store.openSeveral()
-        var rows: [(member: Int, row: SweepRow)] = []
+        var rows: [(member: Int, row: SweepRow)] = [], mirrors: [MirrorOrigin?] = []
         for (index, member) in set.members.enumerated() {
             do {
-                rows += try member.store.read { try $0.sweep() }.map { (index, $0) }
+                // A store's rows and its mirror origin, from one snapshot of it.
+                let (origin, sweep) = try member.store.read { (try $0.mirrorOrigin(), try $0.sweep()) }
+                rows += sweep.map { (index, $0) }
+                mirrors.append(origin)
             } catch {
                 if set.members.count == 1 { throw error }
                 Console.message("warning: skipped the store '\(member.path)': \(ErrorText.render(error))")
+                mirrors.append(nil)
             }
         }
-        let all = SweepJSON.entries(rows.map { (store: $0.member, row: $0.row) }, names: set.names,
-                                    mirrors: set.members.map(\.origin))
+        let all = SweepJSON.entries(rows.map { (store: $0.member, row: $0.row) }, names: set.names, mirrors: mirrors)
         let entries = try selected(all)
         let now = Date()
         switch format {
@@ -123,8 +126,8 @@ struct RunsCommand: ParsableCommand {
             } else {
                 Console.out(Self.table(entries, several: set.isSeveral, now: now))
             }
-            for member in set.members {
-                if let origin = member.origin {
+            for (member, origin) in zip(set.members, mirrors) {
+                if let origin {
                     Console.message("\(member.path): mirror of \(origin.source), snapshot \(Self.age(origin.age(at: now))) old")
                 }
             }

@@ -32,7 +32,7 @@ extension StoreOptions {
         for path in paths {
             do {
                 let store = try StoreOptions.openForReading(at: path)
-                members.append(StoreSet.Member(path: path, store: store, origin: try? store.read { try $0.mirrorOrigin() }))
+                members.append(StoreSet.Member(path: path, store: store))
             } catch {
                 if paths.count == 1 { throw error }
                 let reason = "\(ErrorText.render(error))"

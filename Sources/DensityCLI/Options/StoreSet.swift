@@ -11,8 +11,6 @@ struct StoreSet {
         let path: String
         /// The store, read-only.
         let store: DensityStore
-        /// Its source and snapshot time when it is a mirror.
-        let origin: MirrorOrigin?
     }
 
     /// The stores that could be read, in the order given.
