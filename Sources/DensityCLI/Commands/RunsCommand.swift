@@ -105,12 +105,11 @@ struct RunsCommand: ParsableCommand {
                 .joined(separator: ",") + "\n"
             for entry in entries {
                 let row = entry.row, meta = SweepColumn.meta(entry)
-                let width = Double(row.width)
                 var fields = [entry.name, String(row.run.features), row.run.components.map(String.init) ?? ""]
                 fields += [String(row.checkpointCount), row.latest.map { String($0.step) } ?? "", String(row.latest?.vectors ?? 0)]
                 fields += [String(row.run.worldSize), String(row.pendingSteps), entry.store]
                 for count in [row.summary?.dead, row.summary?.dense] {
-                    fields += [count.map(String.init) ?? "", count.map { "\(Double($0) / width)" } ?? ""]
+                    fields += [count.map(String.init) ?? "", count.map { "\(row.fraction($0))" } ?? ""]
                 }
                 fields += [row.meanLog10Density.map { "\($0)" } ?? "", row.latest?.wallTime ?? "",
                            SweepJSON.rate(row).map { "\($0.steps)" } ?? ""]
@@ -145,7 +144,7 @@ struct RunsCommand: ParsableCommand {
         let rows = entries.map { entry -> [String] in
             let row = entry.row, meta = SweepColumn.meta(entry)
             let percent = { (count: Int?) in
-                count.map { "\($0) (\(Console.format(100 * Double($0) / Double(row.width)))%)" } ?? "-"
+                count.map { "\($0) (\(Console.format(100 * row.fraction($0)))%)" } ?? "-"
             }
             let trail = SweepJSON.trail(row, points: 24)
             let landed = row.latest.flatMap { SweepJSON.wallTime($0.wallTime) }.map { age(max(0, now.timeIntervalSince($0))) + " ago" }

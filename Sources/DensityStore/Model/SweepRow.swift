@@ -34,6 +34,10 @@ public struct SweepRow: Sendable, Hashable {
     /// The number of (component, feature) pairs.
     public var width: Int { (run.components ?? 1) * run.features }
 
+    /// `count` (component, feature) pairs as a fraction of the run's: how dead and dense features
+    /// compare across runs of different widths.
+    public func fraction(_ count: Int) -> Double { Double(count) / Double(width) }
+
     /// The mean over every (component, feature) of `log10(density + 1e-10)`, from the stored
     /// 50-bin histogram: dead features at -10 exactly, every other at its bin's middle (within
     /// 0.1 of the exact mean). `nil` without a summary or a vector.

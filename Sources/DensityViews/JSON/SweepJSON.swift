@@ -49,17 +49,17 @@ package enum SweepJSON {
     ///   - now: The time mirror ages are measured at.
     package static func runs(_ entries: [Entry], now: Date = Date()) -> JSONValue {
         .array(entries.map { entry in
-            let row = entry.row, width = Double(row.width)
+            let row = entry.row
             func share(_ count: Int?) -> JSONValue {
                 guard let count else { return .null }
-                return .object([("count", .int(Int64(count))), ("fraction", .double(Double(count) / width))])
+                return .object([("count", .int(Int64(count))), ("fraction", .double(row.fraction(count)))])
             }
             let rateJSON: JSONValue = Self.rate(row).map {
                 .object([("steps_per_second", .double($0.steps)), ("checkpoints_per_minute", .double($0.checkpoints))])
             } ?? .null
             let trailJSON: [JSONValue] = Self.trail(row).map { point in
-                let dead: JSONValue = point.dead.map { .double(Double($0) / width) } ?? .null
-                let dense: JSONValue = point.dense.map { .double(Double($0) / width) } ?? .null
+                let dead: JSONValue = point.dead.map { .double(row.fraction($0)) } ?? .null
+                let dense: JSONValue = point.dense.map { .double(row.fraction($0)) } ?? .null
                 return .array([.int(point.step), dead, dense])
             }
             let mirror: JSONValue = entry.mirror.map { origin in
