@@ -76,14 +76,19 @@ SWEEP_VALUES = {
 }
 
 
-def sweep(summaries: dict, what: str = "dead", x: str = "step", ax=None, title: str | None = None):
-    """Runs overlaid, one line a run (``summaries``: each run's name and its
-    :class:`~feature_density.Summaries`): the dead or dense fraction of the run's features, or the
-    mean log10 density, at every checkpoint, against the step or the vectors seen (``x``)."""
+def check_sweep(what: str, x: str) -> None:
+    """Raises ``ValueError`` unless :func:`sweep` can draw ``what`` against ``x``."""
     if what not in SWEEP_VALUES:
         raise ValueError(f"what={what!r}: give one of {', '.join(map(repr, SWEEP_VALUES))}")
     if x not in ("step", "vectors"):
         raise ValueError(f"x={x!r}: give 'step' or 'vectors'")
+
+
+def sweep(summaries: dict, what: str = "dead", x: str = "step", ax=None, title: str | None = None):
+    """Runs overlaid, one line a run (``summaries``: each run's name and its
+    :class:`~feature_density.Summaries`): the dead or dense fraction of the run's features, or the
+    mean log10 density, at every checkpoint, against the step or the vectors seen (``x``)."""
+    check_sweep(what, x)
     ax = _axes(ax)
     for name, rows in summaries.items():
         values = np.asarray(rows[what], dtype=np.float64)

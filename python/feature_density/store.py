@@ -81,6 +81,7 @@ class Store:
         a glob (``Store("mirrors/*.sqlite")``) a whole sweep."""
         from . import plots
 
+        plots.check_sweep(what, x)                    # before any run is read
         if runs is None:
             runs = [row["name"] for row in self.runs() if row["checkpoints"] > 0]
         return plots.sweep({name: self.summaries(name) for name in runs}, what=what, x=x, ax=ax,
