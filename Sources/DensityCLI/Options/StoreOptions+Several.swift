@@ -13,12 +13,7 @@ extension StoreOptions {
     /// `$DENSITY_DB`, else `density.sqlite`.
     /// - Throws: ``CLIError`` for a glob that matches nothing.
     func resolvedPaths() throws -> [String] {
-        var given = self.paths
-        if given.isEmpty {
-            let env = ProcessInfo.processInfo.environment["DENSITY_DB"] ?? ""
-            given = [env.isEmpty ? "density.sqlite" : env]
-        }
-        return try StoreNames.expand(given) { pattern in
+        try StoreNames.expand(paths.isEmpty ? [path] : paths) { pattern in
             throw CLIError("no store matches --db '\(pattern)'; check the folder and the pattern (e.g. --db 'mirrors/*.sqlite')")
         }
     }
